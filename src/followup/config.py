@@ -1,0 +1,460 @@
+"""Find, parse and validate the configuration into frozen settings.
+
+The file is found as `--config` > `$FOLLOWUP_CONFIG` > the XDG config home.
+Every key is optional. Validation looks at everything and reports every
+problem at once, as `FILE: [section] key: problem`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from followup.errors import ConfigError
+from followup.models import Policy
+
+APP_NAME = "followup"
+ENV_CONFIG = "FOLLOWUP_CONFIG"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SECURITY = ("starttls", "tls", "none")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class RulesSettings:
+    first_after_days: int = 3
+    second_after_days: int = 7
+    business_days: bool = True
+    max_followups: int = 2
+    stale_after_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class HoursSettings:
+    days: tuple[str, ...] = DAYS[:5]
+    start: time = time(9, 0)
+    end: time | None = time(17, 0)  # None is "24:00"
+    holidays: str = ""  # a country code, optionally with a subdivision: "US", "DE-BY"
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonSettings:
+    rescan_seconds: int = 60
+    retry_base_seconds: int = 60
+    retry_max_seconds: int = 21600
+    log_level: str = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class DesktopSettings:
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    enabled: bool = False
+    to: str = ""
+    sender: str = ""  # the `from` key
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSettings:
+    enabled: bool = False
+    argv: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    timezone: str
+    database_url: str
+    path: Path | None = None  # the file these came from; None when running on defaults
+    rules: RulesSettings = field(default_factory=RulesSettings)
+    hours: HoursSettings = field(default_factory=HoursSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    desktop: DesktopSettings = field(default_factory=DesktopSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    command: CommandSettings = field(default_factory=CommandSettings)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def enabled_channels(self) -> tuple[str, ...]:
+        on = {"desktop": self.desktop.enabled, "email": self.email.enabled,
+              "command": self.command.enabled}
+        return tuple(name for name, enabled in on.items() if enabled)
+
+    def policy(self) -> Policy:
+        """What the rules need, with the public-holiday calendar when one is set."""
+        rules, hours = self.rules, self.hours
+        return Policy(
+            zone=self.zone,
+            first_after_days=rules.first_after_days,
+            second_after_days=rules.second_after_days,
+            business_days=rules.business_days,
+            max_followups=rules.max_followups,
+            stale_after_days=rules.stale_after_days,
+            work_days=frozenset(DAYS.index(day) for day in hours.days),
+            start=hours.start,
+            end=hours.end,
+            holidays=holiday_calendar(hours.holidays) if hours.holidays else frozenset(),
+        )
+
+
+# --- finding the file -------------------------------------------------------------
+
+
+def default_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME) / "followup.toml"
+
+
+def default_database_url() -> str:
+    from platformdirs import user_data_path
+
+    return f"sqlite:///{user_data_path(APP_NAME) / 'followup.db'}"
+
+
+def find(explicit: str | os.PathLike[str] | None = None) -> tuple[Path, bool]:
+    """The configuration file to use, and whether it must exist.
+
+    A file named by `--config` or `$FOLLOWUP_CONFIG` must exist; the default one
+    may be missing, and then the defaults apply.
+    """
+    if explicit:
+        return Path(explicit).expanduser(), True
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG]).expanduser(), True
+    return default_path(), False
+
+
+def load(explicit: str | os.PathLike[str] | None = None) -> Settings:
+    """Find, read and validate the configuration. Raises ConfigError."""
+    path, required = find(explicit)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            problem = "file not found (create one with `followup config init`)"
+            raise ConfigError(path, [problem]) from None
+        return parse({}, None)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(path, [f"cannot read the file: {error}"]) from None
+    return parse_text(text, path)
+
+
+def parse_text(text: str, path: Path | None = None) -> Settings:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, [f"TOML syntax error: {error}"]) from None
+    return parse(data, path)
+
+
+# --- validation -------------------------------------------------------------------
+
+Check = Callable[[Any], Any]  # returns the converted value or raises Invalid
+
+
+class Invalid(ValueError):
+    pass
+
+
+def parse(data: Mapping[str, Any], path: Path | None) -> Settings:
+    """Validate a parsed TOML document into Settings, reporting every problem at once."""
+    problems: list[str] = []
+    values: dict[str, dict[str, Any]] = {}
+    _refuse_passwords(data, "", problems)
+    for section, value in data.items():
+        if section in SCHEMA[""]:
+            continue
+        if section == "notify" and isinstance(value, Mapping):
+            for sub, subvalue in value.items():
+                _check_section(f"notify.{sub}", subvalue, problems, values)
+        elif not isinstance(value, Mapping) and section not in SCHEMA:
+            problems.append(f"{section}: unknown key (known: timezone, and the tables "
+                            f"{', '.join(f'[{name}]' for name in SCHEMA if name)})")
+        else:
+            _check_section(section, value, problems, values)
+    _check_section("", {k: v for k, v in data.items() if k in SCHEMA[""]}, problems, values)
+    settings = _build(values, path)
+    problems.extend(_cross_checks(settings))
+    if problems:
+        raise ConfigError(path, problems)
+    return settings
+
+
+def _refuse_passwords(data: Mapping[str, Any], prefix: str, problems: list[str]) -> None:
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            _refuse_passwords(value, f"{prefix}{key}.", problems)
+        elif key.lower() in ("password", "pass", "passwd", "secret"):
+            section = prefix.rstrip(".")
+            where = f"[{section}] {key}" if section else key
+            problems.append(
+                f"{where}: passwords never go in this file; "
+                "store it in the system keyring with `followup password set`"
+            )
+
+
+def _check_section(section: str, table: Any, problems: list[str], values: dict) -> None:
+    label = f"[{section}] " if section else ""
+    if section not in SCHEMA:
+        problems.append(f"[{section}]: unknown section")
+        return
+    if not isinstance(table, Mapping):
+        problems.append(f"[{section}]: expected a table, got {_kind(table)}")
+        return
+    schema = SCHEMA[section]
+    out = values.setdefault(section, {})
+    for key, value in table.items():
+        if key.lower() in ("password", "pass", "passwd", "secret"):
+            continue  # reported by _refuse_passwords
+        if key not in schema:
+            problems.append(f"{label}{key}: unknown key (known: {', '.join(schema)})")
+            continue
+        try:
+            out[key] = schema[key](value)
+        except Invalid as error:
+            problems.append(f"{label}{key}: {error}")
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "a boolean", int: "a whole number", float: "a number", str: "a string",
+             list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"expected true or false, got {_kind(value)}")
+    return value
+
+
+def integer(low: int, high: int) -> Check:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(f"expected a whole number, got {_kind(value)}")
+        if not low <= value <= high:
+            raise Invalid(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return check
+
+
+def text(max_length: int = 1000, pattern: re.Pattern[str] | None = None,
+         what: str = "") -> Check:
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"expected a string, got {_kind(value)}")
+        if len(value) > max_length:
+            raise Invalid(f"too long ({len(value)} characters, at most {max_length})")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise Invalid("must not contain control characters")
+        if pattern is not None and value and not pattern.match(value):
+            raise Invalid(f"{value!r} is not {what}")
+        return value
+
+    return check
+
+
+def choice(options: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value not in options:
+            shown = repr(value) if isinstance(value, str) else _kind(value)
+            raise Invalid(f"must be one of {', '.join(options)}; got {shown}")
+        return value
+
+    return check
+
+
+def zone_name(value: Any) -> str:
+    text(100)(value)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"unknown time zone {value!r} (use an IANA name like "
+                      "'Europe/Berlin')") from None
+    return value
+
+
+def clock_time(allow_24: bool) -> Check:
+    def check(value: Any) -> time | None:
+        if not isinstance(value, str) or not re.fullmatch(r"\d\d:\d\d", value):
+            raise Invalid("expected a time as \"HH:MM\", like \"09:00\"")
+        if allow_24 and value == "24:00":
+            return None
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            raise Invalid(f"{value!r} is not a time of day") from None
+
+    return check
+
+
+def day_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"expected a non-empty array of days like [\"mon\", \"tue\"]; "
+                      f"got {_kind(value)}")
+    bad = [day for day in value if day not in DAYS]
+    if bad:
+        raise Invalid(f"unknown day {bad[0]!r} (use {', '.join(DAYS)})")
+    if len(set(value)) != len(value):
+        raise Invalid("a day is listed twice")
+    return tuple(value)
+
+
+def holiday_country(value: Any) -> str:
+    text(20)(value)
+    if value and not holiday_code_known(value):
+        raise Invalid(f"no public holidays known for {value!r} (use a country code "
+                      "like \"US\" or \"DE\", optionally with a region: \"DE-BY\")")
+    return value
+
+
+def argv_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(arg, str) for arg in value):
+        raise Invalid(f"expected an array of strings, got {_kind(value)}")
+    if any("\0" in arg for arg in value):
+        raise Invalid("must not contain NUL characters")
+    if value and not value[0]:
+        raise Invalid("the program (first element) is empty")
+    return tuple(value)
+
+
+def database_url(value: Any) -> str:
+    text(4000)(value)
+    if not re.match(r"^[a-z][a-z0-9+]*://", value):
+        raise Invalid(f"{value!r} is not a database URL (like \"sqlite:////path/to/file.db\")")
+    return value
+
+
+SCHEMA: dict[str, dict[str, Check]] = {
+    "": {"timezone": zone_name},
+    "database": {"url": database_url},
+    "rules": {
+        "first_after_days": integer(0, 60),
+        "second_after_days": integer(1, 90),
+        "business_days": boolean,
+        "max_followups": integer(1, 2),
+        "stale_after_days": integer(1, 3650),
+    },
+    "hours": {
+        "days": day_list,
+        "start": clock_time(allow_24=False),
+        "end": clock_time(allow_24=True),
+        "holidays": holiday_country,
+    },
+    "daemon": {
+        "rescan_seconds": integer(1, 86400),
+        "retry_base_seconds": integer(1, 86400),
+        "retry_max_seconds": integer(1, 7 * 86400),
+        "log_level": choice(LOG_LEVELS),
+    },
+    "notify.desktop": {"enabled": boolean},
+    "notify.email": {
+        "enabled": boolean,
+        "to": text(pattern=EMAIL_RE, what="an email address"),
+        "from": text(pattern=EMAIL_RE, what="an email address"),
+        "host": text(253),
+        "port": integer(1, 65535),
+        "security": choice(SECURITY),
+        "username": text(),
+    },
+    "notify.command": {"enabled": boolean, "argv": argv_list},
+}
+
+
+def _build(values: dict[str, dict[str, Any]], path: Path | None) -> Settings:
+    top = values.get("", {})
+    email = dict(values.get("notify.email", {}))
+    if "from" in email:
+        email["sender"] = email.pop("from")
+    return Settings(
+        timezone=top.get("timezone") or system_zone_name(),
+        database_url=values.get("database", {}).get("url") or default_database_url(),
+        path=path,
+        rules=RulesSettings(**values.get("rules", {})),
+        hours=HoursSettings(**values.get("hours", {})),
+        daemon=DaemonSettings(**values.get("daemon", {})),
+        desktop=DesktopSettings(**values.get("notify.desktop", {})),
+        email=EmailSettings(**email),
+        command=CommandSettings(**values.get("notify.command", {})),
+    )
+
+
+def _cross_checks(settings: Settings) -> list[str]:
+    problems = []
+    hours, daemon, email = settings.hours, settings.daemon, settings.email
+    if hours.end is not None and hours.end <= hours.start:
+        problems.append(f"[hours] end: must be after start ({hours.start:%H:%M})")
+    if daemon.retry_max_seconds < daemon.retry_base_seconds:
+        problems.append("[daemon] retry_max_seconds: must be at least retry_base_seconds")
+    if email.enabled:
+        for key, value in (("to", email.to), ("from", email.sender), ("host", email.host)):
+            if not value:
+                problems.append(f"[notify.email] {key}: required when email is enabled")
+    if settings.command.enabled and not settings.command.argv:
+        problems.append("[notify.command] argv: required when the command channel is enabled")
+    return problems
+
+
+# --- the system's zone and public holidays -----------------------------------------
+
+
+def system_zone_name() -> str:
+    """The IANA name of the system's zone: $TZ, /etc/localtime, /etc/timezone, else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(os.readlink("/etc/localtime").partition("zoneinfo/")[2])
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    for name in candidates:
+        try:
+            if name:
+                ZoneInfo(name)
+                return name
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return "UTC"
+
+
+def holiday_code_known(code: str) -> bool:
+    import holidays
+
+    country, _, region = code.partition("-")
+    supported = holidays.list_supported_countries()
+    return country in supported and (not region or region in supported[country])
+
+
+def holiday_calendar(code: str):
+    """A container of dates (`date in calendar`) for a country code like "DE-BY"."""
+    import holidays
+
+    country, _, region = code.partition("-")
+    return holidays.country_holidays(country, subdiv=region or None)
+
+
+# --- the commented default file -----------------------------------------------------
+
+
+def example_text() -> str:
+    """The commented reference configuration, as shipped in the package."""
+    from importlib.resources import files
+
+    return files("followup").joinpath("followup.toml").read_text(encoding="utf-8")

@@ -1,0 +1,166 @@
+"""Plain data shared by the layers. No I/O and no SQLAlchemy here.
+
+Every datetime is timezone-aware; the store keeps them in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class Status(StrEnum):
+    WAITING = "waiting"
+    HEARD = "heard"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    """What the employer's reply was, recorded with `followup heard`."""
+
+    NEXT_ROUND = "next-round"
+    OFFER = "offer"
+    REJECTED = "rejected"
+    OTHER = "other"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Interview:
+    id: int
+    company: str
+    role: str
+    interview_at: datetime
+    interviewer: str = ""
+    email: str = ""
+    notes: str = ""
+    reply_by: date | None = None
+    status: Status = Status.WAITING
+    outcome: str | None = None
+    snoozed_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A message the user sent the employer."""
+
+    number: int
+    sent_at: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One channel's part in delivering one nudge."""
+
+    channel: str
+    status: DeliveryStatus
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    """A reminder the daemon claimed (and delivered, channel by channel)."""
+
+    number: int
+    fired_at: datetime
+    deliveries: tuple[Delivery, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """An interview with its whole history: what the rules look at."""
+
+    interview: Interview
+    followups: tuple[FollowUp, ...] = ()
+    nudges: tuple[Nudge, ...] = ()
+
+    @property
+    def followups_sent(self) -> int:
+        return len(self.followups)
+
+    @property
+    def nudges_fired(self) -> int:
+        return len(self.nudges)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the rules need from the settings: [rules], [hours] and the zone."""
+
+    zone: ZoneInfo
+    first_after_days: int = 3
+    second_after_days: int = 7
+    business_days: bool = True
+    max_followups: int = 2
+    stale_after_days: int = 30
+    work_days: frozenset[int] = frozenset(range(5))  # date.weekday(): 0 is Monday
+    start: time = time(9, 0)
+    end: time | None = time(17, 0)  # None means "24:00", the end of the day
+    holidays: Container[date] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class NextNudge:
+    """The nudge the rules say comes next for one interview.
+
+    `opens_at` is when its window opens; `fire_at` the first instant at or after
+    the window, any snooze and `now` that lies inside working hours. A `stale`
+    nudge opened more than `stale_after_days` ago and is not delivered.
+    """
+
+    interview_id: int
+    number: int
+    opens_at: datetime
+    fire_at: datetime
+    stale: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A ready follow-up email."""
+
+    to: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One nudge, written out: what a channel tells the user about it."""
+
+    interview: Interview
+    number: int
+    of: int
+    title: str
+    body: str
+    draft: Draft
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a channel delivers: one reminder, or a digest of several.
+
+    `key` is stable for the same nudge(s), so that a channel can give a message
+    an identity (an email's Message-ID) that survives retries.
+    """
+
+    key: str
+    title: str
+    body: str
+    reminders: tuple[Reminder, ...]
+
+    @property
+    def is_digest(self) -> bool:
+        return len(self.reminders) > 1
