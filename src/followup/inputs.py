@@ -1,0 +1,108 @@
+"""Parsing and checking what the user types. Pure: the zone and `now` come in.
+
+Each function returns the clean value or raises UserError with one line that
+says what was wrong and how to write it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from followup.errors import UserError
+from followup.models import Outcome
+
+ONE_LINE_MAX = 1000
+NOTES_MAX = 10_000
+EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+$")
+DURATION_RE = re.compile(r"(\d+)\s*([mhdw])")
+DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_SNOOZE = timedelta(days=365)
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def moment(text: str, zone: ZoneInfo, what: str = "time") -> datetime:
+    """An ISO 8601 date or datetime; without an offset it is read in `zone`.
+
+    A date alone means the start of that day. Returns an aware UTC datetime.
+    """
+    value = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            parsed = datetime.combine(date.fromisoformat(value), time(0))
+        else:
+            parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{what} {text!r} is not an ISO 8601 date or time "
+                        "(like 2026-11-24 or 2026-11-24T14:30)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    result = parsed.astimezone(UTC)
+    if not EARLIEST <= result < LATEST:
+        raise UserError(f"{what} {text!r} is out of range (years 1970 to 2199)")
+    return result
+
+
+def day(text: str, what: str = "date") -> date:
+    """An ISO 8601 calendar date (YYYY-MM-DD)."""
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            raise ValueError
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"{what} {text!r} is not a date like 2026-12-01") from None
+
+
+def duration(text: str) -> timedelta:
+    """A duration like 90m, 4h, 2d, 1w or 1d12h; more than zero, at most a year."""
+    compact = text.strip().lower()
+    if not compact or DURATION_RE.sub("", compact).strip():
+        raise UserError(f"duration {text!r} is not understood (use minutes, hours, days "
+                        "or weeks: 90m, 4h, 2d, 1w)")
+    seconds = sum(int(n) * DURATION_UNITS[unit] for n, unit in DURATION_RE.findall(compact))
+    result = timedelta(seconds=seconds)
+    if not timedelta(0) < result <= MAX_SNOOZE:
+        raise UserError(f"duration {text!r} must be more than zero and at most 365 days")
+    return result
+
+
+def one_line(value: str, what: str, required: bool = False) -> str:
+    """A one-line field: at most 1,000 characters, no control characters."""
+    value = value.strip()
+    if required and not value:
+        raise UserError(f"{what} must not be empty")
+    if len(value) > ONE_LINE_MAX:
+        raise UserError(f"{what} is too long ({len(value)} characters; at most {ONE_LINE_MAX})")
+    if any(_control(c) for c in value):
+        raise UserError(f"{what} must be a single line without control characters")
+    return value
+
+
+def notes(value: str) -> str:
+    """Free text: at most 10,000 characters; line breaks and tabs are fine."""
+    if len(value) > NOTES_MAX:
+        raise UserError(f"notes are too long ({len(value)} characters; at most {NOTES_MAX})")
+    if any(_control(c) and c not in "\n\t" for c in value.replace("\r\n", "\n")):
+        raise UserError("notes must not contain control characters")
+    return value.replace("\r\n", "\n").strip()
+
+
+def email(value: str) -> str:
+    value = one_line(value, "email")
+    if value and not EMAIL_RE.match(value):
+        raise UserError(f"email {value!r} is not an email address (like ana@example.com)")
+    return value
+
+
+def outcome(value: str) -> Outcome:
+    try:
+        return Outcome(value)
+    except ValueError:
+        options = ", ".join(o.value for o in Outcome)
+        raise UserError(f"outcome {value!r} is not one of {options}") from None
+
+
+def _control(char: str) -> bool:
+    code = ord(char)
+    return code < 32 or code == 127 or 0x80 <= code < 0xA0 or char in "\u2028\u2029"

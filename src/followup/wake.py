@@ -1,0 +1,36 @@
+"""How the CLI tells a running daemon that the database changed.
+
+After a write, the CLI sends one datagram, the interview's id, to a UNIX
+socket the daemon listens on under $XDG_RUNTIME_DIR. It costs the daemon
+nothing while idle (no polling), and the CLI never waits: no daemon, no
+socket, a full buffer, all are ignored, because the daemon's periodic rescan
+picks up any change anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+
+def socket_path(database_url: str) -> Path:
+    """The daemon's socket for one database (two databases, two daemons, two sockets)."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    tag = hashlib.sha256(database_url.encode()).hexdigest()[:12]
+    return Path(runtime) / "followup" / f"wake-{tag}.sock"
+
+
+def poke(database_url: str, interview_id: int | None = None) -> bool:
+    """Tell a daemon on this database to look again. Returns whether one was there."""
+    path = socket_path(database_url)
+    message = str(interview_id if interview_id is not None else "*").encode()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            sock.sendto(message, str(path))
+        return True
+    except OSError:
+        return False
