@@ -129,7 +129,7 @@ def list_(ctx: Context, include_all: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("id_")
+@click.argument("id_", metavar="ID")
 @json_option
 @pass_ctx
 def show(ctx: Context, id_: str, as_json: bool) -> None:
@@ -138,7 +138,7 @@ def show(ctx: Context, id_: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("id_")
+@click.argument("id_", metavar="ID")
 @interview_fields
 @json_option
 @pass_ctx
@@ -150,7 +150,7 @@ def edit(ctx: Context, id_: str, as_json: bool, **fields: str | None) -> None:
 
 
 @cli.command()
-@click.argument("id_")
+@click.argument("id_", metavar="ID")
 @pass_ctx
 def rm(ctx: Context, id_: str) -> None:
     """Delete an interview and its history."""
@@ -160,7 +160,7 @@ def rm(ctx: Context, id_: str) -> None:
 
 
 @cli.command()
-@click.argument("id_")
+@click.argument("id_", metavar="ID")
 @click.option("--at", help="When you sent it (default: now).")
 @click.option("--note", default="", help="A note about it.")
 @json_option
@@ -171,7 +171,7 @@ def sent(ctx: Context, id_: str, at: str | None, note: str, as_json: bool) -> No
 
 
 @cli.command()
-@click.argument("id_")
+@click.argument("id_", metavar="ID")
 @click.option("--outcome", metavar="next-round|offer|rejected|other",
               help="What they said.")
 @json_option
@@ -182,7 +182,7 @@ def heard(ctx: Context, id_: str, outcome: str | None, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("id_")
+@click.argument("id_", metavar="ID")
 @json_option
 @pass_ctx
 def close(ctx: Context, id_: str, as_json: bool) -> None:
@@ -191,7 +191,7 @@ def close(ctx: Context, id_: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("id_")
+@click.argument("id_", metavar="ID")
 @click.argument("duration")
 @json_option
 @pass_ctx
@@ -219,7 +219,7 @@ def due(ctx: Context, days: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("id_")
+@click.argument("id_", metavar="ID")
 @json_option
 @pass_ctx
 def draft(ctx: Context, id_: str, as_json: bool) -> None:

@@ -134,7 +134,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._watch: Connection | None = None
+        self._watch: Any = None
 
     # --- opening ---------------------------------------------------------------------
 
@@ -342,8 +342,13 @@ class Store:
         if self.engine.dialect.name != "sqlite":
             return None
         if self._watch is None:
-            self._watch = self.engine.connect()
-        return self._watch.exec_driver_sql("PRAGMA data_version").scalar_one()
+            # A raw connection in autocommit: no transaction holds a snapshot open.
+            self._watch = self.engine.raw_connection()
+        cursor = self._watch.cursor()
+        try:
+            return cursor.execute("PRAGMA data_version").fetchone()[0]
+        finally:
+            cursor.close()
 
 
 def _nudge_id(interview_id: int, number: int) -> sa.ScalarSelect:

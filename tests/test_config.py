@@ -1,0 +1,184 @@
+"""The configuration: found, parsed and validated all at once; exit 78 when wrong."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+from support.cli import run
+
+from followup import config
+from followup.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        config.parse_text(text, Path("/x/f.toml"))
+    return list(caught.value.problems)
+
+
+def test_no_file_runs_on_defaults():
+    settings = config.load()
+    assert settings.path is None
+    assert settings.timezone == "Europe/Berlin"  # $TZ, set by conftest
+    assert settings.database_url.endswith("/followup/followup.db")
+    assert settings.enabled_channels == ("desktop",)
+    assert settings.rules.max_followups == 2
+
+
+def test_the_reference_file_is_the_shipped_one_and_gives_the_defaults():
+    shipped = (REPO / "src/followup/followup.toml").read_text()
+    assert (REPO / "config/followup.toml").read_text() == shipped
+    assert config.example_text() == shipped
+    parsed = config.parse_text(shipped)
+    defaults = config.parse({}, None)
+    assert parsed == defaults
+
+
+def test_every_key_is_read():
+    settings = config.parse_text("""
+timezone = "America/New_York"
+[database]
+url = "sqlite:////tmp/x.db"
+[rules]
+first_after_days = 2
+second_after_days = 5
+business_days = false
+max_followups = 1
+stale_after_days = 10
+[hours]
+days = ["sat", "sun"]
+start = "08:30"
+end = "24:00"
+holidays = "US"
+[daemon]
+rescan_seconds = 5
+retry_base_seconds = 2
+retry_max_seconds = 100
+log_level = "debug"
+[notify.desktop]
+enabled = false
+[notify.email]
+enabled = true
+to = "me@example.com"
+from = "fu@example.com"
+host = "127.0.0.1"
+port = 2525
+security = "none"
+username = "me"
+[notify.command]
+enabled = true
+argv = ["notify-me", "--x"]
+""")
+    assert settings.timezone == "America/New_York"
+    assert settings.database_url == "sqlite:////tmp/x.db"
+    assert (settings.rules.first_after_days, settings.rules.max_followups) == (2, 1)
+    assert settings.hours.days == ("sat", "sun")
+    assert (settings.hours.start, settings.hours.end) == (time(8, 30), None)
+    assert settings.daemon.rescan_seconds == 5
+    assert settings.email.sender == "fu@example.com" and settings.email.port == 2525
+    assert settings.command.argv == ("notify-me", "--x")
+    assert settings.enabled_channels == ("email", "command")
+    policy = settings.policy()
+    assert policy.work_days == frozenset({5, 6})
+    from datetime import date
+    assert date(2026, 7, 4) in policy.holidays
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[rules]\nmax_followups = 3", "[rules] max_followups: must be between 1 and 2, got 3"),
+    ("[rules]\nbusiness_days = 1", "[rules] business_days: expected true or false"),
+    ("[rules]\nfirst_after_days = true", "[rules] first_after_days: expected a whole number"),
+    ("[rules]\nsurprise = 1", "[rules] surprise: unknown key"),
+    ("[hours]\nstart = \"9am\"", "[hours] start: expected a time as \"HH:MM\""),
+    ("[hours]\nstart = \"25:00\"", "[hours] start: '25:00' is not a time of day"),
+    ("[hours]\nend = \"08:00\"", "[hours] end: must be after start (09:00)"),
+    ("[hours]\ndays = []", "[hours] days: expected a non-empty array"),
+    ("[hours]\ndays = [\"monday\"]", "[hours] days: unknown day 'monday'"),
+    ("[hours]\nholidays = \"ZZ\"", "[hours] holidays: no public holidays known for 'ZZ'"),
+    ("timezone = \"Mars/Olympus\"", "timezone: unknown time zone 'Mars/Olympus'"),
+    ("[daemon]\nrescan_seconds = 0", "[daemon] rescan_seconds: must be between 1 and"),
+    ("[daemon]\nlog_level = \"loud\"", "[daemon] log_level: must be one of debug, info"),
+    ("[notify.email]\nsecurity = \"ssl\"", "[notify.email] security: must be one of"),
+    ("[notify.email]\nto = \"not an address\"", "[notify.email] to: 'not an address' is not"),
+    ("[notify.email]\nport = 70000", "[notify.email] port: must be between 1 and 65535"),
+    ("[notify.email]\nenabled = true", "[notify.email] to: required when email is enabled"),
+    ("[notify.email]\npassword = \"hunter2\"",
+     "[notify.email] password: passwords never go in this file; store it in the system "
+     "keyring with `followup password set`"),
+    ("[notify.command]\nenabled = true", "[notify.command] argv: required when"),
+    ("[notify.command]\nargv = \"notify-me\"", "[notify.command] argv: expected an array"),
+    ("[notify.sms]\nenabled = true", "[notify.sms]: unknown section"),
+    ("[database]\nurl = \"nowhere\"", "[database] url: 'nowhere' is not a database URL"),
+    ("rules = 3", "[rules]: expected a table"),
+    ("colour = \"blue\"", "colour: unknown key"),
+    ("[notify.email]\nhost = \"a\\nb\"", "[notify.email] host: must not contain control"),
+])
+def test_one_bad_value_one_problem(text, expected):
+    found = problems(text)
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_every_problem_is_reported_at_once_with_the_file():
+    with pytest.raises(ConfigError) as caught:
+        config.parse_text("[rules]\nmax_followups = 9\n[hours]\nstart = \"x\"\n[x]\n",
+                          Path("/cfg/f.toml"))
+    lines = caught.value.message.splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith("/cfg/f.toml: ") for line in lines)
+
+
+def test_toml_syntax_error_gives_the_line():
+    found = problems("[rules]\nfirst_after_days = \n")
+    assert len(found) == 1
+    assert found[0].startswith("TOML syntax error") and "line 2" in found[0]
+
+
+def test_explicit_file_must_exist(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        config.load(tmp_path / "missing.toml")
+
+
+def test_environment_names_the_file(tmp_path, monkeypatch):
+    path = tmp_path / "env.toml"
+    path.write_text("[rules]\nfirst_after_days = 5\n")
+    monkeypatch.setenv("FOLLOWUP_CONFIG", str(path))
+    assert config.load().rules.first_after_days == 5
+    other = tmp_path / "flag.toml"
+    other.write_text("[rules]\nfirst_after_days = 6\n")
+    assert config.load(other).rules.first_after_days == 6  # --config wins
+
+
+def test_cli_config_errors_exit_78_naming_file_and_key(capsys, tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[rules]\nmax_followups = 5\n[hours]\ndays = [\"funday\"]\n")
+    result = run(capsys, "--config", str(path), "list")
+    assert result.code == 78
+    assert result.err.splitlines() == [
+        f"{path}: [rules] max_followups: must be between 1 and 2, got 5",
+        f"{path}: [hours] days: unknown day 'funday' (use mon, tue, wed, thu, fri, sat, sun)",
+    ]
+    assert "Traceback" not in result.err
+    assert run(capsys, "--config", str(path), "config", "check").code == 78
+
+
+def test_config_path_init_check(capsys, private_home):
+    path = private_home / "xdg_config_home" / "followup" / "followup.toml"
+    assert run(capsys, "config", "path").out.strip() == str(path)
+    assert run(capsys, "config", "init").code == 0
+    assert path.read_text() == config.example_text()
+    again = run(capsys, "config", "init")
+    assert again.code == 1 and "already exists" in again.err
+    checked = run(capsys, "config", "check")
+    assert checked.code == 0 and str(path) in checked.out
+
+
+def test_config_path_and_init_work_with_a_broken_file(capsys, tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("this is = = not toml")
+    assert run(capsys, "--config", str(path), "config", "path").out.strip() == str(path)
+    assert run(capsys, "--config", str(path), "config", "init", "--force").code == 0
+    assert run(capsys, "--config", str(path), "config", "check").code == 0

@@ -1,0 +1,186 @@
+"""The store against real SQLite files: migrations, privacy, the claim, the CAS."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import stat
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from followup import store as store_module
+from followup.errors import NotFound
+from followup.models import DeliveryStatus, Interview, Status
+from followup.store import SCHEMA_HEAD, Store
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def interview(**fields) -> Interview:
+    values = {"id": 0, "company": "Acme", "role": "Engineer", "interview_at": T0} | fields
+    return Interview(**values)
+
+
+@pytest.fixture
+def db(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path / 'data' / 'followup.db'}")
+    yield store
+    store.close()
+
+
+def revision(path) -> str:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+
+
+def test_schema_head_names_the_newest_migration():
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(store_module.alembic_config())
+    assert scripts.get_current_head() == SCHEMA_HEAD
+
+
+def test_an_empty_database_reaches_head(tmp_path):
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()
+    Store.open(f"sqlite:///{path}").close()
+    assert revision(path) == SCHEMA_HEAD
+
+
+def test_a_database_at_the_first_revision_reaches_head_keeping_its_rows(tmp_path):
+    path = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    store_module.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO interviews (company, role, interviewer, email, notes, interview_at, "
+            "status, created_at, updated_at) VALUES ('Old Co', 'Dev', '', '', '', "
+            "'2026-01-05 10:00:00', 'waiting', '2026-01-05 10:00:00', '2026-01-05 10:00:00')")
+    engine.dispose()
+    assert revision(path) == "0001"
+    store = Store.open(f"sqlite:///{path}")
+    assert revision(path) == SCHEMA_HEAD
+    assert [r.interview.company for r in store.records()] == ["Old Co"]
+    with sqlite3.connect(path) as conn:
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(interviews)")}
+    assert "ix_interviews_status" in indexes
+    store.close()
+
+
+def test_the_database_is_private_and_in_wal_mode(db, tmp_path):
+    folder = tmp_path / "data"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "followup.db").stat().st_mode) == 0o600
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_datetimes_come_back_aware_in_utc(db):
+    berlin = datetime(2026, 3, 29, 3, 30).astimezone()  # any aware time
+    added = db.add_interview(interview(interview_at=berlin), T0)
+    back = db.get(added.id).interview.interview_at
+    assert back == berlin and back.tzinfo == UTC
+
+
+def test_update_delete_and_not_found(db):
+    added = db.add_interview(interview(), T0)
+    record = db.update_interview(added.id, {"status": Status.HEARD, "outcome": "offer"}, T0)
+    assert record.interview.status is Status.HEARD and record.interview.outcome == "offer"
+    db.add_followup(added.id, T0 + timedelta(days=3), "sent", T0)
+    db.delete_interview(added.id)
+    with pytest.raises(NotFound):
+        db.get(added.id)
+    with pytest.raises(NotFound):
+        db.delete_interview(added.id)
+    with pytest.raises(NotFound):
+        db.update_interview(999, {"company": "x"}, T0)
+    with db.engine.connect() as conn:  # the history went with it (foreign keys cascade)
+        assert conn.exec_driver_sql("SELECT count(*) FROM followups").scalar() == 0
+
+
+def test_followups_are_numbered_in_order(db):
+    added = db.add_interview(interview(), T0)
+    db.add_followup(added.id, T0 + timedelta(days=3), "first", T0)
+    record = db.add_followup(added.id, T0 + timedelta(days=9), "second", T0)
+    assert [(f.number, f.note) for f in record.followups] == [(1, "first"), (2, "second")]
+
+
+def test_a_nudge_is_claimed_once(db):
+    added = db.add_interview(interview(), T0)
+    first = db.claim_nudge(added.id, 1, T0, ["desktop", "email"], T0, "me", lambda r: True)
+    assert first is not None and first.nudges == ()
+    assert db.claim_nudge(added.id, 1, T0, ["desktop"], T0, "other", lambda r: True) is None
+    nudge = db.get(added.id).nudges[0]
+    assert [(d.channel, d.status) for d in nudge.deliveries] == [
+        ("desktop", DeliveryStatus.PENDING), ("email", DeliveryStatus.PENDING)]
+
+
+def test_the_claim_asks_the_rules_inside_the_transaction(db):
+    added = db.add_interview(interview(), T0)
+    seen = []
+    assert db.claim_nudge(added.id, 1, T0, ["desktop"], T0, "me",
+                          lambda r: seen.append(r) or False) is None
+    assert seen[0].interview.id == added.id
+    assert db.get(added.id).nudges == ()
+
+
+def test_a_delivery_is_taken_by_one_owner_at_a_time(db):
+    added = db.add_interview(interview(), T0)
+    db.claim_nudge(added.id, 1, T0, ["email"], T0, "dead-daemon", lambda r: True)
+    # Held by a dead process: only a taker naming that owner gets it.
+    assert not db.take_delivery(added.id, 1, "email", "me", T0)
+    assert db.take_delivery(added.id, 1, "email", "me", T0, previous_owner="dead-daemon")
+    assert not db.take_delivery(added.id, 1, "email", "you", T0, previous_owner="dead-daemon")
+    retry_at = T0 + timedelta(minutes=1)
+    db.record_delivery(added.id, 1, "email", DeliveryStatus.FAILED, T0, "transient: 421",
+                       retry_at)
+    assert not db.take_delivery(added.id, 1, "email", "me", T0)  # not due yet
+    assert [p.channel for p in db.undelivered()] == ["email"]
+    assert db.take_delivery(added.id, 1, "email", "me", retry_at)
+    db.record_delivery(added.id, 1, "email", DeliveryStatus.DELIVERED, retry_at)
+    delivery = db.get(added.id).nudges[0].deliveries[0]
+    assert (delivery.status, delivery.attempts, delivery.delivered_at) == (
+        DeliveryStatus.DELIVERED, 2, retry_at)
+    assert db.undelivered() == []
+    assert not db.take_delivery(added.id, 1, "email", "me", retry_at)
+
+
+def _claim_all(url: str, owner: str, count: int, results) -> None:
+    store = Store.open(url)
+    won = sum(store.claim_nudge(i, 1, T0, ["command"], T0, owner, lambda r: True) is not None
+              for i in range(1, count + 1))
+    results.put(won)
+    store.close()
+
+
+def test_two_processes_racing_claim_each_nudge_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    store = Store.open(url)
+    for _ in range(60):
+        store.add_interview(interview(), T0)
+    store.close()
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=_claim_all, args=(url, f"p{n}", 60, results))
+               for n in range(2)]
+    for worker in workers:
+        worker.start()
+    won = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert sum(won) == 60
+    with sqlite3.connect(tmp_path / "race.db") as conn:
+        assert conn.execute("SELECT count(*) FROM nudges").fetchone()[0] == 60
+
+
+def test_change_token_moves_when_another_connection_commits(db, tmp_path):
+    before = db.change_token()
+    assert db.change_token() == before
+    with sqlite3.connect(tmp_path / "data" / "followup.db") as conn:
+        conn.execute("UPDATE interviews SET company = 'x'")
+        conn.execute("INSERT INTO alembic_version VALUES ('scratch')")
+    assert db.change_token() != before
