@@ -1,0 +1,173 @@
+"""When the next nudge for an interview is due. Pure: no I/O, no clock.
+
+Day arithmetic happens in local wall time of the policy's zone: a date moves,
+the wall-clock time stays, and the zone is re-attached as zoneinfo does it
+(fold=0 for a time in a DST gap or overlap). So an interview at 10:00 plus
+three days opens at 10:00 local time even across a DST change. Every
+datetime returned is timezone-aware UTC; every datetime taken must be aware
+(any zone).
+
+Instants are compared only in UTC: Python compares two datetimes that share
+a tzinfo by wall time, which is wrong across a DST change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from followup.models import NextNudge, Policy, Record, Status
+
+# How far ahead to look for a working day before deciding there is none
+# (every day a holiday, say).
+SEARCH_DAYS = 2 * 366
+
+
+def next_nudge(record: Record, policy: Policy, now: datetime) -> NextNudge | None:
+    """The nudge that comes next for this interview, or None when none will.
+
+    None when the interview is not waiting, when `max_followups` follow-ups or
+    nudges have already happened, or when no working instant can be found.
+    A stale nudge (window open longer than `stale_after_days`) is returned
+    with `stale=True`; delivering it is the caller's decision.
+    """
+    interview = record.interview
+    number = max(record.followups_sent, record.nudges_fired) + 1
+    if interview.status != Status.WAITING or number > policy.max_followups:
+        return None
+    opens_at = window_opens(record, number, policy)
+    if opens_at is None:
+        return None
+    moments = (opens_at, interview.snoozed_until, now)
+    fire_at = first_working_instant(max(_utc(m) for m in moments if m is not None), policy)
+    if fire_at is None:
+        return None
+    stale = _utc(now) - opens_at > timedelta(days=policy.stale_after_days)
+    return NextNudge(interview_id=interview.id, number=number, opens_at=opens_at,
+                     fire_at=fire_at, stale=stale)
+
+
+def window_opens(record: Record, number: int, policy: Policy) -> datetime | None:
+    """When the window of follow-up `number` opens, in UTC.
+
+    Window 1 opens `first_after_days` after the interview, and not before the
+    local start of the day after `reply_by`. Window k > 1 opens
+    `second_after_days` after the later of follow-up k-1 sent and nudge k-1
+    fired. None when that cannot be computed: neither predecessor exists, or
+    business days are counted and none comes within two years.
+    """
+    if number == 1:
+        return _first_window(record, policy)
+    base = _previous_step(record, number - 1)
+    return None if base is None else _shift(base, policy.second_after_days, policy)
+
+
+def first_working_instant(moment: datetime, policy: Policy) -> datetime | None:
+    """The first instant at or after `moment` inside working hours, in UTC.
+
+    None when there is none within about two years (every day a holiday).
+    """
+    instant = _utc(moment)
+    first_day = instant.astimezone(policy.zone).date()
+    for offset in range(SEARCH_DAYS):
+        hours = _working_hours(first_day + timedelta(days=offset), policy)
+        if hours is not None and max(instant, hours[0]) < hours[1]:
+            return max(instant, hours[0])
+    return None
+
+
+def is_working_time(moment: datetime, policy: Policy) -> bool:
+    """Whether `moment` lies inside working hours: [start, end) local time on
+    a work day that is not a holiday; `end` None means until local midnight."""
+    instant = _utc(moment)
+    hours = _working_hours(instant.astimezone(policy.zone).date(), policy)
+    return hours is not None and hours[0] <= instant < hours[1]
+
+
+def add_days(moment: datetime, days: int, policy: Policy) -> datetime:
+    """`moment` plus `days` local days, same wall-clock time, in UTC.
+
+    With `business_days`, only work days that are not holidays count, so a
+    Saturday plus one business day is the Monday. Zero days is the same
+    instant. Raises ValueError when business days are counted and no business
+    day comes within two years.
+    """
+    shifted = _shift(moment, days, policy)
+    if shifted is None:
+        raise ValueError(f"no business day within {SEARCH_DAYS} days of {moment.isoformat()}")
+    return shifted
+
+
+# --- windows ---------------------------------------------------------------------
+
+
+def _first_window(record: Record, policy: Policy) -> datetime | None:
+    interview = record.interview
+    opens_at = _shift(interview.interview_at, policy.first_after_days, policy)
+    if opens_at is None or interview.reply_by is None:
+        return opens_at
+    day_after = interview.reply_by + timedelta(days=1)
+    return max(opens_at, _local_instant(day_after, time(0), policy.zone))
+
+
+def _previous_step(record: Record, number: int) -> datetime | None:
+    """The later of follow-up `number` sent and nudge `number` fired, in UTC."""
+    moments = [followup.sent_at for followup in record.followups if followup.number == number]
+    moments += [nudge.fired_at for nudge in record.nudges if nudge.number == number]
+    return max((_utc(moment) for moment in moments), default=None)
+
+
+# --- days and hours --------------------------------------------------------------
+
+
+def _shift(moment: datetime, days: int, policy: Policy) -> datetime | None:
+    if days == 0:
+        return _utc(moment)
+    local = _utc(moment).astimezone(policy.zone)
+    if policy.business_days:
+        target = _count_business_days(local.date(), days, policy)
+    else:
+        target = local.date() + timedelta(days=days)
+    return None if target is None else _local_instant(target, local.time(), policy.zone)
+
+
+def _count_business_days(start: date, days: int, policy: Policy) -> date | None:
+    day = start
+    for _ in range(days):
+        day = _next_business_day(day, policy)
+        if day is None:
+            return None
+    return day
+
+
+def _next_business_day(day: date, policy: Policy) -> date | None:
+    for offset in range(1, SEARCH_DAYS + 1):
+        candidate = day + timedelta(days=offset)
+        if _is_business_day(candidate, policy):
+            return candidate
+    return None
+
+
+def _is_business_day(day: date, policy: Policy) -> bool:
+    return day.weekday() in policy.work_days and day not in policy.holidays
+
+
+def _working_hours(day: date, policy: Policy) -> tuple[datetime, datetime] | None:
+    """The working interval [start, end) of a local date, in UTC; None on a day off."""
+    if not _is_business_day(day, policy):
+        return None
+    start = _local_instant(day, policy.start, policy.zone)
+    if policy.end is None:
+        return start, _local_instant(day + timedelta(days=1), time(0), policy.zone)
+    return start, _local_instant(day, policy.end, policy.zone)
+
+
+def _local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    """The instant a local wall-clock time names; fold=0 in a gap or overlap."""
+    return datetime.combine(day, wall, tzinfo=zone).replace(fold=0).astimezone(UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"a timezone-aware datetime is required, got {moment.isoformat()}")
+    return moment.astimezone(UTC)
