@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+# Fixtures for real servers: SMTP (aiosmtpd) and a private D-Bus session bus.
+pytest_plugins = ["support.smtp"]
+
 
 @pytest.fixture(autouse=True)
 def private_home(tmp_path_factory, monkeypatch):

@@ -1,0 +1,146 @@
+"""The daemon as a real subprocess, and the files its command channel writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ALWAYS_OPEN = """
+[hours]
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+start = "00:00"
+end = "24:00"
+"""
+
+RECORDER = """\
+import json, os, sys
+data = json.loads(sys.stdin.read())
+gate = os.environ.get("FOLLOWUP_TEST_GATE")
+if gate and not os.path.exists(gate):
+    sys.stderr.write("the gate is closed\\n")
+    sys.exit(3)
+with open(sys.argv[1], "a") as out:
+    out.write(json.dumps(data) + "\\n")
+"""
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str = "") -> object:
+    """Poll `condition` until it returns something true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+        time.sleep(0.05)
+
+
+class World:
+    """A configuration, a database and a command channel recording to a file."""
+
+    def __init__(self, folder: Path, extra: str = "", rescan_seconds: int = 1,
+                 first_after_days: int = 0, command: bool = True) -> None:
+        self.folder = folder
+        self.database = folder / "followup.db"
+        self.delivered_file = folder / "delivered.jsonl"
+        self.gate = folder / "gate"
+        recorder = folder / "recorder.py"
+        recorder.write_text(RECORDER)
+        argv = json.dumps([sys.executable, str(recorder), str(self.delivered_file)])
+        self.config = folder / "followup.toml"
+        self.config.write_text(textwrap.dedent(f"""\
+            timezone = "Europe/Berlin"
+            [database]
+            url = "sqlite:///{self.database}"
+            [rules]
+            first_after_days = {first_after_days}
+            second_after_days = 7
+            business_days = false
+            [daemon]
+            rescan_seconds = {rescan_seconds}
+            retry_base_seconds = 1
+            retry_max_seconds = 2
+            [notify.desktop]
+            enabled = false
+            [notify.command]
+            enabled = {str(command).lower()}
+            argv = {argv}
+            """) + ALWAYS_OPEN + extra)
+        self.daemons: list[Daemon] = []
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = os.environ.copy()
+        env.update(extra)
+        return env
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "followup", "--config", str(self.config),
+                               *args], capture_output=True, text=True, timeout=60,
+                              env=self.env())
+        if check and done.returncode != 0:
+            raise AssertionError(f"followup {' '.join(args)} failed: {done.stderr}")
+        return done
+
+    def add(self, company: str, ago: timedelta = timedelta(hours=1)) -> int:
+        at = (datetime.now().astimezone() - ago).isoformat(timespec="seconds")
+        done = self.cli("add", "--company", company, "--role", "Engineer", "--at", at, "--json")
+        return json.loads(done.stdout)["id"]
+
+    def delivered(self) -> list[dict]:
+        if not self.delivered_file.exists():
+            return []
+        lines = self.delivered_file.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def nudges_seen(self) -> list[tuple[int, int]]:
+        return [(d["interview_id"], d["number"]) for d in self.delivered()]
+
+    def start(self, **env: str) -> Daemon:
+        daemon = Daemon(self, self.env(**env))
+        self.daemons.append(daemon)
+        return daemon
+
+    def stop_all(self) -> None:
+        for daemon in self.daemons:
+            daemon.kill()
+
+
+class Daemon:
+    def __init__(self, world: World, env: dict[str, str]) -> None:
+        self.log_path = world.folder / f"daemon-{len(world.daemons)}.log"
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "followup", "--config", str(world.config), "run"],
+            stdout=subprocess.DEVNULL, stderr=self.log, env=env, start_new_session=True)
+
+    def text(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_started(self, timeout: float = 30) -> None:
+        wait_for(lambda: "started:" in self.text() or self.process.poll() is not None,
+                 timeout, "the daemon to start")
+        assert self.process.poll() is None, self.text()
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def stop(self, timeout: float = 20) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout)
+        self.log.close()
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.log.close()
