@@ -166,3 +166,35 @@ def due_table(coming: Sequence[View], stale: Sequence[View], zone: ZoneInfo,
 
 def draft_text(draft: Draft) -> str:
     return f"To: {draft.to or '(no address recorded)'}\nSubject: {draft.subject}\n\n{draft.body}"
+
+
+def last_deliveries_json(last: Sequence, zone: ZoneInfo) -> list[dict[str, Any]]:
+    return [{"channel": channel, "status": str(d.status), "attempts": d.attempts,
+             "delivered_at": iso(d.delivered_at, zone), "error": d.error,
+             "interview_id": interview_id, "number": number, "company": company}
+            for channel, d, interview_id, number, company in last]
+
+
+def service_text(state: Any, coming: Sequence[View], last: Sequence, zone: ZoneInfo,
+                 now: datetime) -> str:
+    """`followup service status` for a person."""
+    if not state.installed:
+        lines = ["service:      not installed (`followup service install`)"]
+    else:
+        since = f" since {when(state.since, zone, now)}" if state.since else ""
+        lines = [f"service:      {state.active_state} ({state.sub_state}){since}",
+                 f"unit:         {state.unit_path} ({state.unit_file_state or 'unknown'})"]
+        if state.status_text:
+            lines.append(f"status:       {state.status_text}")
+        if state.exit_status == 78:
+            lines.append("              the configuration is invalid: `followup config check`")
+    lines.append("next nudges:  " + ("none in the next 14 days" if not coming else ""))
+    lines.extend(f"  #{v.interview.id} {v.interview.company} — follow-up {v.due_next.number}"
+                 f", {when(v.due_next.fire_at, zone, now)}" for v in coming)
+    lines.append("deliveries:   " + ("none yet" if not last else ""))
+    for channel, d, interview_id, number, company in last:
+        done = when(d.delivered_at, zone, now) if d.delivered_at else f"{d.attempts} attempt(s)"
+        error = f": {d.error}" if d.error else ""
+        lines.append(f"  {channel}: {d.status}, {done} (#{interview_id} {company}, "
+                     f"nudge {number}){error}")
+    return "\n".join(lines)

@@ -333,6 +333,25 @@ class Store:
             records = {r.interview.id: r for r in _load_records(conn, {row[0] for row in rows})}
         return [PendingDelivery(records[row[0]], *row[1:]) for row in rows if row[0] in records]
 
+    def last_deliveries(self) -> list[tuple[str, Delivery, int, int, str]]:
+        """Each channel's most recent delivery: (channel, delivery, interview id,
+        nudge number, company), newest claim first."""
+        latest = (sa.select(sa.func.max(deliveries.c.id))
+                  .group_by(deliveries.c.channel).scalar_subquery())
+        query = (
+            sa.select(deliveries, nudges.c.interview_id, nudges.c.number, interviews.c.company)
+            .join(nudges, deliveries.c.nudge_id == nudges.c.id)
+            .join(interviews, nudges.c.interview_id == interviews.c.id)
+            .where(deliveries.c.id.in_(latest))
+            .order_by(deliveries.c.id.desc())
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [(row.channel,
+                 Delivery(row.channel, DeliveryStatus(row.status), row.attempts,
+                          row.delivered_at, row.error, row.next_attempt_at),
+                 row.interview_id, row.number, row.company) for row in rows]
+
     def change_token(self) -> int | None:
         """A number that changes when another connection commits (SQLite only).
 
