@@ -302,6 +302,10 @@ class Daemon:
     async def _listen(self) -> None:
         path = self.socket_path
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = path.parent.stat()
+        if folder.st_uid != os.getuid() or folder.st_mode & 0o077:
+            log.warning("%s is not private to this user; relying on rescans", path.parent)
+            return
         if wake.poke(self.settings.database_url, None):
             log.warning("another daemon listens on %s; relying on rescans", path)
             return

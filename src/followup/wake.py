@@ -18,9 +18,12 @@ from pathlib import Path
 
 def socket_path(database_url: str) -> Path:
     """The daemon's socket for one database (two databases, two daemons, two sockets)."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    # Without a runtime dir, a folder of our own in /tmp, named for the user.
+    folder = (Path(runtime) / "followup" if runtime
+              else Path(tempfile.gettempdir()) / f"followup-{os.getuid()}")
     tag = hashlib.sha256(database_url.encode()).hexdigest()[:12]
-    return Path(runtime) / "followup" / f"wake-{tag}.sock"
+    return folder / f"wake-{tag}.sock"
 
 
 def poke(database_url: str, interview_id: int | None = None) -> bool:
