@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from freezegun import freeze_time
+
 from support.cli import dump, run, spawn
 
 NOW = "2026-11-23T10:00:00+01:00"  # a Monday morning in Berlin

@@ -6,10 +6,10 @@ from datetime import time
 from pathlib import Path
 
 import pytest
-from support.cli import run
 
 from followup import config
 from followup.errors import ConfigError
+from support.cli import run
 
 REPO = Path(__file__).resolve().parents[1]
 

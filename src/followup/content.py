@@ -101,7 +101,7 @@ def mailto(message: Draft) -> str:
     """A mailto: URL (RFC 6068) carrying to, subject and body; body line breaks as CRLF."""
     body = message.body.replace("\r\n", "\n").replace("\n", "\r\n")
     query = f"subject={quote(message.subject, safe='')}&body={quote(body, safe='')}"
-    return f"mailto:{quote(message.to, safe='@')}?{query}"
+    return f"mailto:{quote(message.to, safe='@+')}?{query}"
 
 
 def ago(delta: timedelta) -> str:

@@ -1,0 +1,101 @@
+"""The ways a nudge reaches the user: one interface, one file per channel.
+
+`build` constructs the enabled channels; each channel module is imported only
+when its channel is enabled, because desktop (D-Bus) and email (smtplib) are
+slow to import and most commands never deliver anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from followup.errors import UserError
+from followup.models import Interview, Notice
+
+if TYPE_CHECKING:
+    from followup.channels.base import Channel, Result
+    from followup.config import Settings
+
+CHANNEL_NAMES = ("desktop", "email", "command")
+
+# What the daemon passes to act on a notification's buttons: ("sent" or
+# "snooze", interview id). It may be a coroutine function; it runs on the
+# daemon's event loop.
+ActionHandler = Callable[[str, int], Awaitable[None] | None]
+
+
+def build(settings: Settings, on_action: ActionHandler | None = None) -> list[Channel]:
+    """The enabled channels, in the order desktop, email, command."""
+    channels: list[Channel] = []
+    if settings.desktop.enabled:
+        from followup.channels.desktop import DesktopChannel
+
+        channels.append(DesktopChannel(on_action))
+    if settings.email.enabled:
+        from followup.channels.email import EmailChannel
+
+        channels.append(EmailChannel(settings.email))
+    if settings.command.enabled:
+        from followup.channels.command import CommandChannel
+
+        channels.append(CommandChannel(settings.command))
+    return channels
+
+
+async def notify_test(settings: Settings, only: str | None = None) -> list[tuple[str, Result]]:
+    """Deliver a test nudge through each enabled channel (or only the one named).
+
+    Returns (channel name, result) pairs in channel order. Raises UserError when
+    `only` is not a channel or not enabled, or when no channel is enabled.
+    """
+    names = _channels_to_test(settings, only)
+    channels = [channel for channel in build(settings) if channel.name in names]
+    notice = sample_notice(settings.rules.max_followups, settings.zone)
+    try:
+        results = await asyncio.gather(*(channel.deliver(notice) for channel in channels))
+    finally:
+        for channel in channels:
+            await channel.close()
+    return [(channel.name, result) for channel, result in zip(channels, results, strict=True)]
+
+
+def _channels_to_test(settings: Settings, only: str | None) -> tuple[str, ...]:
+    where = (f"in {settings.path}" if settings.path
+             else "(there is no configuration file yet: create one with `followup config init`)")
+    if only is None:
+        if not settings.enabled_channels:
+            raise UserError(f"no channel is enabled {where}: set `enabled = true` in one of "
+                            "[notify.desktop], [notify.email], [notify.command]")
+        return settings.enabled_channels
+    if only not in CHANNEL_NAMES:
+        raise UserError(f"there is no channel {only!r} (channels: {', '.join(CHANNEL_NAMES)})")
+    if only not in settings.enabled_channels:
+        raise UserError(f"channel {only!r} is not enabled {where}: "
+                        f"set [notify.{only}] enabled = true")
+    return (only,)
+
+
+def sample_notice(of: int = 2, zone: ZoneInfo | None = None) -> Notice:
+    """A nudge about a made-up interview, for `followup notify-test`.
+
+    Its key is new each time: mail providers drop a second message with a
+    Message-ID they have already seen.
+    """
+    from followup import clock, content
+
+    now = clock.now()
+    interview = Interview(
+        id=0, company="Example Corp", role="Test role", interview_at=now - timedelta(days=3),
+        interviewer="Alex Example", email="alex@example.com",
+        notes="how followup checks that its reminders arrive",
+    )
+    reminder = content.reminder(interview, 1, of, now, zone or ZoneInfo("UTC"))
+    reminder = replace(reminder, title=f"Test: {reminder.title}")
+    key = f"test-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+    return Notice(key=key, title=reminder.title, body=reminder.body, reminders=(reminder,))

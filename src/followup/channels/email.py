@@ -1,0 +1,219 @@
+"""Email: the nudge, with its ready follow-up draft, sent through the user's SMTP server.
+
+smtplib is blocking, so each delivery runs in a worker thread. Certificates are
+always verified. The password, when a username is set, comes from the system
+keyring and from nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime
+from typing import TYPE_CHECKING
+
+from followup import clock, passwords
+from followup.channels.base import DELIVERED, Channel, Result, permanent, transient
+from followup.content import mailto
+from followup.errors import KeyringUnavailable
+from followup.models import Notice, Reminder
+
+if TYPE_CHECKING:
+    from followup.config import EmailSettings
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+class EmailChannel(Channel):
+    name = "email"
+
+    def __init__(self, settings: EmailSettings, *, timeout: float = 30.0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        """`ssl_context` replaces the default one (which trusts the system's CAs)."""
+        self._settings = settings
+        self._timeout = timeout
+        self._ssl_context = ssl_context
+
+    async def deliver(self, notice: Notice) -> Result:
+        password = None
+        if self._settings.username:
+            found = await asyncio.to_thread(self._password)
+            if isinstance(found, Result):
+                return found
+            password = found
+        message = compose(notice, self._settings)
+        return await asyncio.to_thread(self._send, message, password)
+
+    def _password(self) -> str | Result:
+        username = self._settings.username
+        try:
+            password = passwords.get_password(username)
+        except passwords.KeyringLocked as error:
+            return transient(error.message)
+        except KeyringUnavailable as error:
+            return permanent(error.message)
+        if password is None:
+            return permanent(f"no password in the keyring for {username}: "
+                             "run `followup password set`")
+        return password
+
+    def _send(self, message: EmailMessage, password: str | None) -> Result:
+        settings = self._settings
+        try:
+            smtp = self._connect()
+            try:
+                if password is not None:
+                    smtp.login(settings.username, password)
+                smtp.send_message(message)
+            finally:
+                _quit(smtp)
+        except Exception as error:  # smtplib and ssl raise many kinds; classify them all
+            return classify(error, settings, self._timeout)
+        return DELIVERED
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self._settings
+        context = self._ssl_context or ssl.create_default_context()
+        if settings.security == "tls":
+            return smtplib.SMTP_SSL(settings.host, settings.port, timeout=self._timeout,
+                                    context=context)
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=self._timeout)
+        if settings.security == "starttls":
+            try:
+                smtp.starttls(context=context)
+            except BaseException:
+                smtp.close()
+                raise
+        return smtp
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say goodbye; once the message is sent, a bad answer to QUIT changes nothing."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def classify(error: Exception, settings: EmailSettings, timeout: float) -> Result:
+    """Transient for what may pass (network, 4xx); permanent for what needs the user (5xx)."""
+    server = f"{settings.host}:{settings.port}"
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return permanent(f"{server} refused the login for {settings.username}: "
+                         f"{_words(error.smtp_code, error.smtp_error)} (check the password "
+                         "with `followup password set`)")
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, words = next(iter(error.recipients.values()), (0, b""))
+        return _by_code(code, f"{server} refused the recipient {settings.to}: "
+                              f"{_words(code, words)}")
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return _by_code(error.smtp_code, f"{server} refused the sender {settings.sender}: "
+                                         f"{_words(error.smtp_code, error.smtp_error)}")
+    if isinstance(error, smtplib.SMTPConnectError):
+        return transient(f"{server} would not take a connection: "
+                         f"{_words(error.smtp_code, error.smtp_error)}")
+    if isinstance(error, smtplib.SMTPResponseException):
+        return _by_code(error.smtp_code, f"{server} refused the message: "
+                                         f"{_words(error.smtp_code, error.smtp_error)}")
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return permanent(f"{server}: {error} (check [notify.email] security and port: "
+                         "587 usually takes starttls, 465 tls)")
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        if isinstance(error.__context__, TimeoutError):  # smtplib hides a timeout in it
+            return _network(error.__context__, server, timeout)
+        return transient(f"{server} closed the connection: {error}".rstrip(": "))
+    if isinstance(error, UnicodeError):  # smtplib logs in with ASCII only
+        return permanent(f"cannot log in to {server}: the username or password has "
+                         "characters other than ASCII, which smtplib cannot send")
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return permanent(f"the certificate of {server} could not be verified "
+                         f"({error.verify_message}): check [notify.email] host, or fix the "
+                         "server's certificate")
+    if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError):
+        return transient(f"{server} closed the connection during TLS: {error}")
+    if isinstance(error, ssl.SSLError):
+        return permanent(f"TLS with {server} failed ({error.reason or error}): check "
+                         "[notify.email] security and port (587 usually takes starttls, "
+                         "465 tls)")
+    return _network(error, server, timeout)
+
+
+def _network(error: BaseException, server: str, timeout: float) -> Result:
+    if isinstance(error, TimeoutError):
+        return transient(f"no answer from {server} within {timeout:g} s")
+    if isinstance(error, ConnectionRefusedError):
+        return transient(f"{server} refused the connection (is the host and port right, "
+                         "and the server up?)")
+    if isinstance(error, socket.gaierror):
+        return transient(f"cannot look up {server}: {error.strerror}")
+    if isinstance(error, OSError):
+        return transient(f"cannot talk to {server}: {error.strerror or error}")
+    return transient(f"sending through {server} failed: {type(error).__name__}: {error}")
+
+
+def _by_code(code: int, reason: str) -> Result:
+    return permanent(reason) if 500 <= code < 600 else transient(reason)
+
+
+def _words(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+# --- the message ----------------------------------------------------------------------
+
+
+def compose(notice: Notice, settings: EmailSettings) -> EmailMessage:
+    """The email for a notice: the reminder text, then each ready draft and its link."""
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["From"] = header_text(settings.sender)
+    message["To"] = header_text(settings.to)
+    message["Subject"] = header_text(subject(notice))
+    message["Date"] = format_datetime(clock.now())
+    message["Message-ID"] = message_id(notice.key)
+    parts = [notice.body.strip()]
+    for reminder in notice.reminders:
+        parts.append(draft_text(reminder, heading=notice.is_digest))
+    message.set_content("\n\n".join(parts) + "\n")
+    return message
+
+
+def subject(notice: Notice) -> str:
+    if notice.is_digest:
+        return notice.title
+    reminder = notice.reminders[0]
+    interview = reminder.interview
+    return (f"{interview.company} ({interview.role}): "
+            f"follow-up {reminder.number} of {reminder.of} is due")
+
+
+def draft_text(reminder: Reminder, heading: bool) -> str:
+    draft = reminder.draft
+    lines = []
+    if heading:
+        interview = reminder.interview
+        lines += [f"== {interview.company} ({interview.role}): follow-up "
+                  f"{reminder.number} of {reminder.of} ==", "", reminder.body.strip(), ""]
+    lines += ["Your ready follow-up:", "", f"To: {draft.to}", f"Subject: {draft.subject}", "",
+              draft.body.strip(), "", "Open it in your mail client:", mailto(draft)]
+    return "\n".join(lines)
+
+
+def header_text(value: str) -> str:
+    """A header value with control characters (CR/LF among them) replaced by spaces."""
+    return CONTROL.sub(" ", value).strip()
+
+
+def message_id(key: str) -> str:
+    """A Message-ID that is the same for the same notice key, so retries keep one identity."""
+    safe = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9.-]+", "-", key)).strip(".-")
+    if safe != key or not 0 < len(safe) <= 64:
+        safe = f"{safe[:40]}.{hashlib.sha256(key.encode()).hexdigest()[:16]}".lstrip(".")
+    return f"<{safe}@followup>"

@@ -1,0 +1,230 @@
+"""The email channel, against real SMTP servers on 127.0.0.1 (aiosmtpd)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from followup import passwords
+from followup.channels.base import Outcome
+from followup.channels.email import EmailChannel, message_id
+from followup.config import EmailSettings
+from support.notices import digest, reminder, single
+from support.smtp import (  # noqa: F401 - fixtures
+    HangUp,
+    Login,
+    Refuser,
+    certificate_fixture,
+    free_port,
+    silent_server_fixture,
+    smtp_server_fixture,
+)
+
+ME = "me@example.com"
+
+
+def settings(port: int, security: str = "none", username: str = "") -> EmailSettings:
+    return EmailSettings(enabled=True, to=ME, sender="followup@example.com", host="127.0.0.1",
+                         port=port, security=security, username=username)
+
+
+def deliver(channel: EmailChannel, *notices):
+    async def scenario():
+        return [await channel.deliver(notice) for notice in notices]
+
+    results = asyncio.run(scenario())
+    return results[0] if len(results) == 1 else results
+
+
+def test_a_nudge_arrives_with_its_draft_and_link(smtp_server):
+    server = smtp_server()
+    result = deliver(EmailChannel(settings(server.port)), single("7-1", company="Acme Widgets"))
+
+    assert result.outcome is Outcome.DELIVERED
+    [received] = server.handler.received
+    assert (received.mail_from, received.rcpt_tos) == ("followup@example.com", [ME])
+    message = received.message
+    assert message["From"] == "followup@example.com"
+    assert message["To"] == ME
+    assert message["Subject"] == "Acme Widgets (Backend engineer): follow-up 1 of 2 is due"
+    assert message["Message-ID"] == "<7-1@followup>"
+    assert message["Date"] is not None
+    body = message.get_content().replace("\r\n", "\n")
+    assert body.startswith("Follow-up 1 of 2 for Backend engineer at Acme Widgets is due.\n")
+    assert "To: dana@acme.example\nSubject: Thank you: Backend engineer interview\n" in body
+    assert "thank you for the talk about the API team & its plans." in body
+    [link] = [line for line in body.splitlines() if line.startswith("mailto:")]
+    parts = urlsplit(link)
+    assert parts.path == "dana@acme.example"
+    assert parse_qs(parts.query)["subject"] == ["Thank you: Backend engineer interview"]
+
+
+def test_the_same_notice_keeps_its_message_id(smtp_server):
+    server = smtp_server()
+    channel = EmailChannel(settings(server.port))
+    results = deliver(channel, single("7-1"), single("7-1"), single("7-2"))
+
+    assert [result.outcome for result in results] == [Outcome.DELIVERED] * 3
+    ids = [received.message["Message-ID"] for received in server.handler.received]
+    assert ids == ["<7-1@followup>", "<7-1@followup>", "<7-2@followup>"]
+
+
+@pytest.mark.parametrize("key, expected", [
+    ("7-1", "<7-1@followup>"),
+    ("test-20300304T143000-0a1b2c3d", "<test-20300304T143000-0a1b2c3d@followup>"),
+    ("7/1 <x>@y", "<7-1-x-y.aa20e3c8f1e9caf6@followup>"),
+    ("..", "<5ec1f7e700f37c3d@followup>"),
+])
+def test_message_ids_are_safe_and_stable(key, expected):
+    assert message_id(key) == expected
+
+
+def test_a_company_name_cannot_add_headers(smtp_server):
+    server = smtp_server()
+    evil = "Evil Corp\r\nBcc: victim@example.com"
+    result = deliver(EmailChannel(settings(server.port)), single(company=evil))
+
+    assert result.ok
+    [received] = server.handler.received
+    assert received.rcpt_tos == [ME]
+    assert received.message["Bcc"] is None
+    assert received.message["Subject"].strip() == (
+        "Evil Corp Bcc: victim@example.com (Backend engineer): follow-up 1 of 2 is due")
+
+
+def test_a_digest_names_every_interview_and_carries_every_draft(smtp_server):
+    server = smtp_server()
+    notice = digest(reminder(7, "Acme Widgets"), reminder(8, "Globex", number=2))
+    assert deliver(EmailChannel(settings(server.port)), notice).ok
+
+    message = server.handler.received[0].message
+    assert message["Subject"] == "2 follow-ups are due"
+    body = message.get_content().replace("\r\n", "\n")
+    assert "== Acme Widgets (Backend engineer): follow-up 1 of 2 ==" in body
+    assert "== Globex (Backend engineer): follow-up 2 of 2 ==" in body
+    assert body.count("mailto:dana@acme.example?") == 2
+
+
+def test_the_login_uses_the_password_from_the_keyring(smtp_server):
+    server = smtp_server(login=Login("me", "correct horse"))
+    passwords.set_password("me", "correct horse")
+    result = deliver(EmailChannel(settings(server.port, username="me")), single())
+
+    assert result.ok
+    assert server.handler.received[0].login == "me"
+
+
+def test_a_refused_login_is_permanent_with_the_servers_words(smtp_server):
+    server = smtp_server(login=Login("me", "correct horse"))
+    passwords.set_password("me", "wrong")
+    result = deliver(EmailChannel(settings(server.port, username="me")), single())
+
+    assert result.outcome is Outcome.PERMANENT
+    assert result.reason.startswith(f"127.0.0.1:{server.port} refused the login for me: 535 ")
+    assert "followup password set" in result.reason
+
+
+def test_a_password_smtplib_cannot_send_is_permanent(smtp_server):
+    server = smtp_server(login=Login("me", "correct horse"))
+    passwords.set_password("me", "pässword")
+    result = deliver(EmailChannel(settings(server.port, username="me")), single())
+
+    assert result.outcome is Outcome.PERMANENT
+    assert result.reason.startswith(f"cannot log in to 127.0.0.1:{server.port}: the username "
+                                    "or password has characters other than ASCII")
+
+
+def test_no_password_in_the_keyring_is_permanent_and_sends_nothing(smtp_server):
+    server = smtp_server(login=Login("me", "correct horse"))
+    result = deliver(EmailChannel(settings(server.port, username="me")), single())
+
+    assert result.outcome is Outcome.PERMANENT
+    assert result.reason == "no password in the keyring for me: run `followup password set`"
+    assert server.handler.received == []
+
+
+@pytest.mark.parametrize("stage, reply, outcome, words", [
+    ("MAIL", "553 5.7.1 Sender address rejected", Outcome.PERMANENT,
+     "refused the sender followup@example.com: 553 5.7.1 Sender address rejected"),
+    ("RCPT", "421 4.7.0 Try again later", Outcome.TRANSIENT,
+     "refused the recipient me@example.com: 421 4.7.0 Try again later"),
+    ("RCPT", "550 5.1.1 No such user here", Outcome.PERMANENT,
+     "refused the recipient me@example.com: 550 5.1.1 No such user here"),
+    ("DATA", "451 4.3.0 Mail server temporarily rejected message", Outcome.TRANSIENT,
+     "refused the message: 451 4.3.0 Mail server temporarily rejected message"),
+    ("DATA", "554 5.7.1 Message rejected as spam", Outcome.PERMANENT,
+     "refused the message: 554 5.7.1 Message rejected as spam"),
+])
+def test_refusals_are_classified_by_their_code(smtp_server, stage, reply, outcome, words):
+    server = smtp_server(Refuser(stage=stage, reply=reply))
+    result = deliver(EmailChannel(settings(server.port)), single())
+
+    assert result.outcome is outcome
+    assert result.reason == f"127.0.0.1:{server.port} {words}"
+
+
+def test_a_refused_connection_is_transient():
+    port = free_port()
+    result = deliver(EmailChannel(settings(port)), single())
+
+    assert result.outcome is Outcome.TRANSIENT
+    assert result.reason.startswith(f"127.0.0.1:{port} refused the connection")
+
+
+def test_a_server_hanging_up_mid_dialogue_is_transient(smtp_server):
+    server = smtp_server(HangUp())
+    result = deliver(EmailChannel(settings(server.port)), single())
+
+    assert result.outcome is Outcome.TRANSIENT
+    assert result.reason.startswith(f"127.0.0.1:{server.port} closed the connection")
+
+
+def test_a_silent_server_is_transient_after_the_timeout(silent_server):
+    started = time.monotonic()
+    result = deliver(EmailChannel(settings(silent_server), timeout=0.5), single())
+
+    assert result.outcome is Outcome.TRANSIENT
+    assert result.reason == f"no answer from 127.0.0.1:{silent_server} within 0.5 s"
+    assert time.monotonic() - started < 5
+
+
+def test_starttls_then_login(smtp_server, certificate):
+    server = smtp_server(login=Login("me", "correct horse"), starttls=certificate)
+    passwords.set_password("me", "correct horse")
+    channel = EmailChannel(settings(server.port, "starttls", "me"),
+                           ssl_context=certificate.client_context())
+
+    assert deliver(channel, single()).ok
+    assert server.handler.received[0].login == "me"
+
+
+def test_implicit_tls(smtp_server, certificate):
+    server = smtp_server(tls=certificate)
+    channel = EmailChannel(settings(server.port, "tls"), ssl_context=certificate.client_context())
+
+    assert deliver(channel, single()).ok
+    assert len(server.handler.received) == 1
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_an_untrusted_certificate_is_permanent(smtp_server, certificate, security):
+    server = (smtp_server(starttls=certificate) if security == "starttls"
+              else smtp_server(tls=certificate))
+    result = deliver(EmailChannel(settings(server.port, security)), single())
+
+    assert result.outcome is Outcome.PERMANENT
+    assert result.reason.startswith(f"the certificate of 127.0.0.1:{server.port} could not "
+                                    "be verified (self-signed certificate)")
+    assert server.handler.received == []
+
+
+def test_starttls_with_a_server_that_does_not_offer_it_is_permanent(smtp_server):
+    server = smtp_server()
+    result = deliver(EmailChannel(settings(server.port, "starttls")), single())
+
+    assert result.outcome is Outcome.PERMANENT
+    assert "STARTTLS extension not supported by server" in result.reason
+    assert "check [notify.email] security and port" in result.reason
