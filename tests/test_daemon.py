@@ -6,6 +6,7 @@ tests read that file. Working hours are always open unless a test says so.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -17,6 +18,7 @@ from datetime import timedelta
 import pytest
 
 from support.daemon import World, wait_for
+from support.dbus import bus_address_fixture, notification_server_fixture  # noqa: F401
 
 
 @pytest.fixture
@@ -228,3 +230,25 @@ def test_a_wall_clock_jump_is_caught_by_the_rescan(world):
     added = w.add("Later", ago=timedelta(seconds=-3))  # due in three seconds
     wait_for(lambda: w.nudges_seen() == [(added, 1)], timeout=30, what="the nudge")
     daemon.stop()
+
+
+def test_notification_buttons_reach_the_database(world, notification_server, bus_address):
+    w = world(command=False)
+    w.config.write_text(w.config.read_text().replace("[notify.desktop]\nenabled = false",
+                                                     "[notify.desktop]\nenabled = true"))
+    acme, beta = w.add("Acme"), w.add("Beta")
+    daemon = w.start(DBUS_SESSION_BUS_ADDRESS=bus_address)
+    shown = notification_server.wait_for_shown(2, timeout=30)
+    by_company = {s.summary.split()[-1]: s for s in shown}
+    assert set(by_company["Acme"].actions) == {"draft", "sent", "snooze"}
+    # A person presses a button after seeing it; the daemon has recorded both by then.
+    wait_for(lambda: daemon.text().count("by desktop") == 2, what="both recorded")
+    notification_server.invoke_action(by_company["Acme"].id, "sent")
+    notification_server.invoke_action(by_company["Beta"].id, "snooze")
+
+    def followups_of(interview_id: int) -> dict:
+        return json.loads(w.cli("show", str(interview_id), "--json").stdout)
+
+    wait_for(lambda: followups_of(acme)["followups_sent"] == 1, what="the sent action")
+    wait_for(lambda: followups_of(beta)["snoozed_until"] is not None, what="the snooze")
+    assert daemon.stop() == 0
