@@ -233,11 +233,17 @@ async def open_draft(draft: Draft) -> None:
         log.warning("cannot open the follow-up draft: xdg-open is not installed "
                     "(on Debian: apt install xdg-utils)")
         return
+    argv = [opener, mailto(draft)]
+    runner = shutil.which("systemd-run")
+    if os.environ.get("INVOCATION_ID") and runner:
+        # Under the service, start the mail client as a unit of its own: outside the
+        # service's sandbox, and not stopped when the service restarts.
+        argv = [runner, "--user", "--quiet", "--collect", "-p", "ExitType=cgroup", "--", *argv]
     try:
         # Not waited for with a timeout: xdg-open may run the mail client in the
         # foreground, and killing it would close the draft the user is writing.
         process = await asyncio.create_subprocess_exec(
-            opener, mailto(draft), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            *argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)
     except OSError as error:
         log.warning("cannot run %s to open the follow-up draft: %s", opener, _describe(error))
