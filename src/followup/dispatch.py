@@ -117,6 +117,9 @@ class Dispatcher:
             log.info("dropped the retry of nudge %d for interview %d by %s: %s",
                      retry.number, retry.interview_id, retry.channel, why)
             return None
+        log.info("retrying nudge %d for interview %d by %s (attempt %d)", retry.number,
+                 retry.interview_id, retry.channel, _attempts(record, retry.number,
+                                                              retry.channel) + 1)
         return record
 
     # --- delivering -------------------------------------------------------------------------
