@@ -1,0 +1,80 @@
+"""What the commands share: the lazily built context, JSON output, option sets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from followup.errors import UserError
+
+if TYPE_CHECKING:
+    from followup.app import App, View
+    from followup.config import Settings
+
+
+class Context:
+    """What every command may need, built on first use."""
+
+    def __init__(self, config_path: str | None, verbose: bool) -> None:
+        self.config_path = config_path
+        self.verbose = verbose
+
+    @cached_property
+    def settings(self) -> Settings:
+        from followup import config
+
+        return config.load(self.config_path)
+
+    @cached_property
+    def app(self) -> App:
+        from followup.app import App
+
+        return App(self.settings)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def emit(doc: Any) -> None:
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def interview_id(text: str) -> int:
+    if not text.isdigit() or int(text) < 1 or len(text) > 18:
+        raise UserError(f"{text!r} is not an interview id (a number, see `followup list`)")
+    return int(text)
+
+
+def json_option(command: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(
+        command)
+
+
+def interview_fields(command: Callable) -> Callable:
+    """The options of `add` and `edit`."""
+    options = [
+        click.option("--company", help="The employer."),
+        click.option("--role", help="The position you interviewed for."),
+        click.option("--at", help="When: ISO 8601, e.g. 2026-11-24T14:30 (local time)."),
+        click.option("--interviewer", help="Who interviewed you."),
+        click.option("--email", help="Their email address, for the draft."),
+        click.option("--notes", help="What you talked about; the draft refers to it."),
+        click.option("--reply-by", help="The date they said they would reply by."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def print_view(ctx: Context, view: View, as_json: bool, detail: bool = False) -> None:
+    from followup import present
+
+    zone = ctx.settings.zone
+    if as_json:
+        emit(present.interview_json(view, zone, detail=detail))
+    else:
+        click.echo(present.interview_detail(view, zone, ctx.app.now()))
