@@ -1,0 +1,108 @@
+"""Opening a database: SQLite made private and safe for two processes, and migrations."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from followup.errors import UserError
+
+SCHEMA_HEAD = "0002"  # the newest migration in migrations/versions
+BUSY_TIMEOUT_MS = 10_000
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """The database could not be used (locked past the busy timeout, unreadable)."""
+    try:
+        yield
+    except OperationalError as error:
+        raise UserError(f"database error: {error_reason(error)}") from None
+
+
+def error_reason(error: Exception) -> str:
+    return str(getattr(error, "orig", error)).splitlines()[0]
+
+
+# --- SQLite ------------------------------------------------------------------------------
+
+
+def sqlite_engine(url: sa.URL) -> Engine:
+    """An engine for a SQLite file made private to the user, in WAL mode.
+
+    The folder is created 0700 and the file 0600 before SQLite opens it (SQLite
+    gives its -wal and -shm files the same permissions). The driver's own
+    transaction handling is turned off so that `_write` can say BEGIN IMMEDIATE.
+    """
+    if url.database and url.database != ":memory:":
+        private_file(Path(url.database))
+    engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def private_file(path: Path) -> None:
+    path = path.expanduser()
+    folder = path.parent
+    if not folder.exists():
+        try:
+            folder.mkdir(mode=0o700, parents=True)
+        except OSError as error:
+            raise UserError(f"cannot create the database folder {folder}: "
+                            f"{error.strerror}") from None
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as error:
+            raise UserError(f"cannot create the database {path}: {error.strerror}") from None
+
+
+# --- migrations ---------------------------------------------------------------------------
+
+
+def current_revision(conn: Connection) -> str | None:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def alembic_config(connection: Connection | None = None):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "followup:migrations")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the migrations up to `revision` (all of them by default)."""
+    from alembic import command
+
+    with engine.connect() as conn:
+        conn.execution_options(write=True)
+        command.upgrade(alembic_config(conn), revision)
+        conn.commit()

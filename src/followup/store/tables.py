@@ -1,0 +1,90 @@
+"""The tables, as SQLAlchemy Core sees them. Migrations create them; keep the two in step."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+from followup.models import Interview
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = sa.MetaData()
+
+interviews = sa.Table(
+    "interviews", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("company", sa.String(1000), nullable=False),
+    sa.Column("role", sa.String(1000), nullable=False),
+    sa.Column("interviewer", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("email", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("interview_at", UTCDateTime, nullable=False),
+    sa.Column("reply_by", sa.Date, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="waiting", index=True),
+    sa.Column("outcome", sa.String(32), nullable=True),
+    sa.Column("snoozed_until", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+followups = sa.Table(
+    "followups", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("interview_id", sa.Integer, sa.ForeignKey("interviews.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.Column("note", sa.String(1000), nullable=False, server_default=""),
+    sa.UniqueConstraint("interview_id", "number", name="uq_followup_number"),
+)
+
+nudges = sa.Table(
+    "nudges", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("interview_id", sa.Integer, sa.ForeignKey("interviews.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("opens_at", UTCDateTime, nullable=False),
+    sa.Column("fired_at", UTCDateTime, nullable=False, index=True),
+    # The claim: one nudge per interview and number, whichever daemon gets there first.
+    sa.UniqueConstraint("interview_id", "number", name="uq_nudge_number"),
+)
+
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("nudge_id", sa.Integer, sa.ForeignKey("nudges.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    # The daemon process delivering it right now; NULL between attempts.
+    sa.Column("owner", sa.String(200), nullable=True),
+    sa.UniqueConstraint("nudge_id", "channel", name="uq_delivery_channel"),
+    sa.Index("ix_deliveries_status", "status", "next_attempt_at"),
+)
+
+INTERVIEW_FIELDS = tuple(f.name for f in fields(Interview) if f.name != "id")
