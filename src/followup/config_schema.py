@@ -1,0 +1,176 @@
+"""What each configuration key may hold: one check per key, each returning the
+clean value or raising Invalid with the problem in words a user can act on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from followup.inputs import EMAIL_RE
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SECURITY = ("starttls", "tls", "none")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+Check = Callable[[Any], Any]  # returns the converted value or raises Invalid
+
+
+class Invalid(ValueError):
+    pass
+
+
+def kind(value: Any) -> str:
+    names = {bool: "a boolean", int: "a whole number", float: "a number", str: "a string",
+             list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"expected true or false, got {kind(value)}")
+    return value
+
+
+def integer(low: int, high: int) -> Check:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(f"expected a whole number, got {kind(value)}")
+        if not low <= value <= high:
+            raise Invalid(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return check
+
+
+def text(max_length: int = 1000, pattern: re.Pattern[str] | None = None,
+         what: str = "") -> Check:
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"expected a string, got {kind(value)}")
+        if len(value) > max_length:
+            raise Invalid(f"too long ({len(value)} characters, at most {max_length})")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise Invalid("must not contain control characters")
+        if pattern is not None and value and not pattern.match(value):
+            raise Invalid(f"{value!r} is not {what}")
+        return value
+
+    return check
+
+
+def choice(options: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value not in options:
+            shown = repr(value) if isinstance(value, str) else kind(value)
+            raise Invalid(f"must be one of {', '.join(options)}; got {shown}")
+        return value
+
+    return check
+
+
+def zone_name(value: Any) -> str:
+    text(100)(value)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"unknown time zone {value!r} (use an IANA name like "
+                      "'Europe/Berlin')") from None
+    return value
+
+
+def clock_time(allow_24: bool) -> Check:
+    def check(value: Any) -> time | None:
+        if not isinstance(value, str) or not re.fullmatch(r"\d\d:\d\d", value):
+            raise Invalid("expected a time as \"HH:MM\", like \"09:00\"")
+        if allow_24 and value == "24:00":
+            return None
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            raise Invalid(f"{value!r} is not a time of day") from None
+
+    return check
+
+
+def day_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"expected a non-empty array of days like [\"mon\", \"tue\"]; "
+                      f"got {kind(value)}")
+    bad = [day for day in value if day not in DAYS]
+    if bad:
+        raise Invalid(f"unknown day {bad[0]!r} (use {', '.join(DAYS)})")
+    if len(set(value)) != len(value):
+        raise Invalid("a day is listed twice")
+    return tuple(value)
+
+
+def holiday_country(value: Any) -> str:
+    text(20)(value)
+    if value and not holiday_code_known(value):
+        raise Invalid(f"no public holidays known for {value!r} (use a country code "
+                      "like \"US\" or \"DE\", optionally with a region: \"DE-BY\")")
+    return value
+
+
+def argv_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(arg, str) for arg in value):
+        raise Invalid(f"expected an array of strings, got {kind(value)}")
+    if any("\0" in arg for arg in value):
+        raise Invalid("must not contain NUL characters")
+    if value and not value[0]:
+        raise Invalid("the program (first element) is empty")
+    return tuple(value)
+
+
+def database_url(value: Any) -> str:
+    text(4000)(value)
+    if not re.match(r"^[a-z][a-z0-9+]*://", value):
+        raise Invalid(f"{value!r} is not a database URL (like \"sqlite:////path/to/file.db\")")
+    return value
+
+
+SCHEMA: dict[str, dict[str, Check]] = {
+    "": {"timezone": zone_name},
+    "database": {"url": database_url},
+    "rules": {
+        "first_after_days": integer(0, 60),
+        "second_after_days": integer(1, 90),
+        "business_days": boolean,
+        "max_followups": integer(1, 2),
+        "stale_after_days": integer(1, 3650),
+    },
+    "hours": {
+        "days": day_list,
+        "start": clock_time(allow_24=False),
+        "end": clock_time(allow_24=True),
+        "holidays": holiday_country,
+    },
+    "daemon": {
+        "rescan_seconds": integer(1, 86400),
+        "retry_base_seconds": integer(1, 86400),
+        "retry_max_seconds": integer(1, 7 * 86400),
+        "log_level": choice(LOG_LEVELS),
+    },
+    "notify.desktop": {"enabled": boolean},
+    "notify.email": {
+        "enabled": boolean,
+        "to": text(pattern=EMAIL_RE, what="an email address"),
+        "from": text(pattern=EMAIL_RE, what="an email address"),
+        "host": text(253),
+        "port": integer(1, 65535),
+        "security": choice(SECURITY),
+        "username": text(),
+    },
+    "notify.command": {"enabled": boolean, "argv": argv_list},
+}
+
+
+def holiday_code_known(code: str) -> bool:
+    import holidays
+
+    country, _, region = code.partition("-")
+    supported = holidays.list_supported_countries()
+    return country in supported and (not region or region in supported[country])
