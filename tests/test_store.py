@@ -184,3 +184,22 @@ def test_change_token_moves_when_another_connection_commits(db, tmp_path):
         conn.execute("UPDATE interviews SET company = 'x'")
         conn.execute("INSERT INTO alembic_version VALUES ('scratch')")
     assert db.change_token() != before
+
+
+def test_records_below_the_cap_leave_out_interviews_with_nothing_left(db):
+    fresh = db.add_interview(interview(company="Fresh"), T0)
+    sent_twice = db.add_interview(interview(company="Sent twice"), T0)
+    nudged_twice = db.add_interview(interview(company="Nudged twice"), T0)
+    halfway = db.add_interview(interview(company="Halfway"), T0)
+    for number in (1, 2):
+        db.add_followup(sent_twice.id, T0 + timedelta(days=number), "", T0)
+        db.claim_nudge(nudged_twice.id, number, T0, [], T0, "me", lambda r: True)
+    db.add_followup(halfway.id, T0 + timedelta(days=1), "", T0)
+    db.claim_nudge(halfway.id, 1, T0, ["email"], T0, "me", lambda r: True)
+    below = [r.interview.company for r in db.records([Status.WAITING], below=2)]
+    assert below == ["Fresh", "Halfway"]
+    assert len(db.records([Status.WAITING])) == 4
+    light, full = db.records(below=2)[1], db.records(with_deliveries=True)[3]
+    assert light.nudges[0].deliveries == ()
+    assert [d.channel for d in full.nudges[0].deliveries] == ["email"]
+    assert fresh.id == db.records()[0].interview.id

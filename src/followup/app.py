@@ -171,7 +171,8 @@ class App:
         if not 0 <= days <= 3650:
             raise UserError(f"--days {days} must be between 0 and 3650")
         horizon = self.now() + timedelta(days=days)
-        views = self.list()
+        records = self.store.records([Status.WAITING], below=self.policy.max_followups)
+        views = [self.view(record) for record in records]
         coming = [v for v in views if v.due_next and v.due_next.fire_at <= horizon]
         coming.sort(key=lambda v: (v.due_next.fire_at, v.interview.id))
         stale = [v for v in views if v.next is not None and v.next.stale]

@@ -186,7 +186,8 @@ class Daemon:
 
     async def full_scan(self) -> None:
         token = await asyncio.to_thread(self.store.change_token)
-        records = await asyncio.to_thread(self.store.records, [Status.WAITING])
+        records = await asyncio.to_thread(self.store.records, [Status.WAITING], False,
+                                          self.policy.max_followups)
         undelivered = await asyncio.to_thread(self.store.undelivered)
         now = self.now()
         seen = set()

@@ -159,9 +159,8 @@ def due_table(coming: Sequence[View], stale: Sequence[View], zone: ZoneInfo,
         text = table(["ID", "COMPANY", "ROLE", "FOLLOW-UP", "NUDGE AT"], rows)
     else:
         text = f"Nothing due in the next {days} days."
-    for v in stale:
-        text += f"\n#{v.interview.id} {v.interview.company}: {stale_note(v)}"
-    return text
+    notes = [f"#{v.interview.id} {v.interview.company}: {stale_note(v)}" for v in stale]
+    return "\n".join([text, *notes])
 
 
 def draft_text(draft: Draft) -> str:

@@ -30,7 +30,7 @@ from followup.store.engine import (
     sqlite_engine,
     upgrade,
 )
-from followup.store.records import load_records, nudge_id, touch
+from followup.store.records import load_by_status, load_records, nudge_id, touch
 from followup.store.tables import (
     INTERVIEW_FIELDS,
     UTCDateTime,
@@ -171,14 +171,14 @@ class Store:
             raise NotFound(interview_id)
         return found[0]
 
-    def records(self, statuses: Iterable[Status] | None = None) -> list[Record]:
-        """Every interview (or those in the given statuses) with its history, by time."""
-        query = sa.select(interviews.c.id).order_by(interviews.c.interview_at, interviews.c.id)
-        if statuses is not None:
-            query = query.where(interviews.c.status.in_([str(s) for s in statuses]))
+    def records(self, statuses: Iterable[Status] | None = None,
+                with_deliveries: bool = False, below: int | None = None) -> list[Record]:
+        """Every interview (or those in the given statuses) with its follow-ups and
+        nudges, by interview time; each nudge's deliveries only when asked. With
+        `below`, only interviews with fewer follow-ups and fewer nudges than that."""
+        chosen = None if statuses is None else list(statuses)
         with self._read() as conn:
-            ids = list(conn.execute(query).scalars())
-            return load_records(conn, ids)
+            return load_by_status(conn, chosen, with_deliveries, below)
 
     # --- the daemon's side ---------------------------------------------------------------
 

@@ -1,22 +1,24 @@
-"""Loading interviews with their whole history, a chunk of ids at a time."""
+"""Loading interviews with their history: a few ids, or every one in some statuses.
+
+This is the hot path of `list`, `due` and the daemon's scans, so it reads
+timestamps raw and parses them with `datetime.fromisoformat` (about five times
+faster than the generic type processing), loads a whole status selection in
+three queries rather than id by id, and leaves out the deliveries unless asked.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Collection, Iterable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from followup.models import Delivery, DeliveryStatus, FollowUp, Interview, Nudge, Record, Status
-from followup.store.tables import (
-    INTERVIEW_FIELDS,
-    deliveries,
-    followups,
-    interviews,
-    nudges,
-)
+from followup.store.tables import deliveries, followups, interviews, nudges
+
+CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
 
 def nudge_id(interview_id: int, number: int) -> sa.ScalarSelect:
@@ -25,64 +27,117 @@ def nudge_id(interview_id: int, number: int) -> sa.ScalarSelect:
             .scalar_subquery())
 
 
-# --- loading records -------------------------------------------------------------------
-
-CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
-
-
-def load_records(conn: Connection, ids: Iterable[int]) -> list[Record]:
+def load_records(conn: Connection, ids: Iterable[int], with_deliveries: bool = True
+                 ) -> list[Record]:
+    """The records of these interviews, in this order (missing ones left out)."""
     ids = list(ids)
-    out: list[Record] = []
+    found: dict[int, Record] = {}
     for start in range(0, len(ids), CHUNK):
-        out.extend(load_chunk(conn, ids[start:start + CHUNK]))
-    return out
+        chunk = ids[start:start + CHUNK]
+        found.update((r.interview.id, r) for r in _load(
+            conn, interviews.c.id.in_(chunk), with_deliveries))
+    return [found[i] for i in ids if i in found]
 
 
-def load_chunk(conn: Connection, ids: list[int]) -> list[Record]:
-    rows = conn.execute(sa.select(interviews).where(interviews.c.id.in_(ids))).mappings().all()
+def load_by_status(conn: Connection, statuses: Collection[Status] | None,
+                   with_deliveries: bool = False, below: int | None = None) -> list[Record]:
+    """Every record in these statuses (all when None), by interview time; with
+    `below`, only those with fewer than that many follow-ups sent and nudges fired
+    (the others can have no next nudge: the rules' cap, applied in SQL)."""
+    where = (sa.true() if statuses is None
+             else interviews.c.status.in_([str(s) for s in statuses]))
+    if below is not None:
+        where = sa.and_(where, _count(followups) < below, _count(nudges) < below)
+    records = _load(conn, where, with_deliveries)
+    return sorted(records, key=lambda r: (r.interview.interview_at, r.interview.id))
+
+
+def _count(table: sa.Table) -> Any:
+    """How many rows of `table` (follow-ups, nudges) the interview has."""
+    rows = table.alias()
+    return (sa.select(sa.func.count()).select_from(rows)
+            .where(rows.c.interview_id == interviews.c.id)
+            .correlate(interviews).scalar_subquery())
+
+
+def _load(conn: Connection, where: Any, with_deliveries: bool) -> list[Record]:
+    rows = conn.execute(sa.select(*INTERVIEW_COLUMNS).where(where)).all()
     sent: dict[int, list[FollowUp]] = {}
-    for row in conn.execute(sa.select(followups).where(followups.c.interview_id.in_(ids))):
-        sent.setdefault(row.interview_id, []).append(FollowUp(row.number, row.sent_at, row.note))
-    fired = load_nudges(conn, ids)
-    order = {interview_id: i for i, interview_id in enumerate(ids)}
-    records = [
-        Record(
-            interview=interview_from_row(row),
-            followups=tuple(sorted(sent.get(row["id"], []), key=lambda f: f.number)),
-            nudges=tuple(sorted(fired.get(row["id"], []), key=lambda n: n.number)),
-        )
-        for row in rows
-    ]
-    return sorted(records, key=lambda r: order[r.interview.id])
+    query = (sa.select(followups.c.interview_id, followups.c.number, _raw(followups.c.sent_at),
+                       followups.c.note)
+             .join(interviews, interviews.c.id == followups.c.interview_id).where(where))
+    for interview_id, number, sent_at, note in conn.execute(query):
+        sent.setdefault(interview_id, []).append(FollowUp(number, _utc(sent_at), note))
+    fired = _load_nudges(conn, where, with_deliveries)
+    return [Record(interview=_interview(row),
+                   followups=tuple(sorted(sent.get(row.id, ()), key=lambda f: f.number)),
+                   nudges=tuple(sorted(fired.get(row.id, ()), key=lambda n: n.number)))
+            for row in rows]
 
 
-def load_nudges(conn: Connection, ids: list[int]) -> dict[int, list[Nudge]]:
-    query = (
-        sa.select(nudges.c.id, nudges.c.interview_id, nudges.c.number, nudges.c.fired_at,
-                  deliveries.c.channel, deliveries.c.status, deliveries.c.attempts,
-                  deliveries.c.delivered_at, deliveries.c.error, deliveries.c.next_attempt_at)
-        .outerjoin(deliveries, deliveries.c.nudge_id == nudges.c.id)
-        .where(nudges.c.interview_id.in_(ids))
-        .order_by(nudges.c.id, deliveries.c.channel)
-    )
-    grouped: dict[int, tuple[int, int, datetime, list[Delivery]]] = {}
-    for row in conn.execute(query):
-        entry = grouped.setdefault(row.id, (row.interview_id, row.number, row.fired_at, []))
-        if row.channel is not None:
-            entry[3].append(Delivery(row.channel, DeliveryStatus(row.status), row.attempts,
-                                     row.delivered_at, row.error, row.next_attempt_at))
+def _load_nudges(conn: Connection, where: Any, with_deliveries: bool
+                 ) -> dict[int, list[Nudge]]:
+    query = (sa.select(nudges.c.id, nudges.c.interview_id, nudges.c.number,
+                       _raw(nudges.c.fired_at))
+             .join(interviews, interviews.c.id == nudges.c.interview_id).where(where))
+    found = {row.id: (row.interview_id, row.number, _utc(row.fired_at), [])
+             for row in conn.execute(query)}
+    if with_deliveries and found:
+        query = (sa.select(deliveries.c.nudge_id, deliveries.c.channel, deliveries.c.status,
+                           deliveries.c.attempts, _raw(deliveries.c.delivered_at),
+                           deliveries.c.error, _raw(deliveries.c.next_attempt_at))
+                 .join(nudges, nudges.c.id == deliveries.c.nudge_id)
+                 .join(interviews, interviews.c.id == nudges.c.interview_id)
+                 .where(where).order_by(deliveries.c.channel))
+        for row in conn.execute(query):
+            found[row.nudge_id][3].append(Delivery(
+                row.channel, DeliveryStatus(row.status), row.attempts,
+                _utc(row.delivered_at), row.error, _utc(row.next_attempt_at)))
     out: dict[int, list[Nudge]] = {}
-    for interview_id, number, fired_at, found in grouped.values():
-        out.setdefault(interview_id, []).append(Nudge(number, fired_at, tuple(found)))
+    for interview_id, number, fired_at, done in found.values():
+        out.setdefault(interview_id, []).append(Nudge(number, fired_at, tuple(done)))
     return out
 
 
-def interview_from_row(row: Any) -> Interview:
-    values = {name: row[name] for name in INTERVIEW_FIELDS}
-    values["status"] = Status(values["status"])
-    if isinstance(values["reply_by"], datetime):  # some drivers give datetimes for DATE
-        values["reply_by"] = values["reply_by"].date()
-    return Interview(id=row["id"], **values)
+# --- rows to models ----------------------------------------------------------------------
+
+
+def _raw(column: sa.Column) -> Any:
+    """The column as the driver gives it (text on SQLite), parsed by `_utc`/`_date`."""
+    return sa.type_coerce(column, sa.String()).label(column.name)
+
+
+INTERVIEW_COLUMNS = (
+    interviews.c.id, interviews.c.company, interviews.c.role, interviews.c.interviewer,
+    interviews.c.email, interviews.c.notes, _raw(interviews.c.interview_at),
+    _raw(interviews.c.reply_by), interviews.c.status, interviews.c.outcome,
+    _raw(interviews.c.snoozed_until),
+)
+
+
+def _interview(row: Any) -> Interview:
+    return Interview(
+        id=row.id, company=row.company, role=row.role, interview_at=_utc(row.interview_at),
+        interviewer=row.interviewer, email=row.email, notes=row.notes,
+        reply_by=_date(row.reply_by), status=Status(row.status), outcome=row.outcome,
+        snoozed_until=_utc(row.snoozed_until),
+    )
+
+
+def _utc(value: str | datetime | None) -> datetime | None:
+    """A stored timestamp (naive UTC, as text or a datetime) as an aware UTC datetime."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _date(value: str | date | None) -> date | None:
+    if value is None or type(value) is date:
+        return value
+    if isinstance(value, datetime):  # some drivers give datetimes for DATE
+        return value.date()
+    return date.fromisoformat(value)
 
 
 def touch(conn: Connection, interview_id: int, now: datetime) -> None:
