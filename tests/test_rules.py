@@ -419,3 +419,18 @@ def test_firing_every_nudge_stops_at_max_followups(history, policy, now_offset):
         now = found.fire_at
         history = replace(history, nudges=(*history.nudges, Nudge(found.number, now)))
     assert len(history.nudges) == policy.max_followups
+
+
+def test_after_follow_up_1_sent_first_the_last_nudge_is_number_2_and_then_nothing():
+    # Follow-up 1 went out before nudge 1 fired: nudge 1 never fires, nudge 2 does,
+    # and after it nothing is due: the rules count by number, not by how many.
+    policy = Policy(zone=ZoneInfo("Europe/Berlin"), business_days=False, start=time(0),
+                    end=None, work_days=frozenset(range(7)))
+    interview = Interview(id=1, company="Acme", role="Dev",
+                          interview_at=datetime(2026, 11, 2, 10, tzinfo=UTC))
+    sent = (FollowUp(1, datetime(2026, 11, 3, 10, tzinfo=UTC)),)
+    before = next_nudge(Record(interview, sent), policy, datetime(2026, 11, 20, tzinfo=UTC))
+    assert before is not None and before.number == 2
+    fired = (Nudge(2, datetime(2026, 11, 20, tzinfo=UTC)),)
+    assert next_nudge(Record(interview, sent, fired), policy,
+                      datetime(2026, 12, 30, tzinfo=UTC)) is None

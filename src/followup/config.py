@@ -23,6 +23,7 @@ from followup.models import Policy
 
 APP_NAME = "followup"
 ENV_CONFIG = "FOLLOWUP_CONFIG"
+SECRET_KEYS = ("password", "pass", "passwd", "secret")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +172,8 @@ def parse(data: Mapping[str, Any], path: Path | None) -> Settings:
     values: dict[str, dict[str, Any]] = {}
     _refuse_passwords(data, "", problems)
     for section, value in data.items():
-        if section in SCHEMA[""]:
-            continue
+        if section in SCHEMA[""] or section.lower() in SECRET_KEYS:
+            continue  # the top level's keys, and passwords (refused above)
         if section == "notify" and isinstance(value, Mapping):
             for sub, subvalue in value.items():
                 _check_section(f"notify.{sub}", subvalue, problems, values)
@@ -193,7 +194,7 @@ def _refuse_passwords(data: Mapping[str, Any], prefix: str, problems: list[str])
     for key, value in data.items():
         if isinstance(value, Mapping):
             _refuse_passwords(value, f"{prefix}{key}.", problems)
-        elif key.lower() in ("password", "pass", "passwd", "secret"):
+        elif key.lower() in SECRET_KEYS:
             section = prefix.rstrip(".")
             where = f"[{section}] {key}" if section else key
             problems.append(
@@ -213,7 +214,7 @@ def _check_section(section: str, table: Any, problems: list[str], values: dict) 
     schema = SCHEMA[section]
     out = values.setdefault(section, {})
     for key, value in table.items():
-        if key.lower() in ("password", "pass", "passwd", "secret"):
+        if key.lower() in SECRET_KEYS:
             continue  # reported by _refuse_passwords
         if key not in schema:
             problems.append(f"{label}{key}: unknown key (known: {', '.join(schema)})")

@@ -9,7 +9,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from followup.inputs import EMAIL_RE
+from followup.inputs import EMAIL_RE, shown
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECURITY = ("starttls", "tls", "none")
@@ -55,7 +55,7 @@ def text(max_length: int = 1000, pattern: re.Pattern[str] | None = None,
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
             raise Invalid("must not contain control characters")
         if pattern is not None and value and not pattern.match(value):
-            raise Invalid(f"{value!r} is not {what}")
+            raise Invalid(f"{shown(value)} is not {what}")
         return value
 
     return check
@@ -76,7 +76,7 @@ def zone_name(value: Any) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(f"unknown time zone {value!r} (use an IANA name like "
+        raise Invalid(f"unknown time zone {shown(value)} (use an IANA name like "
                       "'Europe/Berlin')") from None
     return value
 
@@ -90,7 +90,7 @@ def clock_time(allow_24: bool) -> Check:
         try:
             return time.fromisoformat(value)
         except ValueError:
-            raise Invalid(f"{value!r} is not a time of day") from None
+            raise Invalid(f"{shown(value)} is not a time of day") from None
 
     return check
 
@@ -110,7 +110,7 @@ def day_list(value: Any) -> tuple[str, ...]:
 def holiday_country(value: Any) -> str:
     text(20)(value)
     if value and not holiday_code_known(value):
-        raise Invalid(f"no public holidays known for {value!r} (use a country code "
+        raise Invalid(f"no public holidays known for {shown(value)} (use a country code "
                       "like \"US\" or \"DE\", optionally with a region: \"DE-BY\")")
     return value
 
@@ -128,7 +128,7 @@ def argv_list(value: Any) -> tuple[str, ...]:
 def database_url(value: Any) -> str:
     text(4000)(value)
     if not re.match(r"^[a-z][a-z0-9+]*://", value):
-        raise Invalid(f"{value!r} is not a database URL (like \"sqlite:////path/to/file.db\")")
+        raise Invalid(f"{shown(value)} is not a database URL (like \"sqlite:////path/to/file.db\")")
     return value
 
 

@@ -16,7 +16,7 @@ from followup.models import Outcome
 ONE_LINE_MAX = 1000
 NOTES_MAX = 10_000
 EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+$")
-DURATION_RE = re.compile(r"(\d+)\s*([mhdw])")
+DURATION_RE = re.compile(r"(\d{1,12})\s*([mhdw])")
 DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_SNOOZE = timedelta(days=365)
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
@@ -34,13 +34,13 @@ def moment(text: str, zone: ZoneInfo, what: str = "time") -> datetime:
         else:
             parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise UserError(f"{what} {text!r} is not an ISO 8601 date or time "
+        raise UserError(f"{what} {shown(text)} is not an ISO 8601 date or time "
                         "(like 2026-11-24 or 2026-11-24T14:30)") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     result = parsed.astimezone(UTC)
     if not EARLIEST <= result < LATEST:
-        raise UserError(f"{what} {text!r} is out of range (years 1970 to 2199)")
+        raise UserError(f"{what} {shown(text)} is out of range (years 1970 to 2199)")
     return result
 
 
@@ -51,20 +51,19 @@ def day(text: str, what: str = "date") -> date:
             raise ValueError
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(f"{what} {text!r} is not a date like 2026-12-01") from None
+        raise UserError(f"{what} {shown(text)} is not a date like 2026-12-01") from None
 
 
 def duration(text: str) -> timedelta:
     """A duration like 90m, 4h, 2d, 1w or 1d12h; more than zero, at most a year."""
     compact = text.strip().lower()
     if not compact or DURATION_RE.sub("", compact).strip():
-        raise UserError(f"duration {text!r} is not understood (use minutes, hours, days "
+        raise UserError(f"duration {shown(text)} is not understood (use minutes, hours, days "
                         "or weeks: 90m, 4h, 2d, 1w)")
     seconds = sum(int(n) * DURATION_UNITS[unit] for n, unit in DURATION_RE.findall(compact))
-    result = timedelta(seconds=seconds)
-    if not timedelta(0) < result <= MAX_SNOOZE:
-        raise UserError(f"duration {text!r} must be more than zero and at most 365 days")
-    return result
+    if not 0 < seconds <= MAX_SNOOZE.total_seconds():
+        raise UserError(f"duration {shown(text)} must be more than zero and at most 365 days")
+    return timedelta(seconds=seconds)
 
 
 def one_line(value: str, what: str, required: bool = False) -> str:
@@ -91,7 +90,7 @@ def notes(value: str) -> str:
 def email(value: str) -> str:
     value = one_line(value, "email")
     if value and not EMAIL_RE.match(value):
-        raise UserError(f"email {value!r} is not an email address (like ana@example.com)")
+        raise UserError(f"email {shown(value)} is not an email address (like ana@example.com)")
     return value
 
 
@@ -100,7 +99,12 @@ def outcome(value: str) -> Outcome:
         return Outcome(value)
     except ValueError:
         options = ", ".join(o.value for o in Outcome)
-        raise UserError(f"outcome {value!r} is not one of {options}") from None
+        raise UserError(f"outcome {shown(value)} is not one of {options}") from None
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """A value as a message quotes it: cut short, so a huge one does not flood the line."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _control(char: str) -> bool:

@@ -32,7 +32,9 @@ def next_nudge(record: Record, policy: Policy, now: datetime) -> NextNudge | Non
     with `stale=True`; delivering it is the caller's decision.
     """
     interview = record.interview
-    number = max(record.followups_sent, record.nudges_fired) + 1
+    # The highest numbers, not the counts: nudge 1 never fires when follow-up 1 was
+    # sent first, and the next after nudge 2 is number 3 all the same.
+    number = max((step.number for step in (*record.followups, *record.nudges)), default=0) + 1
     if interview.status != Status.WAITING or number > policy.max_followups:
         return None
     opens_at = window_opens(record, number, policy)

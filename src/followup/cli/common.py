@@ -44,7 +44,7 @@ def emit(doc: Any) -> None:
 
 
 def interview_id(text: str) -> int:
-    if not text.isdigit() or int(text) < 1 or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
         raise UserError(f"{text!r} is not an interview id (a number, see `followup list`)")
     return int(text)
 

@@ -122,7 +122,7 @@ def due(ctx: Context, days: str, as_json: bool) -> None:
     """What the daemon will deliver in the next N days, and when."""
     from followup import present
 
-    if not days.isdigit():
+    if not (days.isascii() and days.isdigit()) or len(days) > 6:
         raise UserError(f"--days {days!r} is not a whole number of days")
     coming, stale = ctx.app.due(int(days))
     if as_json:
