@@ -182,3 +182,9 @@ def test_config_path_and_init_work_with_a_broken_file(capsys, tmp_path):
     assert run(capsys, "--config", str(path), "config", "path").out.strip() == str(path)
     assert run(capsys, "--config", str(path), "config", "init", "--force").code == 0
     assert run(capsys, "--config", str(path), "config", "check").code == 0
+
+
+def test_a_byte_order_mark_is_fine(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes("\ufeff[rules]\nfirst_after_days = 4\n".encode())
+    assert config.load(path).rules.first_after_days == 4

@@ -144,7 +144,7 @@ def load(explicit: str | os.PathLike[str] | None = None) -> Settings:
     """Find, read and validate the configuration. Raises ConfigError."""
     path, required = find(explicit)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is fine
     except FileNotFoundError:
         if required:
             problem = "file not found (create one with `followup config init`)"

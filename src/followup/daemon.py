@@ -320,7 +320,8 @@ class Daemon:
 
     def poked(self, message: bytes) -> None:
         text = message.decode(errors="replace").strip()
-        coroutine = self.look_at(int(text)) if text.isdigit() else self.full_scan()
+        one = text.isascii() and text.isdigit() and len(text) < 19
+        coroutine = self.look_at(int(text)) if one else self.full_scan()
         task = asyncio.get_running_loop().create_task(coroutine)
         self.inflight.add(task)
         task.add_done_callback(self.inflight.discard)
