@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-# Fixtures for real servers: SMTP (aiosmtpd) and a private D-Bus session bus.
-pytest_plugins = ["support.smtp"]
+# Fixtures for real parts: SMTP servers (aiosmtpd) and daemons in worlds of their own.
+pytest_plugins = ["support.smtp", "support.daemon"]
 
 
 @pytest.fixture(autouse=True)

@@ -17,23 +17,8 @@ from datetime import timedelta
 
 import pytest
 
-from support.daemon import World, wait_for
+from support.daemon import wait_for
 from support.dbus import bus_address_fixture, notification_server_fixture  # noqa: F401
-
-
-@pytest.fixture
-def world(tmp_path):
-    made: list[World] = []
-
-    def make(**options) -> World:
-        folder = tmp_path / f"w{len(made)}"
-        folder.mkdir()
-        made.append(World(folder, **options))
-        return made[-1]
-
-    yield make
-    for w in made:
-        w.stop_all()
 
 
 def test_a_due_nudge_fires_once_and_a_restart_does_not_repeat_it(world):

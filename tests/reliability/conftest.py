@@ -1,4 +1,4 @@
-"""Shared pieces of the reliability suite: worlds with a real daemon, and the counts.
+"""Shared pieces of the reliability suite: the counts (worlds come from support.daemon).
 
 Each test reports what it counted (rounds, nudges, lost, duplicated, ...) with
 `report`; the lines are printed as they come (outside pytest's capture, so CI
@@ -7,30 +7,11 @@ logs show them) and again together at the end of the run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from support.daemon import World
-
 REPORTED = pytest.StashKey[list[str]]()
-
-
-@pytest.fixture
-def world(tmp_path) -> Iterator[Callable[..., World]]:
-    """Make worlds (config, database, recording command channel); every daemon any
-    of them started is killed at the end, whatever happened."""
-    made: list[World] = []
-
-    def make(**options) -> World:
-        folder = tmp_path / f"w{len(made)}"
-        folder.mkdir()
-        made.append(World(folder, **options))
-        return made[-1]
-
-    yield make
-    for w in made:
-        w.stop_all()
 
 
 @pytest.fixture

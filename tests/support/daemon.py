@@ -9,9 +9,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 ALWAYS_OPEN = """
 [hours]
@@ -144,3 +146,20 @@ class Daemon:
             self.process.kill()
             self.process.wait(10)
         self.log.close()
+
+
+@pytest.fixture
+def world(tmp_path) -> Iterator[Callable[..., World]]:
+    """Make worlds (config, database, recording command channel); every daemon any
+    of them started is killed at the end, whatever happened."""
+    made: list[World] = []
+
+    def make(**options) -> World:
+        folder = tmp_path / f"w{len(made)}"
+        folder.mkdir()
+        made.append(World(folder, **options))
+        return made[-1]
+
+    yield make
+    for w in made:
+        w.stop_all()
