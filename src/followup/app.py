@@ -7,7 +7,6 @@ pokes a running daemon so that it looks again at once.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -196,10 +195,7 @@ class App:
     def run_daemon(self, load_settings: Callable[[], Settings], verbose: bool = False) -> int:
         """Run the daemon until SIGTERM or SIGINT; returns the exit code."""
         import asyncio
-        import signal
 
-        # Until the loop takes over the signals, a stop request is a clean exit too.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         from followup import channels
         from followup.daemon import Daemon, setup_logging
 

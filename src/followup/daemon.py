@@ -25,6 +25,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -150,7 +151,7 @@ class Daemon:
             return
         if settings.database_url != self.settings.database_url:
             log.warning("the database URL changed: restart the daemon to use it")
-            settings = _with_database(settings, self.settings.database_url)
+            settings = replace(settings, database_url=self.settings.database_url)
         await self._close_channels()
         self._use_settings(settings)
         self.planned.clear()
@@ -375,12 +376,6 @@ def _unlink(path: Path) -> None:
 
 def _level(name: str) -> int:
     return getattr(logging, name.upper(), logging.INFO)
-
-
-def _with_database(settings: Settings, url: str) -> Settings:
-    from dataclasses import replace
-
-    return replace(settings, database_url=url)
 
 
 def setup_logging(level: str, verbose: bool) -> None:

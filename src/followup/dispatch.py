@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from followup import content, rules
 from followup.channels.base import Channel, Outcome, Result, transient
 from followup.config import Settings
+from followup.errors import NotFound
 from followup.models import DeliveryStatus, Policy, Record, Status
 
 log = logging.getLogger("followup")
@@ -97,8 +98,6 @@ class Dispatcher:
 
     def _take(self, retry: Retry, now: datetime) -> Record | None:
         """Take a delivery for another attempt, unless it is no longer wanted."""
-        from followup.errors import NotFound
-
         try:
             record = self.store.get(retry.interview_id)
         except NotFound:

@@ -8,7 +8,6 @@ commands that need them, so `followup --help` starts fast.
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import click
@@ -40,8 +39,6 @@ for command in (*interviews.COMMANDS, *setup.COMMANDS):
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the command line and exit with the documented code."""
     args = sys.argv[1:] if argv is None else argv
-    if "run" in args:  # a stop request while the daemon is still starting is a clean exit
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     verbose = any(a in ("-v", "--verbose") for a in args)
     sys.exit(execute(args, verbose))
 

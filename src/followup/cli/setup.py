@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -55,6 +56,8 @@ def config_path(ctx: Context) -> None:
 @pass_ctx
 def run_daemon(ctx: Context) -> None:
     """The daemon, in the foreground (as the systemd service runs it)."""
+    # Until the daemon's loop takes over the signals, a stop request is a clean exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     from followup import config as config_module
 
     code = ctx.app.run_daemon(lambda: config_module.load(ctx.config_path), ctx.verbose)
