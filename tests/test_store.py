@@ -69,6 +69,51 @@ def test_a_database_at_the_first_revision_reaches_head_keeping_its_rows(tmp_path
     store.close()
 
 
+def test_upgrading_to_0003_keeps_the_history_of_recreated_interviews(tmp_path):
+    path = tmp_path / "old.db"
+    old = Store.open(f"sqlite:///{path}", migrate=False)
+    store_module.upgrade(old.engine, "0002")
+    with old.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO interviews (company, role, interview_at, status, created_at, "
+            "updated_at) VALUES ('Old Co', 'Dev', '2026-01-05 10:00:00', 'heard', "
+            "'2026-01-05 10:00:00', '2026-01-05 10:00:00')")
+        conn.exec_driver_sql("INSERT INTO followups (interview_id, number, sent_at) "
+                             "VALUES (1, 1, '2026-01-08 10:00:00')")
+    old.close()
+    store = Store.open(f"sqlite:///{path}")
+    [record] = store.records()
+    assert record.followups_sent == 1  # not cascaded away by the table's recreation
+    assert record.interview.heard_via == "manual"
+    store.close()
+
+
+def test_ids_are_never_reused(db):
+    first = db.add_interview(interview(), T0)
+    db.delete_interview(first.id)
+    second = db.add_interview(interview(), T0)
+    assert second.id > first.id
+
+
+def test_new_interview_fields_round_trip(db):
+    added = db.add_interview(interview(topics="the event pipeline",
+                                       domains=("acme.example", "acme-jobs.example"),
+                                       source="calendar", event_uid="abc@google.com",
+                                       zone="Europe/Berlin"), T0)
+    got = db.get(added.id).interview
+    assert got.domains == ("acme.example", "acme-jobs.example")
+    assert (got.topics, got.source, got.event_uid, got.zone) == (
+        "the event pipeline", "calendar", "abc@google.com", "Europe/Berlin")
+    changed = db.update_interview(added.id, {"domains": ("acme.example",)}, T0)
+    assert changed.interview.domains == ("acme.example",)
+
+
+def test_the_installation_id_is_made_once(db):
+    first = db.installation_id()
+    assert len(first) == 16
+    assert db.installation_id() == first
+
+
 def test_the_database_is_private_and_in_wal_mode(db, tmp_path):
     folder = tmp_path / "data"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700

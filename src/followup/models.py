@@ -33,6 +33,20 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+class Source(StrEnum):
+    """Where an interview came from."""
+
+    MANUAL = "manual"
+    CALENDAR = "calendar"
+
+
+class HeardVia(StrEnum):
+    """How followup learned that the employer replied."""
+
+    MANUAL = "manual"
+    MAILBOX = "mailbox"
+
+
 @dataclass(frozen=True, slots=True)
 class Interview:
     id: int
@@ -46,6 +60,21 @@ class Interview:
     status: Status = Status.WAITING
     outcome: str | None = None
     snoozed_until: datetime | None = None
+    # What was discussed, as it should read in a letter (the draft uses it);
+    # `notes` are private and never go into a draft.
+    topics: str = ""
+    # More sender domains of the employer, for the mailbox watch (lower case).
+    domains: tuple[str, ...] = ()
+    source: Source = Source.MANUAL
+    heard_via: HeardVia | None = None
+    # The message that told us, when the mailbox did: "sender | subject | Message-ID".
+    heard_message: str | None = None
+    # The calendar event an imported interview came from (RECURRENCE-ID for one
+    # occurrence of a recurring event, else None).
+    event_uid: str | None = None
+    event_recurrence_id: str | None = None
+    # The IANA zone the configuration named when the interview time was typed.
+    zone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,9 @@ from followup.store.tables import (
     UTCDateTime,
     deliveries,
     followups,
+    interview_values,
     interviews,
+    meta,
     metadata,
     nudges,
 )
@@ -120,7 +122,7 @@ class Store:
     # --- interviews ----------------------------------------------------------------------
 
     def add_interview(self, interview: Interview, now: datetime) -> Interview:
-        values = {name: getattr(interview, name) for name in INTERVIEW_FIELDS}
+        values = interview_values({name: getattr(interview, name) for name in INTERVIEW_FIELDS})
         with self._write() as conn:
             result = conn.execute(
                 interviews.insert().values(**values, created_at=now, updated_at=now)
@@ -138,7 +140,7 @@ class Store:
             result = conn.execute(
                 interviews.update()
                 .where(interviews.c.id == interview_id)
-                .values(**changes, updated_at=now)
+                .values(**interview_values(changes), updated_at=now)
             )
             if result.rowcount == 0:
                 raise NotFound(interview_id)
@@ -162,6 +164,29 @@ class Store:
                 interview_id=interview_id, number=number, sent_at=sent_at, note=note))
             touch(conn, interview_id, now)
             return load_records(conn, [interview_id])[0]
+
+    def meta(self, key: str) -> str | None:
+        """A fact about the database itself (see `tables.meta`), or None."""
+        with self._read() as conn:
+            return conn.execute(sa.select(meta.c.value).where(meta.c.key == key)).scalar()
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            updated = conn.execute(meta.update().where(meta.c.key == key).values(value=value))
+            if updated.rowcount == 0:
+                conn.execute(meta.insert().values(key=key, value=value))
+
+    def installation_id(self) -> str:
+        """A random id made once per database (in email Message-IDs, say)."""
+        import secrets
+
+        with self._write() as conn:
+            found = conn.execute(sa.select(meta.c.value)
+                                 .where(meta.c.key == "installation_id")).scalar()
+            if found is None:
+                found = secrets.token_hex(8)
+                conn.execute(meta.insert().values(key="installation_id", value=found))
+            return found
 
     def get(self, interview_id: int) -> Record:
         """One interview with its history. Raises NotFound."""

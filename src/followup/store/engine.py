@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from followup.errors import UserError
 
-SCHEMA_HEAD = "0002"  # the newest migration in migrations/versions
+SCHEMA_HEAD = "0003"  # the newest migration in migrations/versions
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -103,6 +103,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     with engine.connect() as conn:
-        conn.execution_options(write=True)
-        command.upgrade(alembic_config(conn), revision)
-        conn.commit()
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            # Recreating a table must not cascade into its children; the pragma only
+            # takes effect outside a transaction, so on the raw connection, first.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            conn.execution_options(write=True)
+            command.upgrade(alembic_config(conn), revision)
+            conn.commit()
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")

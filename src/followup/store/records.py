@@ -15,7 +15,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from followup.models import Delivery, DeliveryStatus, FollowUp, Interview, Nudge, Record, Status
+from followup.models import (
+    Delivery,
+    DeliveryStatus,
+    FollowUp,
+    HeardVia,
+    Interview,
+    Nudge,
+    Record,
+    Source,
+    Status,
+)
 from followup.store.tables import deliveries, followups, interviews, nudges
 
 CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
@@ -111,7 +121,9 @@ INTERVIEW_COLUMNS = (
     interviews.c.id, interviews.c.company, interviews.c.role, interviews.c.interviewer,
     interviews.c.email, interviews.c.notes, _raw(interviews.c.interview_at),
     _raw(interviews.c.reply_by), interviews.c.status, interviews.c.outcome,
-    _raw(interviews.c.snoozed_until),
+    _raw(interviews.c.snoozed_until), interviews.c.topics, interviews.c.domains,
+    interviews.c.source, interviews.c.heard_via, interviews.c.heard_message,
+    interviews.c.event_uid, interviews.c.event_recurrence_id, interviews.c.zone,
 )
 
 
@@ -120,7 +132,11 @@ def _interview(row: Any) -> Interview:
         id=row.id, company=row.company, role=row.role, interview_at=_utc(row.interview_at),
         interviewer=row.interviewer, email=row.email, notes=row.notes,
         reply_by=_date(row.reply_by), status=Status(row.status), outcome=row.outcome,
-        snoozed_until=_utc(row.snoozed_until),
+        snoozed_until=_utc(row.snoozed_until), topics=row.topics,
+        domains=tuple(row.domains.split()), source=Source(row.source),
+        heard_via=HeardVia(row.heard_via) if row.heard_via else None,
+        heard_message=row.heard_message, event_uid=row.event_uid,
+        event_recurrence_id=row.event_recurrence_id, zone=row.zone,
     )
 
 

@@ -45,6 +45,24 @@ interviews = sa.Table(
     sa.Column("snoozed_until", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("topics", sa.Text, nullable=False, server_default=""),
+    sa.Column("domains", sa.Text, nullable=False, server_default=""),  # space-separated
+    sa.Column("source", sa.String(16), nullable=False, server_default="manual"),
+    sa.Column("heard_via", sa.String(16), nullable=True),
+    sa.Column("heard_message", sa.Text, nullable=True),
+    sa.Column("event_uid", sa.String(1000), nullable=True),
+    sa.Column("event_recurrence_id", sa.String(100), nullable=True),
+    sa.Column("zone", sa.String(64), nullable=True),
+    sa.Index("ix_interviews_event", "event_uid"),
+    sqlite_autoincrement=True,  # ids are never reused
+)
+
+# Facts about the database itself: `installation_id` (random, made on first open),
+# `zone` (the time zone the database was last written in).
+meta = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
 )
 
 followups = sa.Table(
@@ -88,3 +106,10 @@ deliveries = sa.Table(
 )
 
 INTERVIEW_FIELDS = tuple(f.name for f in fields(Interview) if f.name != "id")
+
+
+def interview_values(values: dict) -> dict:
+    """Interview fields as the table stores them (domains as one string)."""
+    if "domains" in values:
+        values = {**values, "domains": " ".join(values["domains"])}
+    return values
