@@ -1,4 +1,8 @@
-"""The SMTP password, kept in the system keyring (service "followup") and nowhere else.
+"""Passwords, kept in the system keyring and nowhere else.
+
+Each purpose has its own keyring service: the SMTP login of [notify.email] is
+under "followup" (as it always was), the mailbox's under "followup-mailbox",
+the calendar's under "followup-calendar"; the entry's name is the username.
 
 keyring is imported only when a password is needed: finding its backend costs
 a noticeable part of a second. Every keyring problem becomes KeyringUnavailable
@@ -18,6 +22,7 @@ if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
 SERVICE = "followup"
+PURPOSES = ("smtp", "mailbox", "calendar")
 
 
 class KeyringLocked(KeyringUnavailable):
@@ -28,38 +33,49 @@ class KeyringLocked(KeyringUnavailable):
                                  "desktop session, or unlock it in its settings) and try again")
 
 
-def get_password(username: str) -> str | None:
+def service_name(purpose: str = "smtp") -> str:
+    """The keyring service a purpose's password is stored under."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown password purpose {purpose!r}")
+    return SERVICE if purpose == "smtp" else f"{SERVICE}-{purpose}"
+
+
+def get_password(username: str, purpose: str = "smtp") -> str | None:
     """The stored password for `username`, or None. Raises KeyringUnavailable."""
     with _keyring_errors():
-        return _backend().get_password(SERVICE, _required(username))
+        return _backend().get_password(service_name(purpose), _required(username, purpose))
 
 
-def set_password(username: str, password: str) -> None:
+def set_password(username: str, password: str, purpose: str = "smtp") -> None:
     """Store (or replace) the password for `username`. Raises KeyringUnavailable, UserError."""
     if not password:
         raise UserError("the password is empty: nothing was stored")
     with _keyring_errors():
-        _backend().set_password(SERVICE, _required(username), password)
+        _backend().set_password(service_name(purpose), _required(username, purpose), password)
 
 
-def clear_password(username: str) -> bool:
+def clear_password(username: str, purpose: str = "smtp") -> bool:
     """Remove the password for `username`; False when there was none. Raises KeyringUnavailable."""
     from keyring.errors import PasswordDeleteError
 
     backend = _backend()
+    service = service_name(purpose)
     with _keyring_errors():
-        if backend.get_password(SERVICE, _required(username)) is None:
+        if backend.get_password(service, _required(username, purpose)) is None:
             return False
         try:
-            backend.delete_password(SERVICE, username)
+            backend.delete_password(service, username)
         except PasswordDeleteError:
             return False
     return True
 
 
-def _required(username: str) -> str:
+SECTIONS = {"smtp": "[notify.email]", "mailbox": "[mailbox]", "calendar": "[calendar]"}
+
+
+def _required(username: str, purpose: str = "smtp") -> str:
     if not username:
-        raise UserError("no SMTP username: set [notify.email] username first")
+        raise UserError(f"no {purpose} username: set {SECTIONS[purpose]} username first")
     return username
 
 

@@ -1,0 +1,8 @@
+"""Sources: what the daemon watches outside followup (the mailbox, the calendar).
+
+Sources are to the daemon's input what channels are to its output: one
+interface (`base`), one file per source. Each runs as its own task so that a
+slow or broken one delays nothing else. What a source decides is pure code in
+its own module; the source's I/O part only fetches, and applies the findings
+through the same use cases as the command line.
+"""

@@ -1,0 +1,54 @@
+"""The interface every source implements, and what the daemon hands it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class SourceState(StrEnum):
+    """How a source is doing, for `service status` and the log."""
+
+    STARTING = "starting"
+    OK = "ok"  # connected / read, and watching
+    RETRYING = "retrying"  # the server is down or refused us; trying again with backoff
+    FAILED = "failed"  # cannot work until the user changes something (bad password, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    state: SourceState
+    since: datetime
+    detail: str = ""  # one line for the user: "login refused", "next try at 10:05"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceContext:
+    """What the daemon gives a source.
+
+    `app` is the use-case layer (the same object the command line calls);
+    `notice(title, body)` tells the user something that is not a nudge (to the
+    desktop when it is enabled, and always to the log); `report(status)`
+    records the source's state where `service status` finds it (the
+    database); `changed(interview_id)` asks the daemon to look again at an
+    interview the source changed. `now` is the one clock.
+    """
+
+    app: object
+    notice: Callable[[str, str], Awaitable[None]]
+    report: Callable[[str, SourceStatus], Awaitable[None]]
+    changed: Callable[[int | None], None]
+    now: Callable[[], datetime]
+
+
+class Source(ABC):
+    """One watched thing. `run` works until cancelled and never raises: it retries
+    with backoff (capped) and reports each change of state once."""
+
+    name: str
+
+    @abstractmethod
+    async def run(self, context: SourceContext) -> None: ...
