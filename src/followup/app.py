@@ -196,7 +196,7 @@ class App:
         """Run the daemon until SIGTERM or SIGINT; returns the exit code."""
         import asyncio
 
-        from followup import channels
+        from followup import channels, sources
         from followup.daemon import Daemon, setup_logging
 
         setup_logging(self.settings.daemon.log_level, verbose)
@@ -206,7 +206,7 @@ class App:
 
         async def serve() -> int:
             daemon = Daemon(self.settings, self.store, build, load_settings, self.now,
-                            verbose=verbose)
+                            verbose=verbose, build_sources=sources.build, app=self)
             return await daemon.run()
 
         return asyncio.run(serve())

@@ -39,6 +39,7 @@ from followup.dispatch import Dispatcher, Due, Retry
 from followup.errors import NotFound, UserError
 from followup.models import Record, Status
 from followup.sdnotify import SystemdNotifier
+from followup.sources.base import Source, SourceContext, SourceStatus
 
 log = logging.getLogger("followup")
 
@@ -48,12 +49,14 @@ STOP_GRACE = 8.0  # seconds to let deliveries in flight finish after SIGTERM
 
 
 ChannelBuilder = Callable[[Settings], dict[str, Channel]]
+SourceBuilder = Callable[[Settings], list[Source]]
 
 
 class Daemon:
     def __init__(self, settings: Settings, store, build_channels: ChannelBuilder,
                  load_settings: Callable[[], Settings], now: Callable[[], datetime],
-                 notifier: SystemdNotifier | None = None, verbose: bool = False) -> None:
+                 notifier: SystemdNotifier | None = None, verbose: bool = False,
+                 build_sources: SourceBuilder | None = None, app: object = None) -> None:
         self.settings = settings
         self.verbose = verbose
         self.store = store
@@ -78,6 +81,9 @@ class Daemon:
         self.transport: asyncio.DatagramTransport | None = None
         self.channels: dict[str, Channel] = {}
         self.dispatcher: Dispatcher | None = None
+        self.build_sources = build_sources or (lambda settings: [])
+        self.app = app
+        self.source_tasks: list[asyncio.Task] = []
 
     # --- the main loop ------------------------------------------------------------------------
 
@@ -91,6 +97,7 @@ class Daemon:
         self.scheduler.start()
         self._schedule_housekeeping()
         await self.full_scan()
+        self._start_sources()
         self.notifier.send("READY=1", self._status_line())
         log.info("started: %d channel(s) (%s), database %s", len(self.channels),
                  ", ".join(self.channels) or "none", self.settings.database_url)
@@ -115,6 +122,7 @@ class Daemon:
         self.notifier.send("STOPPING=1")
         log.info("stopping")
         self.scheduler.shutdown(wait=False)
+        await self._stop_sources()
         if self.transport is not None:
             self.transport.close()
             _unlink(self.socket_path)
@@ -152,8 +160,10 @@ class Daemon:
         if settings.database_url != self.settings.database_url:
             log.warning("the database URL changed: restart the daemon to use it")
             settings = replace(settings, database_url=self.settings.database_url)
+        await self._stop_sources()
         await self._close_channels()
         self._use_settings(settings)
+        self._start_sources()
         self.planned.clear()
         self.scheduler.remove_all_jobs()
         self._schedule_housekeeping()
@@ -166,6 +176,46 @@ class Daemon:
                 await asyncio.wait_for(channel.close(), 5)
             except Exception:  # closing is best effort
                 log.debug("closing the %s channel failed", channel.name, exc_info=True)
+
+    # --- sources ------------------------------------------------------------------------------
+
+    def _start_sources(self) -> None:
+        context = SourceContext(app=self.app, notice=self.notice, report=self.report_source,
+                                changed=self.source_changed, now=self.now)
+        for source in self.build_sources(self.settings):
+            task = asyncio.get_running_loop().create_task(source.run(context),
+                                                          name=f"source-{source.name}")
+            self.source_tasks.append(task)
+
+    async def _stop_sources(self) -> None:
+        tasks, self.source_tasks = self.source_tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def notice(self, title: str, body: str) -> None:
+        """Tell the user something that is not a nudge: the log always, the desktop when on."""
+        log.info("notice: %s: %s", title, body.replace("\n", " "))
+        desktop = self.channels.get("desktop")
+        if desktop is not None:
+            result = await desktop.tell(title, body)
+            if not result.ok:
+                log.debug("the notice did not reach the desktop: %s", result.reason)
+
+    async def report_source(self, name: str, status: SourceStatus) -> None:
+        """Keep a source's state where `service status` reads it: the database."""
+        import json
+
+        value = json.dumps({"state": str(status.state), "since": status.since.isoformat(),
+                            "detail": status.detail})
+        await asyncio.to_thread(self.store.set_meta, f"source:{name}", value)
+
+    def source_changed(self, interview_id: int | None) -> None:
+        """A source changed an interview (None: several): look again, as after a poke."""
+        coroutine = self.full_scan() if interview_id is None else self.look_at(interview_id)
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.inflight.add(task)
+        task.add_done_callback(self.inflight.discard)
 
     # --- scanning -----------------------------------------------------------------------------
 

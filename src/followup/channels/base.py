@@ -55,5 +55,10 @@ class Channel(ABC):
     async def deliver(self, notice: Notice) -> Result:
         """Deliver the notice; return how it went. Never raises for delivery problems."""
 
+    async def tell(self, title: str, body: str) -> Result:
+        """Show a notice (not a nudge: no buttons, never counted). Only channels that
+        show notices implement it; the others say so."""
+        return permanent(f"the {self.name} channel does not show notices")
+
     async def close(self) -> None:  # noqa: B027 - most channels hold nothing open
         """Release what the channel holds (a bus connection, say)."""

@@ -111,9 +111,13 @@ class DesktopChannel(Channel):
             self._drop_bus()
             return transient(f"cannot reach the desktop session bus at {address}: "
                              f"{_describe(error)}")
-        if not notice.is_digest:
+        if len(notice.reminders) == 1:
             self._remember(shown, notice.reminders[0])
         return DELIVERED
+
+    async def tell(self, title: str, body: str) -> Result:
+        """A notice: shown like a nudge, without buttons."""
+        return await self.deliver(Notice(key="notice", title=title, body=body, reminders=()))
 
     async def close(self) -> None:
         """Let running action handlers finish (a few seconds at most), then disconnect."""
@@ -135,7 +139,8 @@ class DesktopChannel(Channel):
         body = notice.body
         if "body-markup" in capabilities.body[0]:
             body = html.escape(body, quote=False)
-        actions = [] if notice.is_digest else [part for button in BUTTONS for part in button]
+        actions = ([part for button in BUTTONS for part in button]
+                   if len(notice.reminders) == 1 else [])
         hints = {"urgency": Variant("y", 1)}
         reply = await _call(bus, "Notify", "susssasa{sv}i",
                             ["followup", 0, ICON, notice.title, body, actions, hints, -1])

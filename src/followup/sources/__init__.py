@@ -6,3 +6,16 @@ slow or broken one delays nothing else. What a source decides is pure code in
 its own module; the source's I/O part only fetches, and applies the findings
 through the same use cases as the command line.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from followup.config import Settings
+    from followup.sources.base import Source
+
+
+def build(settings: Settings) -> list[Source]:
+    """The sources the settings enable (none by default)."""
+    return []
