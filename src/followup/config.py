@@ -74,6 +74,12 @@ class CommandSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MeSettings:
+    name: str = ""  # signs the drafts
+    addresses: tuple[str, ...] = ()  # the user's own addresses, lower case
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     timezone: str
     database_url: str
@@ -84,6 +90,7 @@ class Settings:
     desktop: DesktopSettings = field(default_factory=DesktopSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     command: CommandSettings = field(default_factory=CommandSettings)
+    me: MeSettings = field(default_factory=MeSettings)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -240,6 +247,7 @@ def _build(values: dict[str, dict[str, Any]], path: Path | None) -> Settings:
         desktop=DesktopSettings(**values.get("notify.desktop", {})),
         email=EmailSettings(**email),
         command=CommandSettings(**values.get("notify.command", {})),
+        me=MeSettings(**values.get("me", {})),
     )
 
 

@@ -125,6 +125,14 @@ def argv_list(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def address_list(value: Any) -> tuple[str, ...]:
+    """Email addresses, lower-cased (they are compared with mail headers)."""
+    if not isinstance(value, list):
+        raise Invalid(f"expected an array of email addresses, got {kind(value)}")
+    check = text(pattern=EMAIL_RE, what="an email address")
+    return tuple(check(item).lower() for item in value)
+
+
 def database_url(value: Any) -> str:
     text(4000)(value)
     if not re.match(r"^[a-z][a-z0-9+]*://", value):
@@ -165,6 +173,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "username": text(),
     },
     "notify.command": {"enabled": boolean, "argv": argv_list},
+    "me": {"name": text(200), "addresses": address_list},
 }
 
 
