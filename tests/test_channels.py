@@ -60,10 +60,10 @@ def test_mailto_links_are_percent_encoded(draft, url):
 @pytest.mark.parametrize("text, only, message", [
     ("", "email", f"channel 'email' is not enabled in {CONFIG}: "
                   "set [notify.email] enabled = true"),
-    ("", "fax", "there is no channel 'fax' (channels: desktop, email, command)"),
+    ("", "fax", "there is no channel 'fax' (channels: desktop, email, command, apprise)"),
     ("[notify.desktop]\nenabled = false\n", None,
      f"no channel is enabled in {CONFIG}: set `enabled = true` in one of [notify.desktop], "
-     "[notify.email], [notify.command]"),
+     "[notify.email], [notify.command], [notify.apprise]"),
 ])
 def test_notify_test_refuses_what_it_cannot_test(text, only, message):
     with pytest.raises(UserError) as raised:
@@ -89,7 +89,8 @@ def test_notify_test_delivers_an_example_nudge_and_reports_each_channel(tmp_path
     assert (command, delivered.outcome) == ("command", Outcome.DELIVERED)
     nudge = json.loads(out.read_text())
     assert (nudge["company"], nudge["role"], nudge["number"], nudge["of"]) == (
-        "Example Corp", "Test role", 1, 2)
+        "[Test] Example Corp", "Test role", 1, 2)
+    assert nudge["title"].startswith("Test from followup: ")
 
 
 def test_notify_test_can_test_one_channel(tmp_path):

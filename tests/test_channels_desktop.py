@@ -26,7 +26,7 @@ from support.notices import digest, reminder, single
 BUTTONS = {"draft": "Open draft", "sent": "I sent it", "snooze": "Snooze 1 day"}
 
 
-async def until(condition, timeout: float = 2.0) -> bool:
+async def until(condition, timeout: float = 30.0) -> bool:
     """Let the loop run until `condition()` holds; False after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -96,34 +96,36 @@ def test_a_digest_is_shown_without_buttons(session):
 
 
 @pytest.mark.parametrize("action, handler_is_async", [("sent", True), ("snooze", False)])
-def test_a_pressed_button_reaches_the_action_handler(session, action, handler_is_async):
-    calls: list[tuple[str, int]] = []
+def test_a_pressed_button_reaches_the_action_handler_with_the_nudge_number(
+        session, action, handler_is_async):
+    calls: list[tuple[str, int, int]] = []
 
-    async def on_action_async(name: str, interview_id: int) -> None:
+    async def on_action_async(name: str, interview_id: int, number: int) -> None:
         await asyncio.sleep(0)
-        calls.append((name, interview_id))
+        calls.append((name, interview_id, number))
 
-    def on_action(name: str, interview_id: int) -> None:
-        calls.append((name, interview_id))
+    def on_action(name: str, interview_id: int, number: int) -> None:
+        calls.append((name, interview_id, number))
 
     async def scenario():
         channel = DesktopChannel(on_action_async if handler_is_async else on_action)
         try:
-            assert (await channel.deliver(single(interview_id=42))).ok
+            assert (await channel.deliver(single(interview_id=42, number=2))).ok
             session.invoke_action(session.wait_for_shown(1)[0].id, action)
             assert await until(lambda: calls), "the action never reached the handler"
         finally:
             await channel.close()
 
     asyncio.run(scenario())
-    assert calls == [(action, 42)]
+    assert calls == [(action, 42, 2)]
 
 
 def test_buttons_keep_working_across_deliveries_and_act_once(session):
     calls: list[tuple[str, int]] = []
 
     async def scenario():
-        channel = DesktopChannel(lambda name, interview_id: calls.append((name, interview_id)))
+        channel = DesktopChannel(lambda name, interview_id, _number: calls.append(
+            (name, interview_id)))
         try:
             assert (await channel.deliver(single("7-1", interview_id=7))).ok
             assert (await channel.deliver(single("8-1", interview_id=8))).ok
@@ -162,7 +164,8 @@ def test_a_closed_notification_forgets_its_buttons(session):
     calls: list[tuple[str, int]] = []
 
     async def scenario():
-        channel = DesktopChannel(lambda name, interview_id: calls.append((name, interview_id)))
+        channel = DesktopChannel(lambda name, interview_id, _number: calls.append(
+            (name, interview_id)))
         try:
             assert (await channel.deliver(single("7-1", interview_id=7))).ok
             assert (await channel.deliver(single("8-1", interview_id=8))).ok

@@ -141,7 +141,7 @@ def test_a_stale_nudge_is_not_due_and_show_says_why(fu):
 
 @freeze_time(NOW)
 def test_draft_prints_subject_and_body(fu):
-    add(fu, interviewer="Dana Smith", email="dana@acme.example", notes="the event pipeline")
+    add(fu, interviewer="Dana Smith", email="dana@acme.example", topics="the event pipeline")
     out = fu("draft", "1").out
     assert out.startswith("To: dana@acme.example\nSubject: ")
     assert "Dear Dana Smith" in out and "event pipeline" in out
@@ -156,15 +156,15 @@ def test_draft_prints_subject_and_body(fu):
 BAD_INPUT = [
     (["add", "--company", "Acme", "--role", "Dev", "--at", "yesterday"], "is not an ISO 8601"),
     (["add", "--company", "Acme", "--role", "Dev", "--at", "2026-13-01"], "is not an ISO 8601"),
-    (["add", "--company", "", "--role", "Dev", "--at", "2026-11-01"], "company must not be"),
-    (["add", "--company", "A" * 1001, "--role", "D", "--at", "2026-11-01"], "too long"),
-    (["add", "--company", "A\nB", "--role", "D", "--at", "2026-11-01"], "single line"),
-    (["add", "--company", "A\rB", "--role", "D", "--at", "2026-11-01"], "single line"),
-    (["add", "--company", "A", "--role", "D", "--at", "2026-11-01", "--email", "nope"],
+    (["add", "--company", "", "--role", "Dev", "--at", "2026-11-01T10:00"], "company must not be"),
+    (["add", "--company", "A" * 1001, "--role", "D", "--at", "2026-11-01T10:00"], "too long"),
+    (["add", "--company", "A\nB", "--role", "D", "--at", "2026-11-01T10:00"], "single line"),
+    (["add", "--company", "A\rB", "--role", "D", "--at", "2026-11-01T10:00"], "single line"),
+    (["add", "--company", "A", "--role", "D", "--at", "2026-11-01T10:00", "--email", "nope"],
      "is not an email address"),
-    (["add", "--company", "A", "--role", "D", "--at", "2026-11-01", "--notes", "n" * 10001],
+    (["add", "--company", "A", "--role", "D", "--at", "2026-11-01T10:00", "--notes", "n" * 10001],
      "notes are too long"),
-    (["add", "--company", "A", "--role", "D", "--at", "2026-11-01", "--reply-by", "soon"],
+    (["add", "--company", "A", "--role", "D", "--at", "2026-11-01T10:00", "--reply-by", "soon"],
      "is not a date"),
     (["add", "--company", "A", "--role", "D"], "add needs --company, --role and --at"),
     (["show", "abc"], "is not an interview id"),
@@ -179,7 +179,6 @@ BAD_INPUT = [
     (["sent", "1", "--at", "2026-11-19T10:00"], "cannot be sent before the interview"),
     (["sent", "1", "--at", "2027-01-01"], "in the future"),
     (["sent", "1", "--note", "a\nb"], "single line"),
-    (["due", "--days", "many"], "is not a whole number"),
     (["rm", "7"], "no interview with id 7"),
 ]
 
@@ -201,6 +200,9 @@ def test_usage_errors_exit_2(fu):
     assert fu("frobnicate").code == 2
     assert fu("add", "--colour", "red").code == 2
     assert fu("snooze", "1").code == 2
+    for days in ("many", "0", "-1"):
+        refused = fu("due", "--days", days)
+        assert refused.code == 2 and "--days" in refused.err and "1 or more" in refused.err
 
 
 def test_help_and_a_real_subprocess(cfg):

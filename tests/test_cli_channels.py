@@ -51,12 +51,13 @@ def test_password_set_reads_stdin_and_notify_test_logs_in_with_it(tmp_path, smtp
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert tested.stdout.splitlines() == ["email: ok", "command: ok"]
     assert [r.login for r in server.handler.received] == ["me"]
-    assert '"company": "Example Corp"' in (tmp_path / "command.out").read_text()
+    assert '"company": "[Test] Example Corp"' in (tmp_path / "command.out").read_text()
     cleared = followup(config, "password", "clear")
     assert cleared.returncode == 0 and "Removed" in cleared.stdout
     again = followup(config, "notify-test", "--channel", "email")
     assert again.returncode == 1
-    assert again.stdout.startswith("email: permanent: ") and "password set" in again.stdout
+    assert again.stdout.startswith("email: failed, and trying again will not help until this "
+                                   "is fixed: ") and "password set" in again.stdout
 
 
 def test_notify_test_reports_a_dead_channel_and_exits_1(tmp_path):
@@ -64,7 +65,9 @@ def test_notify_test_reports_a_dead_channel_and_exits_1(tmp_path):
     tested = followup(config, "notify-test")
     assert tested.returncode == 1
     lines = tested.stdout.splitlines()
-    assert lines[0].startswith("email: transient: ") and lines[1] == "command: ok"
+    assert lines[0].startswith("email: failed, worth trying again later: ")
+    assert lines[1] == "command: ok"
+    assert "transient" not in tested.stdout
     assert "Traceback" not in tested.stderr
 
 

@@ -43,9 +43,10 @@ def test_an_empty_password_is_refused():
 
 
 @pytest.mark.parametrize("backend, words", [
-    ("keyring.backends.fail.Keyring", "no usable system keyring: install and unlock a Secret "
-                                      "Service provider (GNOME Keyring or KWallet), or the "
-                                      "'keyrings.alt' package"),
+    ("keyring.backends.fail.Keyring", "no usable system keyring: on a desktop, install and "
+                                      "unlock a Secret Service (GNOME Keyring, KWallet or "
+                                      "KeePassXC); on a server, see \"Passwords\" in "
+                                      "followup's README"),
     ("keyring.backends.null.Keyring", "the keyring is disabled"),
     ("no.such.Backend", "PYTHON_KEYRING_BACKEND=no.such.Backend cannot be used"),
 ])

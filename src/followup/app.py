@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from followup import clock, content, inputs, rules, wake
 from followup.errors import UserError
-from followup.models import Draft, Interview, NextNudge, Policy, Record, Status
+from followup.models import Draft, HeardVia, Interview, NextNudge, Policy, Record, Status
 
 if TYPE_CHECKING:
     from followup.config import Settings
@@ -50,6 +50,11 @@ class InterviewInput:
     email: str | None = None
     notes: str | None = None
     reply_by: str | None = None
+    topics: tuple[str, ...] | None = None
+    domains: tuple[str, ...] | None = None
+
+
+SOURCE_NAMES = ("mailbox", "calendar")  # the sources whose state `service status` shows
 
 
 class App:
@@ -62,6 +67,34 @@ class App:
         from followup.store import Store
 
         return Store.open(self.settings.database_url)
+
+    def zone_change(self) -> list[str]:
+        """Once, when the configured zone is not the one the database was last used in:
+        which interviews were typed in the old zone, and how to fix them (lines for the
+        user). Remembers the configured zone."""
+        store, current = self.store, self.settings.timezone
+        before = store.meta("zone")
+        if before == current:
+            return []
+        store.set_meta("zone", current)
+        if before is None:
+            return []
+        moved = [record.interview for record in store.records([Status.WAITING])
+                 if record.interview.zone not in (None, current)]
+        lines = [f"note: the time zone is now {current}; this database was last used in "
+                 f"{before}. Times typed without an offset were read in the zone of that "
+                 "time."]
+        lines += [f"  #{i.id} {i.company}: entered in {i.zone}, at "
+                  f"{i.interview_at.astimezone(self.settings.zone):%Y-%m-%d %H:%M} in "
+                  f"{current}" for i in moved]
+        if moved:
+            lines.append("  if one is wrong now: `followup edit ID --at TIME` (with the "
+                         "time as you meant it)")
+        return lines
+
+    def daemon_listening(self) -> bool:
+        """Whether a daemon answers on this database's wake socket."""
+        return wake.daemon_listening(self.settings.database_url)
 
     @cached_property
     def policy(self) -> Policy:
@@ -79,6 +112,7 @@ class App:
         if given.company is None or given.role is None or given.at is None:
             raise UserError("add needs --company, --role and --at")
         fields = self._clean(given)
+        self._check_reply_by(fields["interview_at"], fields.get("reply_by"))
         interview = self.store.add_interview(Interview(id=0, **fields), self.now())
         self._changed(interview.id)
         return self.view(Record(interview))
@@ -88,25 +122,40 @@ class App:
         if not changes:
             raise UserError("nothing to change: give at least one option (see `followup "
                             "edit --help`)")
+        if "interview_at" in changes or changes.get("reply_by"):
+            before = self.store.get(interview_id).interview
+            self._check_reply_by(changes.get("interview_at", before.interview_at),
+                                 changes.get("reply_by", before.reply_by))
         record = self.store.update_interview(interview_id, changes, self.now())
         self._changed(interview_id)
         return self.view(record)
 
     def _clean(self, given: InterviewInput) -> dict[str, Any]:
         """Check every given field; return the clean values by Interview field name."""
-        zone = self.settings.zone
-        checks: dict[str, Callable[[str], Any]] = {
+        zone, now = self.settings.zone, self.now()
+        checks: dict[str, Callable[[Any], Any]] = {
             "company": lambda v: inputs.one_line(v, "company", required=True),
             "role": lambda v: inputs.one_line(v, "role", required=True),
-            "at": lambda v: inputs.moment(v, zone, "interview time"),
+            "at": lambda v: inputs.interview_time(v, zone, now),
             "interviewer": lambda v: inputs.one_line(v, "interviewer"),
             "email": inputs.email,
             "notes": inputs.notes,
             "reply_by": lambda v: inputs.day(v, "reply-by date") if v.strip() else None,
+            "topics": inputs.topics,
+            "domains": inputs.domains,
         }
         names = {"at": "interview_at"}
-        return {names.get(key, key): check(getattr(given, key))
-                for key, check in checks.items() if getattr(given, key) is not None}
+        fields = {names.get(key, key): check(getattr(given, key))
+                  for key, check in checks.items() if getattr(given, key) is not None}
+        if "interview_at" in fields:
+            fields["zone"] = self.settings.timezone  # what "no offset" meant when typed
+        return fields
+
+    def _check_reply_by(self, interview_at: datetime, reply_by: Any) -> None:
+        interview_day = self.local(interview_at).date()
+        if reply_by is not None and reply_by < interview_day:
+            raise UserError(f"the reply-by date {reply_by} is before the interview "
+                            f"({interview_day}): give the date they said they would reply by")
 
     def remove(self, interview_id: int) -> None:
         self.store.delete_interview(interview_id)
@@ -121,11 +170,18 @@ class App:
 
     # --- what happened ---------------------------------------------------------------------
 
-    def sent(self, interview_id: int, at: str | None = None, note: str = "") -> View:
+    def sent(self, interview_id: int, at: str | None = None, note: str = "",
+             force: bool = False) -> View:
         now = self.now()
         sent_at = inputs.moment(at, self.settings.zone, "sent time") if at else now
         note = inputs.one_line(note, "note")
         record = self.store.get(interview_id)
+        limit = self.policy.max_followups
+        if record.followups_sent >= limit and not force:
+            raise UserError(f"{record.followups_sent} follow-up(s) to "
+                            f"{record.interview.company} are recorded already, the most "
+                            f"[rules] max_followups allows ({limit}); more would be pushy. "
+                            "Record it anyway with --force")
         if sent_at < record.interview.interview_at:
             raise UserError("a follow-up cannot be sent before the interview "
                             f"({self.local(record.interview.interview_at):%Y-%m-%d %H:%M})")
@@ -135,9 +191,28 @@ class App:
         self._changed(interview_id)
         return self.view(record)
 
+    def unsend(self, interview_id: int) -> View:
+        """Take back the last recorded follow-up (recorded by mistake)."""
+        record = self.store.remove_last_followup(interview_id, self.now())
+        self._changed(interview_id)
+        return self.view(record)
+
     def heard(self, interview_id: int, outcome: str | None = None) -> View:
         changes = {"status": Status.HEARD,
-                   "outcome": str(inputs.outcome(outcome)) if outcome else None}
+                   "outcome": str(inputs.outcome(outcome)) if outcome else None,
+                   "heard_via": HeardVia.MANUAL, "heard_message": None}
+        record = self.store.update_interview(interview_id, changes, self.now())
+        self._changed(interview_id)
+        return self.view(record)
+
+    def reopen(self, interview_id: int) -> View:
+        """Back to waiting: undoes `heard` (however it was heard) and `close`."""
+        record = self.store.get(interview_id)
+        if record.interview.status is Status.WAITING:
+            raise UserError(f"interview {interview_id} is already waiting: there is nothing "
+                            "to reopen")
+        changes = {"status": Status.WAITING, "outcome": None, "heard_via": None,
+                   "heard_message": None}
         record = self.store.update_interview(interview_id, changes, self.now())
         self._changed(interview_id)
         return self.view(record)
@@ -148,27 +223,44 @@ class App:
         self._changed(interview_id)
         return self.view(record)
 
-    def snooze(self, interview_id: int, how_long: str) -> View:
-        delta = inputs.duration(how_long)
+    def snooze(self, interview_id: int, how_long: str | None) -> View:
+        """Not before `how_long` from now; None or "0" removes the snooze."""
+        clear = how_long is None or how_long.strip() == "0"
+        delta = None if clear else inputs.duration(how_long)
         record = self.store.get(interview_id)
-        if record.interview.status is not Status.WAITING:
+        if clear:
+            until = None
+        elif record.interview.status is not Status.WAITING:
             raise UserError(f"interview {interview_id} is {record.interview.status}: "
                             "there is nothing to snooze")
-        if rules.next_nudge(record, self.policy, self.now()) is None:
+        elif rules.next_nudge(record, self.policy, self.now()) is None:
             raise UserError(f"interview {interview_id} has no nudge left to snooze")
-        until = self.now() + delta
+        else:
+            until = self.now() + delta
         record = self.store.update_interview(interview_id, {"snoozed_until": until},
                                              self.now())
         self._changed(interview_id)
         return self.view(record)
+
+    def snooze_remark(self, view: View) -> str | None:
+        """When a snooze does not end where the nudge comes: why, and when it comes."""
+        until, coming = view.interview.snoozed_until, view.due_next
+        if until is None or coming is None or coming.fire_at <= until + timedelta(minutes=1):
+            return None
+        at = f"{self.local(coming.fire_at):%a %d %b %Y %H:%M}"
+        if coming.opens_at > until:
+            return (f"follow-up {coming.number} is not due before then anyway: the nudge "
+                    f"comes {at}")
+        return (f"the snooze ends outside working hours "
+                f"({self.local(until):%a %d %b %H:%M}): the nudge comes {at}")
 
     # --- what comes next ------------------------------------------------------------------
 
     def due(self, days: int = 14) -> tuple[list[View], list[View]]:
         """The interviews whose nudge the daemon will deliver in the next `days` days,
         soonest first, and those whose nudge is stale (will not be delivered)."""
-        if not 0 <= days <= 3650:
-            raise UserError(f"--days {days} must be between 0 and 3650")
+        if not 1 <= days <= 3650:
+            raise UserError(f"--days {days} must be between 1 and 3650")
         horizon = self.now() + timedelta(days=days)
         records = self.store.records([Status.WAITING], below=self.policy.max_followups)
         views = [self.view(record) for record in records]
@@ -188,7 +280,21 @@ class App:
         if number > limit:
             raise UserError(f"you already sent {record.followups_sent} follow-up(s) to "
                             f"{interview.company}; more would be pushy")
-        return self.view(record), content.draft(interview, number, limit), number
+        draft = content.draft(interview, number, limit, self.settings.me.name)
+        return self.view(record), draft, number
+
+    def sources(self) -> dict[str, dict[str, Any] | None]:
+        """What the daemon last reported of each source (None: never reported)."""
+        import json
+
+        found = {}
+        for name in SOURCE_NAMES:
+            value = self.store.meta(f"source:{name}")
+            try:
+                found[name] = json.loads(value) if value else None
+            except ValueError:
+                found[name] = None
+        return found
 
     # --- the daemon -------------------------------------------------------------------------
 
@@ -211,23 +317,40 @@ class App:
 
         return asyncio.run(serve())
 
-    async def on_action(self, action: str, interview_id: int) -> None:
-        """A button pressed on a desktop notification: `sent` or `snooze`."""
+    async def on_action(self, action: str, interview_id: int, number: int) -> None:
+        """A button pressed on nudge `number`'s desktop notification: `sent` or `snooze`.
+
+        "I sent it" records follow-up `number` only when it is not recorded yet
+        (pressed twice, or after `followup sent`, it changes nothing).
+        """
         import asyncio
         import logging
 
         log = logging.getLogger("followup")
         try:
             if action == "sent":
-                await asyncio.to_thread(self.sent, interview_id)
+                done = await asyncio.to_thread(self.sent_from_nudge, interview_id, number)
+                if not done:
+                    log.info("follow-up %d for interview %d was already recorded; the "
+                             "\"I sent it\" button changed nothing", number, interview_id)
+                    return
             elif action == "snooze":
                 await asyncio.to_thread(self.snooze, interview_id, "1d")
             else:
                 return
-            log.info("recorded %r for interview %d from a notification", action, interview_id)
+            log.info("recorded %r for interview %d (nudge %d) from a notification", action,
+                     interview_id, number)
         except UserError as error:
             log.warning("could not act on %r for interview %d: %s", action, interview_id,
                         error.message)
+
+    def sent_from_nudge(self, interview_id: int, number: int) -> bool:
+        """Record follow-up `number` as sent now, unless it is recorded; returns whether
+        it recorded it."""
+        if self.store.get(interview_id).followups_sent >= number:
+            return False
+        self.sent(interview_id)
+        return True
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.settings.zone)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from followup.config_schema import DAYS, SCHEMA, Invalid, kind
+from followup.config_schema import DAYS, SCHEMA, Invalid, kind, url_password
 from followup.errors import ConfigError
 from followup.models import Policy
 
@@ -74,6 +74,13 @@ class CommandSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AppriseSettings:
+    enabled: bool = False
+    config: str = ""  # Apprise's own configuration file (holds the URLs); "" = its defaults
+    tag: str = ""  # only the URLs with this tag
+
+
+@dataclass(frozen=True, slots=True)
 class MeSettings:
     name: str = ""  # signs the drafts
     addresses: tuple[str, ...] = ()  # the user's own addresses, lower case
@@ -90,6 +97,7 @@ class Settings:
     desktop: DesktopSettings = field(default_factory=DesktopSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     command: CommandSettings = field(default_factory=CommandSettings)
+    apprise: AppriseSettings = field(default_factory=AppriseSettings)
     me: MeSettings = field(default_factory=MeSettings)
 
     @property
@@ -99,8 +107,13 @@ class Settings:
     @property
     def enabled_channels(self) -> tuple[str, ...]:
         on = {"desktop": self.desktop.enabled, "email": self.email.enabled,
-              "command": self.command.enabled}
+              "command": self.command.enabled, "apprise": self.apprise.enabled}
         return tuple(name for name, enabled in on.items() if enabled)
+
+    @property
+    def database_shown(self) -> str:
+        """The database URL as it may be printed: any password replaced by ***."""
+        return redacted_url(self.database_url)
 
     def policy(self) -> Policy:
         """What the rules need, with the public-holiday calendar when one is set."""
@@ -237,9 +250,13 @@ def _build(values: dict[str, dict[str, Any]], path: Path | None) -> Settings:
     email = dict(values.get("notify.email", {}))
     if "from" in email:
         email["sender"] = email.pop("from")
+    apprise = dict(values.get("notify.apprise", {}))
+    if apprise.get("config"):
+        apprise["config"] = str(_beside(Path(apprise["config"]).expanduser(), path))
+    url = values.get("database", {}).get("url") or default_database_url()
     return Settings(
         timezone=top.get("timezone") or system_zone_name(),
-        database_url=values.get("database", {}).get("url") or default_database_url(),
+        database_url=sqlite_url_resolved(url, path),
         path=path,
         rules=RulesSettings(**values.get("rules", {})),
         hours=HoursSettings(**values.get("hours", {})),
@@ -247,6 +264,7 @@ def _build(values: dict[str, dict[str, Any]], path: Path | None) -> Settings:
         desktop=DesktopSettings(**values.get("notify.desktop", {})),
         email=EmailSettings(**email),
         command=CommandSettings(**values.get("notify.command", {})),
+        apprise=AppriseSettings(**apprise),
         me=MeSettings(**values.get("me", {})),
     )
 
@@ -264,7 +282,71 @@ def _cross_checks(settings: Settings) -> list[str]:
                 problems.append(f"[notify.email] {key}: required when email is enabled")
     if settings.command.enabled and not settings.command.argv:
         problems.append("[notify.command] argv: required when the command channel is enabled")
+    if email.security == "none" and email.username and not is_loopback(email.host):
+        problems.append('[notify.email] security: "none" would send the password of '
+                        f"{email.username} unencrypted to {email.host or 'the server'}: use "
+                        '"starttls" or "tls" (\"none\" is only for a server on this machine)')
+    if settings.database_url.startswith(RELATIVE_SQLITE):
+        problems.append("[database] url: a relative SQLite path needs a configuration file "
+                        "to be relative to; write the whole path")
     return problems
+
+
+# --- database URLs --------------------------------------------------------------------
+
+RELATIVE_SQLITE = "relative:"  # marks a relative SQLite path with no file to resolve it by
+
+
+def sqlite_url_resolved(url: str, config_path: Path | None) -> str:
+    """A SQLite URL with `~` expanded and a relative path made absolute against the
+    configuration file's folder (so the data does not depend on the working directory).
+
+    Other URLs, and SQLite in memory, come back unchanged.
+    """
+    scheme, sep, rest = url.partition(":///")
+    if not sep or not scheme.startswith("sqlite"):
+        return url
+    database, query_sep, query = rest.partition("?")
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return url
+    path = Path(database).expanduser()
+    if not path.is_absolute():
+        if config_path is None:
+            return RELATIVE_SQLITE + url
+        path = _beside(path, config_path)
+    return f"{scheme}:///{path}{query_sep}{query}"
+
+
+def _beside(path: Path, config_path: Path | None) -> Path:
+    """A relative path read as relative to the configuration file's folder."""
+    if path.is_absolute() or config_path is None:
+        return path
+    return Path(os.path.abspath(config_path.expanduser().parent / path))
+
+
+def redacted_url(url: str) -> str:
+    """The URL with the password of its user information replaced by ***."""
+    password = url_password(url)
+    if not password:
+        return url
+    scheme, _, rest = url.partition("://")
+    host_part, slash, tail = rest.partition("/")
+    userinfo, _, host = host_part.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return f"{scheme}://{user}:***@{host}{slash}{tail}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host name or address is this machine (traffic never leaves it)."""
+    import ipaddress
+
+    name = host.strip().rstrip(".").lower().strip("[]")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 # --- the system's zone and public holidays -----------------------------------------

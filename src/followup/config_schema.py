@@ -9,7 +9,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from followup.inputs import EMAIL_RE, shown
+from followup.inputs import EMAIL_RE, has_control, shown
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECURITY = ("starttls", "tls", "none")
@@ -52,7 +52,7 @@ def text(max_length: int = 1000, pattern: re.Pattern[str] | None = None,
             raise Invalid(f"expected a string, got {kind(value)}")
         if len(value) > max_length:
             raise Invalid(f"too long ({len(value)} characters, at most {max_length})")
-        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        if has_control(value):
             raise Invalid("must not contain control characters")
         if pattern is not None and value and not pattern.match(value):
             raise Invalid(f"{shown(value)} is not {what}")
@@ -134,10 +134,34 @@ def address_list(value: Any) -> tuple[str, ...]:
 
 
 def database_url(value: Any) -> str:
+    """A SQLAlchemy URL without a password (it would be printed and logged).
+
+    The value is never quoted back when it might hold a password.
+    """
     text(4000)(value)
     if not re.match(r"^[a-z][a-z0-9+]*://", value):
-        raise Invalid(f"{shown(value)} is not a database URL (like \"sqlite:////path/to/file.db\")")
+        where = "" if "@" in value else f"{shown(value)} "
+        raise Invalid(f"{where}is not a database URL (like \"sqlite:////path/to/file.db\")")
+    if url_password(value):
+        raise Invalid("a password does not go in the database URL (it would show in "
+                      "logs and output): remove it and let the driver find it, for "
+                      "PostgreSQL in ~/.pgpass")
     return value
+
+
+def url_password(url: str) -> str | None:
+    """The password part of a URL's user information (`user:password@host`), or None."""
+    _, _, rest = url.partition("://")
+    userinfo, at, _ = rest.partition("/")[0].rpartition("@")
+    if not at:
+        return None
+    _, colon, password = userinfo.partition(":")
+    return password if colon and password else None
+
+
+def path_text(value: Any) -> str:
+    """A file path as written; `~` is expanded where the path is used."""
+    return text(4000)(value)
 
 
 SCHEMA: dict[str, dict[str, Check]] = {
@@ -173,6 +197,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "username": text(),
     },
     "notify.command": {"enabled": boolean, "argv": argv_list},
+    "notify.apprise": {"enabled": boolean, "config": path_text, "tag": text(200)},
     "me": {"name": text(200), "addresses": address_list},
 }
 

@@ -1,17 +1,19 @@
 """What the user reads: follow-up drafts, reminder text, digests, durations.
 
 Pure: no I/O and no clock. Drafts follow the etiquette: thank the
-interviewer, recall what was discussed, restate interest, ask nothing, attach
-nothing, and say so when a note is the last one. Every field is clipped, so a
-draft body stays under 150 words whatever the interview holds.
+interviewer, recall what was discussed (the interview's topics; its notes
+are private and never reach a draft), restate interest, ask nothing, attach
+nothing, press no one. Every field is clipped, so a draft body stays under
+150 words whatever the interview holds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -19,13 +21,13 @@ from followup.models import Draft, Interview, Notice, Reminder
 
 QUESTION_MARKS = str.maketrans("", "", "?\N{INVERTED QUESTION MARK}\N{FULLWIDTH QUESTION MARK}")
 DASHES = "\N{EN DASH}\N{EM DASH}"
-# Openings of a note that only announce the topic ("Discussed: ...").
-NOTE_OPENING = re.compile(
-    r"^(?:(?:we|i)\s+)?(?:discussed|talked about|talked|spoke about|chatted about|covered"
-    rf"|topics?|notes?|about|re)\b[\s:,;.\-{DASHES}]*",
-    re.IGNORECASE,
-)
-SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+# Titles that go with the family name in a greeting ("Dear Dr. Müller").
+TITLES = frozenset({"dr", "prof", "professor", "mr", "mrs", "ms", "mx", "miss", "herr",
+                    "frau", "mme", "mlle", "sr", "sra", "srta", "dott", "ing", "dipl-ing",
+                    "dipl.-ing", "sir", "dame"})
+# Lower-case words that begin a family name ("van der Berg", "von Trapp").
+PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "du", "del", "della",
+                       "des", "la", "le", "ten", "ter", "zu", "af", "al", "bin", "el"})
 LEADING_MARKS = " \t-*•>#:;,." + DASHES
 TRAILING_MARKS = " \t.,;:!-" + DASHES
 # (from this long, count in units of this, unit name); the first that fits wins.
@@ -39,13 +41,15 @@ SPANS = (
 )
 
 
-def draft(interview: Interview, number: int, of: int) -> Draft:
+def draft(interview: Interview, number: int, of: int, signature: str = "") -> Draft:
     """The follow-up email for follow-up `number` of `of`, addressed to interview.email.
 
-    The first thanks the interviewer, recalls a topic from the notes and
-    restates interest; a later one is shorter and says it is the last. The
-    text asks no question (no '?') and mentions no attachment; the body is
-    plain text with "\\n" line breaks and always under 150 words.
+    The first thanks the interviewer, recalls the interview's topics (never
+    its private notes) and restates interest; a later one is shorter and
+    follows up without pressing. Signed with `signature` (the user's name)
+    when there is one. The text asks no question (no '?') and mentions no
+    attachment; the body is plain text with "\\n" line breaks and always under
+    150 words.
     """
     role, company = _field(interview.role, 10), _field(interview.company, 8)
     if number >= 2:
@@ -53,18 +57,28 @@ def draft(interview: Interview, number: int, of: int) -> Draft:
         paragraphs = _later_paragraphs(role, company)
     else:
         subject = f"Thank you \N{EN DASH} {role} interview"
-        paragraphs = _first_paragraphs(role, company, _topic(interview.notes))
-    body = "\n\n".join([_greeting(interview), *paragraphs, "Best regards,"])
+        paragraphs = _first_paragraphs(role, company, topics_text(interview.topics))
+    closing = "Best regards,"
+    name = _field(signature, 8)
+    if name:
+        closing += f"\n{name}"
+    body = "\n\n".join([_greeting(interview), *paragraphs, closing])
     return Draft(to=interview.email, subject=subject, body=body + "\n")
 
 
 def reminder(interview: Interview, number: int, of: int, now: datetime,
-             zone: ZoneInfo) -> Reminder:
-    """The nudge for follow-up `number` of `of`: a title, a short body and the draft.
+             zone: ZoneInfo, *, sent: int | None = None, opens_at: datetime | None = None,
+             signature: str = "") -> Reminder:
+    """Nudge `number` of `of`: a title, a short body and the draft.
 
-    The body names the role, the interviewer (if any), when the interview
-    was (relative to `now` and as a local time in `zone`) and "follow-up N of M".
+    The draft and the body are for the follow-up the user will actually
+    send next, `sent + 1` (`sent`: the follow-ups already recorded; by
+    default `number - 1`), which is not `number` when an earlier nudge was
+    ignored. The body names the role, the interviewer (if any), when the
+    interview was (relative to `now` and as a local time in `zone`) and
+    "follow-up N of M". `opens_at` (when the nudge became due) orders digests.
     """
+    next_number = number if sent is None else sent + 1
     role, company = _field(interview.role, 10), _field(interview.company, 8)
     name = _field(interview.interviewer, 6)
     with_whom = f" with {name}" if name else ""
@@ -72,10 +86,10 @@ def reminder(interview: Interview, number: int, of: int, now: datetime,
     when = f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
     body = (f"Your {role} interview at {company}{with_whom} was "
             f"{ago(now - interview.interview_at)} ({when}).\n"
-            f"Time for follow-up {number} of {of}; a draft is ready.")
+            f"Time for follow-up {next_number} of {of}; a draft is ready.")
     return Reminder(interview=interview, number=number, of=of,
                     title=f"Follow up with {company}", body=body,
-                    draft=draft(interview, number, of))
+                    draft=draft(interview, next_number, of, signature), opens_at=opens_at)
 
 
 def notice(reminders: Sequence[Reminder]) -> Notice:
@@ -86,6 +100,7 @@ def notice(reminders: Sequence[Reminder]) -> Notice:
     """
     if not reminders:
         raise ValueError("a notice needs at least one reminder")
+    reminders = _in_order_due(reminders)
     if len(reminders) == 1:
         only = reminders[0]
         return Notice(key=_key(only), title=only.title, body=only.body, reminders=(only,))
@@ -95,6 +110,13 @@ def notice(reminders: Sequence[Reminder]) -> Notice:
              f"(follow-up {each.number} of {each.of})" for each in reminders]
     return Notice(key=f"digest-{digest}", title=f"{len(reminders)} follow-ups are due",
                   body="\n".join(lines), reminders=tuple(reminders))
+
+
+def _in_order_due(reminders: Sequence[Reminder]) -> list[Reminder]:
+    """Reminders in the order they became due (those without a time keep their place,
+    after the others)."""
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(reminders, key=lambda each: each.opens_at or far)
 
 
 def mailto(message: Draft) -> str:
@@ -124,37 +146,55 @@ def _key(one: Reminder) -> str:
 
 
 def _greeting(interview: Interview) -> str:
-    name = _field(interview.interviewer, 6)
+    name = _field(greeting_name(interview.interviewer), 6)
     if name:
         return f"Dear {name},"
     company = _field(interview.company, 8)
     return f"Dear {company} team," if company else "Hello,"
 
 
-def _first_paragraphs(role: str, company: str, topic: str) -> list[str]:
+def greeting_name(full: str) -> str:
+    """The name a letter greets: with a title, the title and the family name
+    ("Dr. Jürgen Müller" -> "Dr. Müller", "Prof. Dr. Anna van der Berg" ->
+    "Prof. Dr. van der Berg"); without one, the name as given."""
+    words = full.split()
+    titles = list(itertools.takewhile(lambda word: word.lower().rstrip(".") in TITLES, words))
+    rest = words[len(titles):]
+    if not titles or not rest:
+        return " ".join(words)
+    while len(rest) > 1 and rest[0].lower() not in PARTICLES:
+        rest = rest[1:]  # a given name
+    return " ".join([*titles, *rest])
+
+
+def _first_paragraphs(role: str, company: str, topics: str) -> list[str]:
     thanks = (f"Thank you for taking the time to speak with me about the {role} position "
               f"at {company}.")
-    if topic:
-        ending = "" if topic.endswith("…") else "."
-        thanks += f" I particularly enjoyed our conversation about {topic}{ending}"
+    if topics:
+        ending = "" if topics.endswith("…") else "."
+        thanks += f" I particularly enjoyed our conversation about {topics}{ending}"
+    else:
+        thanks += " I enjoyed learning more about the team and its work."
     interest = ("I remain very interested in the role and would be glad to contribute to "
                 "the team. I look forward to hearing from you.")
     return [thanks, interest]
 
 
 def _later_paragraphs(role: str, company: str) -> list[str]:
-    return [f"I remain very interested in the {role} position at {company}. This is my last "
-            "note on the matter; I will not write again unless I hear from you. Thank you "
-            "for your time."]
+    return [f"I am following up on my note about the {role} position at {company}. I "
+            "remain very interested and understand that these decisions take time. Thank "
+            "you again."]
 
 
-def _topic(notes: str) -> str:
-    """What was discussed: the first sentence of the first non-empty line of the notes,
-    without an opening like "Discussed:", question marks or a closing full stop."""
-    line = next((line for line in notes.splitlines() if line.strip()), "")
-    sentence = SENTENCE_END.split(line.strip(), maxsplit=1)[0].strip(LEADING_MARKS)
-    sentence = NOTE_OPENING.sub("", sentence.translate(QUESTION_MARKS))
-    return _field(sentence.strip(LEADING_MARKS), 20, 160).rstrip(TRAILING_MARKS)
+def topics_text(topics: str) -> str:
+    """The topics as a letter names them: "A", "A and B", "A, B and C" (from topics
+    separated by ";" or line breaks), without question marks, clipped."""
+    parts = [_field(part.strip(LEADING_MARKS), 20, 160).rstrip(TRAILING_MARKS)
+             for part in re.split(r"[;\n]", topics)]
+    parts = [part for part in parts if part]
+    if len(parts) > 1:
+        parts = [", ".join(parts[:-1]) + " and " + parts[-1]]
+    return _field(parts[0], 40, 200).rstrip(TRAILING_MARKS) if parts else ""
 
 
 def _field(text: str, words: int, chars: int = 80) -> str:

@@ -46,7 +46,8 @@ class KeyringUnavailable(UserError):
 
     def __init__(self, detail: str = "") -> None:
         hint = (
-            "no usable system keyring: install and unlock a Secret Service provider "
-            "(GNOME Keyring or KWallet), or the 'keyrings.alt' package"
+            "no usable system keyring: on a desktop, install and unlock a Secret Service "
+            "(GNOME Keyring, KWallet or KeePassXC); on a server, see \"Passwords\" in "
+            "followup's README for the options and what each costs"
         )
         super().__init__(f"{hint} ({detail})" if detail else hint)

@@ -44,6 +44,64 @@ def moment(text: str, zone: ZoneInfo, what: str = "time") -> datetime:
     return result
 
 
+def interview_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """An interview's time: `moment`, but a date without a time of day and a time
+    more than a year ahead are refused, each with what was probably meant."""
+    value = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        moment(value, zone, "interview time")  # a bad date is reported as such
+        raise UserError(f"interview time {shown(text)} has no time of day: add it, like "
+                        f"{value}T14:00 (in your time zone, {zone.key})")
+    found = moment(text, zone, "interview time")
+    if found > now + timedelta(days=366):
+        local = found.astimezone(zone)
+        try:
+            meant = f" (did you mean {local.replace(year=now.year):%Y-%m-%dT%H:%M}?)"
+        except ValueError:  # 29 February
+            meant = ""
+        raise UserError(f"interview time {shown(text)} is more than a year ahead: check the "
+                        f"year{meant}")
+    return found
+
+
+def topics(values: tuple[str, ...] | list[str]) -> str:
+    """What was discussed, as the letter should name it: topics separated by ";" (or
+    given as several values), kept as one line "A; B; C". At most 1,000 characters."""
+    parts = [part.strip() for value in values for part in re.split(r"[;\n]", value)]
+    joined = "; ".join(part for part in parts if part)
+    return one_line(joined, "topics")
+
+
+def domains(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Sender domains of an employer, lower case, each checked; an empty value clears."""
+    found: list[str] = []
+    for value in values:
+        if value.strip():
+            name = domain(value)
+            if name not in found:
+                found.append(name)
+    return tuple(found)
+
+
+DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def domain(value: str) -> str:
+    """One domain name like `acme.example` (an `@` in front and a final dot are dropped;
+    international names become their ASCII form)."""
+    name = one_line(value, "domain").lower().lstrip("@").rstrip(".")
+    try:
+        ascii_name = name.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_name = ""
+    labels = ascii_name.split(".")
+    if (len(labels) < 2 or len(ascii_name) > 253
+            or not all(DOMAIN_LABEL.match(label) for label in labels)
+            or labels[-1].isdigit()):
+        raise UserError(f"domain {shown(value)} is not a domain name (like acme.example)")
+    return ascii_name
+
+
 def day(text: str, what: str = "date") -> date:
     """An ISO 8601 calendar date (YYYY-MM-DD)."""
     try:
@@ -73,7 +131,7 @@ def one_line(value: str, what: str, required: bool = False) -> str:
         raise UserError(f"{what} must not be empty")
     if len(value) > ONE_LINE_MAX:
         raise UserError(f"{what} is too long ({len(value)} characters; at most {ONE_LINE_MAX})")
-    if any(_control(c) for c in value):
+    if has_control(value):
         raise UserError(f"{what} must be a single line without control characters")
     return value
 
@@ -105,6 +163,13 @@ def outcome(value: str) -> Outcome:
 def shown(value: str, limit: int = 40) -> str:
     """A value as a message quotes it: cut short, so a huge one does not flood the line."""
     return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def has_control(value: str) -> bool:
+    """Whether the text holds a control character (C0, DEL, C1, or a Unicode line break).
+
+    The one check for every one-line value, typed or configured."""
+    return any(_control(c) for c in value)
 
 
 def _control(char: str) -> bool:

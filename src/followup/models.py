@@ -175,6 +175,7 @@ class Reminder:
     title: str
     body: str
     draft: Draft
+    opens_at: datetime | None = None  # when the nudge became due; orders a digest
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,12 @@ a noticeable part of a second. Every keyring problem becomes KeyringUnavailable
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from followup.errors import KeyringUnavailable, UserError
@@ -46,12 +49,41 @@ def get_password(username: str, purpose: str = "smtp") -> str | None:
         return _backend().get_password(service_name(purpose), _required(username, purpose))
 
 
-def set_password(username: str, password: str, purpose: str = "smtp") -> None:
-    """Store (or replace) the password for `username`. Raises KeyringUnavailable, UserError."""
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """Where a password went: the keyring backend's name, and for a backend that keeps
+    passwords readable in a file (keyrings.alt's PlaintextKeyring), that file."""
+
+    backend: str
+    plaintext_file: Path | None = None
+
+
+def set_password(username: str, password: str, purpose: str = "smtp") -> Stored:
+    """Store (or replace) the password for `username`; returns where it went. A
+    plain-text file is made 0600 in a 0700 folder. Raises KeyringUnavailable, UserError."""
     if not password:
         raise UserError("the password is empty: nothing was stored")
+    backend = _backend()
     with _keyring_errors():
-        _backend().set_password(service_name(purpose), _required(username, purpose), password)
+        backend.set_password(service_name(purpose), _required(username, purpose), password)
+    return _stored_in(backend)
+
+
+def _stored_in(backend: KeyringBackend) -> Stored:
+    from keyring.backends import chainer
+
+    if isinstance(backend, chainer.ChainerBackend) and backend.backends:
+        backend = backend.backends[0]  # the one a chainer writes to first
+    kind = type(backend)
+    name = f"{getattr(backend, 'name', kind.__name__)} ({kind.__module__}.{kind.__qualname__})"
+    file_path = getattr(backend, "file_path", None)
+    if file_path is None or "plaintext" not in kind.__name__.lower():
+        return Stored(name)
+    path = Path(file_path)
+    with contextlib.suppress(OSError):
+        path.parent.chmod(0o700)
+        path.chmod(0o600)
+    return Stored(name, path)
 
 
 def clear_password(username: str, purpose: str = "smtp") -> bool:

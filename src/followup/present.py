@@ -6,6 +6,7 @@ output shows local times and how far away they are ("in 2 days").
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from followup import content
 from followup.app import View
-from followup.models import Draft, Nudge
+from followup.models import Draft, Nudge, Status
 
 
 def iso(moment: datetime | date | None, zone: ZoneInfo) -> str | None:
@@ -34,6 +35,7 @@ def interview_json(view: View, zone: ZoneInfo, detail: bool = False) -> dict[str
         "email": interview.email,
         "interview_at": iso(interview.interview_at, zone),
         "reply_by": iso(interview.reply_by, zone),
+        "topics": interview.topics,
         "notes": interview.notes,
         "status": str(interview.status),
         "outcome": interview.outcome,
@@ -42,9 +44,13 @@ def interview_json(view: View, zone: ZoneInfo, detail: bool = False) -> dict[str
         "nudges_fired": record.nudges_fired,
         "next_nudge_at": iso(coming.fire_at, zone) if coming else None,
         "next_nudge_number": coming.number if coming else None,
-        "next_nudge_note": stale_note(view),
+        "next_nudge_note": stale_note(view, zone),
+        "domains": list(interview.domains),
+        "source": str(interview.source),
+        "heard_via": str(interview.heard_via) if interview.heard_via else None,
     }
     if detail:
+        doc["heard_message"] = interview.heard_message
         doc["followups"] = [{"number": f.number, "sent_at": iso(f.sent_at, zone),
                              "note": f.note} for f in record.followups]
         doc["nudges"] = [nudge_json(n, zone) for n in record.nudges]
@@ -57,7 +63,7 @@ def nudge_json(nudge: Nudge, zone: ZoneInfo) -> dict[str, Any]:
         "fired_at": iso(nudge.fired_at, zone),
         "deliveries": [
             {"channel": d.channel, "status": str(d.status), "attempts": d.attempts,
-             "delivered_at": iso(d.delivered_at, zone), "error": d.error}
+             "delivered_at": iso(d.delivered_at, zone), "error": plain_error(d.error)}
             for d in nudge.deliveries
         ],
     }
@@ -72,12 +78,25 @@ def due_json(views: Sequence[View], zone: ZoneInfo) -> list[dict[str, Any]]:
     ]
 
 
-def stale_note(view: View) -> str | None:
+def stale_note(view: View, zone: ZoneInfo) -> str | None:
     """Why a nudge that is due will not be delivered, or None."""
     if view.next is None or not view.next.stale:
         return None
     return (f"follow-up {view.next.number} is not nudged: its window opened "
-            f"{view.next.opens_at:%Y-%m-%d}, longer ago than [rules] stale_after_days")
+            f"{view.next.opens_at.astimezone(zone):%Y-%m-%d}, longer ago than [rules] "
+            "stale_after_days")
+
+
+# How a delivery's failure reads: the channel's own words, after what happens next.
+FAILURE_WORDS = {"transient": "will retry", "permanent": "gave up"}
+
+
+def plain_error(error: str | None) -> str | None:
+    """A recorded delivery error in plain words ("will retry: ...", "gave up: ...")."""
+    if not error:
+        return error
+    kind, sep, reason = error.partition(": ")
+    return f"{FAILURE_WORDS[kind]}: {reason}" if sep and kind in FAILURE_WORDS else error
 
 
 # --- human output --------------------------------------------------------------------------
@@ -133,16 +152,24 @@ def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:
     ]
     if i.reply_by:
         lines.append(f"  reply by:     {i.reply_by:%a %d %b %Y}")
-    if i.snoozed_until and i.snoozed_until > now:
+    if i.topics:
+        lines.append(f"  topics:       {i.topics}")
+    if i.domains:
+        lines.append(f"  domains:      {' '.join(i.domains)}")
+    if i.heard_via:
+        lines.append(f"  heard via:    {i.heard_via}"
+                     + (f" ({i.heard_message})" if i.heard_message else ""))
+    if i.snoozed_until and i.snoozed_until > now and i.status is Status.WAITING:
         lines.append(f"  snoozed:      until {when(i.snoozed_until, zone, now)}")
     lines.append(f"  next nudge:   {next_text(view, zone, now)}")
-    if note := stale_note(view):
+    if note := stale_note(view, zone):
         lines.append(f"                {note}")
     for f in view.record.followups:
         lines.append(f"  follow-up {f.number}:  sent {when(f.sent_at, zone, now)}"
                      + (f" — {f.note}" if f.note else ""))
     for n in view.record.nudges:
-        states = ", ".join(f"{d.channel} {d.status}" + (f" ({d.error})" if d.error else "")
+        states = ", ".join(f"{d.channel} {d.status}"
+                           + (f" ({plain_error(d.error)})" if d.error else "")
                            for d in n.deliveries) or "no channel"
         lines.append(f"  nudge {n.number}:      {when(n.fired_at, zone, now)}: {states}")
     if i.notes:
@@ -159,7 +186,7 @@ def due_table(coming: Sequence[View], stale: Sequence[View], zone: ZoneInfo,
         text = table(["ID", "COMPANY", "ROLE", "FOLLOW-UP", "NUDGE AT"], rows)
     else:
         text = f"Nothing due in the next {days} days."
-    notes = [f"#{v.interview.id} {v.interview.company}: {stale_note(v)}" for v in stale]
+    notes = [f"#{v.interview.id} {v.interview.company}: {stale_note(v, zone)}" for v in stale]
     return "\n".join([text, *notes])
 
 
@@ -169,31 +196,50 @@ def draft_text(draft: Draft) -> str:
 
 def last_deliveries_json(last: Sequence, zone: ZoneInfo) -> list[dict[str, Any]]:
     return [{"channel": channel, "status": str(d.status), "attempts": d.attempts,
-             "delivered_at": iso(d.delivered_at, zone), "error": d.error,
+             "delivered_at": iso(d.delivered_at, zone), "error": plain_error(d.error),
              "interview_id": interview_id, "number": number, "company": company}
             for channel, d, interview_id, number, company in last]
 
 
 def service_text(state: Any, coming: Sequence[View], last: Sequence, zone: ZoneInfo,
-                 now: datetime) -> str:
-    """`followup service status` for a person."""
-    if not state.installed:
-        lines = ["service:      not installed (`followup service install`)"]
-    else:
-        since = f" since {when(state.since, zone, now)}" if state.since else ""
-        lines = [f"service:      {state.active_state} ({state.sub_state}){since}",
-                 f"unit:         {state.unit_path} ({state.unit_file_state or 'unknown'})"]
-        if state.status_text:
-            lines.append(f"status:       {state.status_text}")
-        if state.exit_status == 78:
-            lines.append("              the configuration is invalid: `followup config check`")
+                 now: datetime, sources: dict[str, Any] | None = None) -> str:
+    """`followup service status` for a person. `state` is the user manager's view, or
+    a string saying why there is none (no systemd here); the rest is from the database."""
+    lines = _service_lines(state, zone, now)
+    for name, found in (sources or {}).items():
+        lines.append(f"{name + ':':<14}{source_text(found, zone, now)}")
     lines.append("next nudges:  " + ("none in the next 14 days" if not coming else ""))
     lines.extend(f"  #{v.interview.id} {v.interview.company} — follow-up {v.due_next.number}"
                  f", {when(v.due_next.fire_at, zone, now)}" for v in coming)
     lines.append("deliveries:   " + ("none yet" if not last else ""))
     for channel, d, interview_id, number, company in last:
         done = when(d.delivered_at, zone, now) if d.delivered_at else f"{d.attempts} attempt(s)"
-        error = f": {d.error}" if d.error else ""
+        error = f": {plain_error(d.error)}" if d.error else ""
         lines.append(f"  {channel}: {d.status}, {done} (#{interview_id} {company}, "
                      f"nudge {number}){error}")
     return "\n".join(lines)
+
+
+def _service_lines(state: Any, zone: ZoneInfo, now: datetime) -> list[str]:
+    if isinstance(state, str):  # no user manager: the reason
+        return [f"service:      unknown: {state}"]
+    if not state.installed:
+        return ["service:      not installed (`followup service install`)"]
+    since = f" since {when(state.since, zone, now)}" if state.since else ""
+    lines = [f"service:      {state.active_state} ({state.sub_state}){since}",
+             f"unit:         {state.unit_path} ({state.unit_file_state or 'unknown'})"]
+    if state.status_text:
+        lines.append(f"status:       {state.status_text}")
+    if state.exit_status == 78:
+        lines.append("              the configuration is invalid: `followup config check`")
+    return lines
+
+
+def source_text(found: dict[str, Any] | None, zone: ZoneInfo, now: datetime) -> str:
+    """A source's last reported state: "ok since Mon 30 Nov 09:00 (2 hours ago)"."""
+    if not found:
+        return "not reported (off, or the daemon has not started it)"
+    text = str(found.get("state", "unknown"))
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        text += f" since {when(datetime.fromisoformat(found['since']), zone, now)}"
+    return text + (f": {found['detail']}" if found.get("detail") else "")

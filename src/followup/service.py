@@ -163,19 +163,21 @@ def install(config_path: Path | None, start: bool = True) -> InstallResult:
     return InstallResult(path=path, exec_start=tuple(command), changed=changed, started=start)
 
 
-def uninstall() -> None:
-    """Stop and disable the service and remove its unit; nothing to do when not installed.
+def uninstall() -> bool:
+    """Stop and disable the service and remove its unit; returns False when it was not
+    installed (nothing to do).
 
     Needs no configuration. Raises UserError when the unit exists but no user
     manager is reachable (then nothing is removed).
     """
     path = unit_path()
     if not path.exists():
-        return
+        return False
     _systemctl("disable", "--now", UNIT, timeout=JOB)
     path.unlink(missing_ok=True)
     _systemctl("daemon-reload", timeout=JOB)
     _systemctl("reset-failed", UNIT, check=False)  # forget a failed state, so the unit is gone
+    return True
 
 
 def _start(verb: str) -> None:

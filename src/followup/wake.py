@@ -37,3 +37,14 @@ def poke(database_url: str, interview_id: int | None = None) -> bool:
         return True
     except OSError:
         return False
+
+
+def daemon_listening(database_url: str) -> bool:
+    """Whether a daemon listens on this database's socket (nothing is sent)."""
+    path = socket_path(database_url)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(str(path))
+        return True
+    except OSError:
+        return False

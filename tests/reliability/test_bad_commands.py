@@ -58,6 +58,14 @@ WRONG_INPUT: list[list[str]] = [
     add_with("--at", "2026-11-24T14:30+25:00"),
     add_with("--at", "99999-01-01"),
     add_with("--at", "2026-11-20 10:00:00 CET"),
+    add_with("--at", "2026-11-20"),  # no time of day
+    add_with("--at", "2099-11-20T10:00"),  # more than a year ahead
+    add_with("--reply-by", "2026-11-19"),  # before the interview
+    add_with("--domain", "not a domain"),
+    add_with("--domain", "acme"),
+    add_with("--topics", "a\x00b"),
+    ["reopen", "1"],  # waiting already
+    ["sent", "2", "--undo"],  # nothing to take back
     add_with("--at", "\x00"),
     add_with("--at", "9" * 5000),
     # add: email, notes, reply-by
@@ -129,14 +137,6 @@ WRONG_INPUT: list[list[str]] = [
     ["snooze", "1", "99999999999999999999d"],
     ["snooze", "9999", "1d"],
     ["snooze", "2", "1d"],
-    # due
-    ["due", "--days", "-1"],
-    ["due", "--days", "abc"],
-    ["due", "--days", "3651"],
-    ["due", "--days", "1e3"],
-    ["due", "--days", ""],
-    ["due", "--days", "99999999999999999999"],
-    ["due", "--days", "\u00b2"],
     # draft, notify-test, config init
     ["draft", "9999"],
     ["draft", "2"],
@@ -155,6 +155,15 @@ USAGE: list[list[str]] = [
     ["snooze", "1"],
     ["list", "extra"],
     ["due", "--days"],
+    # --days is a count of days from 1 to 3650: anything else is a usage mistake.
+    ["due", "--days", "-1"],
+    ["due", "--days", "0"],
+    ["due", "--days", "abc"],
+    ["due", "--days", "3651"],
+    ["due", "--days", "1e3"],
+    ["due", "--days", ""],
+    ["due", "--days", "99999999999999999999"],
+    ["due", "--days", "\u00b2"],
     ["edit", "-1", "--company", "Beta"],
     ["heard", "1", "--outcome"],
 ]

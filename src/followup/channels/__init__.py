@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -22,16 +22,16 @@ if TYPE_CHECKING:
     from followup.channels.base import Channel, Result
     from followup.config import Settings
 
-CHANNEL_NAMES = ("desktop", "email", "command")
+CHANNEL_NAMES = ("desktop", "email", "command", "apprise")
 
 # What the daemon passes to act on a notification's buttons: ("sent" or
-# "snooze", interview id). It may be a coroutine function; it runs on the
-# daemon's event loop.
-ActionHandler = Callable[[str, int], Awaitable[None] | None]
+# "snooze", interview id, the number of the nudge whose button it was). It may
+# be a coroutine function; it runs on the daemon's event loop.
+ActionHandler = Callable[[str, int, int], Awaitable[None] | None]
 
 
 def build(settings: Settings, on_action: ActionHandler | None = None) -> list[Channel]:
-    """The enabled channels, in the order desktop, email, command."""
+    """The enabled channels, in the order desktop, email, command, apprise."""
     channels: list[Channel] = []
     if settings.desktop.enabled:
         from followup.channels.desktop import DesktopChannel
@@ -45,7 +45,52 @@ def build(settings: Settings, on_action: ActionHandler | None = None) -> list[Ch
         from followup.channels.command import CommandChannel
 
         channels.append(CommandChannel(settings.command))
+    if settings.apprise.enabled:
+        from followup.channels.apprise import AppriseChannel
+
+        channels.append(AppriseChannel(settings.apprise))
     return channels
+
+
+def plain(result: Result) -> str:
+    """A failed delivery in the words a person reads: what happens next, and why."""
+    from followup.channels.base import Outcome
+
+    if result.outcome is Outcome.TRANSIENT:
+        return f"failed, worth trying again later: {result.reason}"
+    return f"failed, and trying again will not help until this is fixed: {result.reason}"
+
+
+def readiness(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Why an enabled channel cannot work on this machine (one line each), or that no
+    channel is enabled. Looks only, delivers nothing."""
+    import os
+    import shutil
+
+    environ = os.environ if environ is None else environ
+    found = []
+    if not settings.enabled_channels:
+        found.append("no channel is enabled: nudges will wait until one is (set `enabled = "
+                     "true` in [notify.desktop], [notify.email], [notify.command] or "
+                     "[notify.apprise])")
+    if settings.desktop.enabled:
+        from followup.channels.desktop import session_bus_address
+
+        if session_bus_address(environ) is None:
+            found.append("[notify.desktop]: no desktop session bus here, so desktop "
+                         "notifications will fail; on a machine without a desktop set "
+                         "[notify.desktop] enabled = false and use email, apprise or a command")
+    if settings.command.enabled and settings.command.argv:
+        program = settings.command.argv[0]
+        if shutil.which(program, path=environ.get("PATH")) is None:
+            found.append(f"[notify.command]: the program {program!r} is not found or not "
+                         "executable (give a full path, or a program on $PATH)")
+    if settings.apprise.enabled:
+        from followup.channels.apprise import readiness as apprise_readiness
+
+        found.extend(f"[notify.apprise]: {problem}" for problem in apprise_readiness(
+            settings.apprise))
+    return found
 
 
 async def notify_test(settings: Settings, only: str | None = None) -> list[tuple[str, Result]]:
@@ -71,7 +116,8 @@ def _channels_to_test(settings: Settings, only: str | None) -> tuple[str, ...]:
     if only is None:
         if not settings.enabled_channels:
             raise UserError(f"no channel is enabled {where}: set `enabled = true` in one of "
-                            "[notify.desktop], [notify.email], [notify.command]")
+                            "[notify.desktop], [notify.email], [notify.command], "
+                            "[notify.apprise]")
         return settings.enabled_channels
     if only not in CHANNEL_NAMES:
         raise UserError(f"there is no channel {only!r} (channels: {', '.join(CHANNEL_NAMES)})")
@@ -82,7 +128,8 @@ def _channels_to_test(settings: Settings, only: str | None) -> tuple[str, ...]:
 
 
 def sample_notice(of: int = 2, zone: ZoneInfo | None = None) -> Notice:
-    """A nudge about a made-up interview, for `followup notify-test`.
+    """A nudge about a made-up interview, for `followup notify-test`. Its title (and
+    an email's subject) says it is a test.
 
     Its key is new each time: mail providers drop a second message with a
     Message-ID they have already seen.
@@ -91,11 +138,11 @@ def sample_notice(of: int = 2, zone: ZoneInfo | None = None) -> Notice:
 
     now = clock.now()
     interview = Interview(
-        id=0, company="Example Corp", role="Test role", interview_at=now - timedelta(days=3),
-        interviewer="Alex Example", email="alex@example.com",
-        notes="how followup checks that its reminders arrive",
+        id=0, company="[Test] Example Corp", role="Test role",
+        interview_at=now - timedelta(days=3), interviewer="Alex Example",
+        email="alex@example.com", topics="how followup checks that its reminders arrive",
     )
     reminder = content.reminder(interview, 1, of, now, zone or ZoneInfo("UTC"))
-    reminder = replace(reminder, title=f"Test: {reminder.title}")
+    reminder = replace(reminder, title=f"Test from followup: {reminder.title}")
     key = f"test-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
     return Notice(key=key, title=reminder.title, body=reminder.body, reminders=(reminder,))

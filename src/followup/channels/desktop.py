@@ -9,7 +9,8 @@ DBUS_SESSION_BUS_ADDRESS), the server's own error becomes the failure reason,
 and a lost connection is made again on the next delivery.
 
 A single reminder gets three buttons whose action keys on the bus are exactly
-`draft`, `sent` and `snooze`. The connection stays open between deliveries so
+`draft`, `sent` and `snooze`; the action handler is told the interview and the
+number of the nudge whose button was pressed. The connection stays open between deliveries so
 that `ActionInvoked` signals reach the handler while the daemon runs.
 """
 
@@ -212,7 +213,7 @@ class DesktopChannel(Channel):
                      action, reminder.interview.id)
             return
         try:
-            outcome = self._on_action(action, reminder.interview.id)
+            outcome = self._on_action(action, reminder.interview.id, reminder.number)
         except Exception:
             log.exception("acting on %r for interview %s failed", action, reminder.interview.id)
             return

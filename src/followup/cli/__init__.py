@@ -8,6 +8,7 @@ commands that need them, so `followup --help` starts fast.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -17,16 +18,26 @@ from followup.cli.common import Context
 from followup.errors import ConfigError, UserError
 
 
+def _default_config() -> str:
+    """Where the configuration is looked for by default, as `--help` shows it."""
+    from platformdirs import user_config_path
+
+    path = str(user_config_path("followup") / "followup.toml")
+    home = os.path.expanduser("~")
+    return "~" + path[len(home):] if home != "/" and path.startswith(home + "/") else path
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH",
               help="The configuration file (default: $FOLLOWUP_CONFIG, then "
-                   "~/.config/followup/followup.toml).")
+                   f"{_default_config()}).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
 @click.version_option(package_name="followup")
 @click.pass_context
 def cli(click_ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Remembers your job interviews and tells you when to follow up, politely."""
     click_ctx.obj = Context(config_path, verbose)
+    click_ctx.call_on_close(click_ctx.obj.finish)
 
 
 for command in (*interviews.COMMANDS, *setup.COMMANDS):

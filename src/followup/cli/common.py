@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,25 @@ class Context:
 
         return App(self.settings)
 
+    def finish(self) -> None:
+        """After a command that used the database: say once that the zone changed."""
+        if "app" in self.__dict__ and "store" in self.app.__dict__:
+            from followup.errors import UserError as Failed
+
+            try:
+                lines = self.app.zone_change()
+            except Failed:
+                return  # the database itself failed; the command already said so
+            for line in lines:
+                click.echo(line, err=True)
+
+    def hint_no_daemon(self, views: Sequence[View]) -> None:
+        """A promised nudge that nothing will deliver: say so, and how to fix it."""
+        if any(view.due_next for view in views) and not self.app.daemon_listening():
+            click.echo("note: no followup daemon is running for this database, so no nudge "
+                       "will be delivered: start it with `followup service install` (or "
+                       "`followup run` in a terminal)", err=True)
+
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -62,12 +81,26 @@ def interview_fields(command: Callable) -> Callable:
         click.option("--at", help="When: ISO 8601, e.g. 2026-11-24T14:30 (local time)."),
         click.option("--interviewer", help="Who interviewed you."),
         click.option("--email", help="Their email address, for the draft."),
-        click.option("--notes", help="What you talked about; the draft refers to it."),
+        click.option("--topics", multiple=True, metavar="T",
+                     help="What you discussed, as it should read in a letter; several "
+                          "separated by ';' (the draft names them).", ),
+        click.option("--notes", help="Private notes; never in a draft."),
         click.option("--reply-by", help="The date they said they would reply by."),
+        click.option("--domain", "domains", multiple=True, metavar="D",
+                     help="Another sender domain of the employer (repeatable; \"\" clears)."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def interview_input(fields: dict[str, Any]):
+    """The typed fields of `add`/`edit`; a repeatable option not given is None."""
+    from followup.app import InterviewInput
+
+    for name in ("topics", "domains"):
+        fields[name] = tuple(fields[name]) if fields.get(name) else None
+    return InterviewInput(**fields)
 
 
 def print_view(ctx: Context, view: View, as_json: bool, detail: bool = False) -> None:

@@ -1,6 +1,9 @@
-"""The interview commands: add, list, show, edit, rm, sent, heard, close, snooze, due, draft."""
+"""The interview commands: add, list, show, edit, rm, sent, heard, close, reopen, snooze,
+due, draft."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 
@@ -9,6 +12,7 @@ from followup.cli.common import (
     emit,
     interview_fields,
     interview_id,
+    interview_input,
     json_option,
     pass_ctx,
     print_view,
@@ -20,11 +24,12 @@ from followup.errors import UserError
 @interview_fields
 @json_option
 @pass_ctx
-def add(ctx: Context, as_json: bool, **fields: str | None) -> None:
+def add(ctx: Context, as_json: bool, **fields) -> None:
     """Record an interview."""
-    from followup.app import InterviewInput
-
-    print_view(ctx, ctx.app.add(InterviewInput(**fields)), as_json)
+    view = ctx.app.add(interview_input(fields))
+    print_view(ctx, view, as_json)
+    if not as_json:
+        ctx.hint_no_daemon([view])
 
 
 @click.command("list")
@@ -40,6 +45,7 @@ def list_(ctx: Context, include_all: bool, as_json: bool) -> None:
         emit([present.interview_json(v, ctx.settings.zone) for v in views])
     else:
         click.echo(present.interview_table(views, ctx.settings.zone, ctx.app.now()))
+        ctx.hint_no_daemon(views)
 
 
 @click.command()
@@ -48,7 +54,10 @@ def list_(ctx: Context, include_all: bool, as_json: bool) -> None:
 @pass_ctx
 def show(ctx: Context, id_: str, as_json: bool) -> None:
     """One interview, its follow-ups and nudges."""
-    print_view(ctx, ctx.app.show(interview_id(id_)), as_json, detail=True)
+    view = ctx.app.show(interview_id(id_))
+    print_view(ctx, view, as_json, detail=True)
+    if not as_json:
+        ctx.hint_no_daemon([view])
 
 
 @click.command()
@@ -56,32 +65,48 @@ def show(ctx: Context, id_: str, as_json: bool) -> None:
 @interview_fields
 @json_option
 @pass_ctx
-def edit(ctx: Context, id_: str, as_json: bool, **fields: str | None) -> None:
+def edit(ctx: Context, id_: str, as_json: bool, **fields) -> None:
     """Change an interview's fields (an empty value clears an optional one)."""
-    from followup.app import InterviewInput
-
-    print_view(ctx, ctx.app.edit(interview_id(id_), InterviewInput(**fields)), as_json)
+    print_view(ctx, ctx.app.edit(interview_id(id_), interview_input(fields)), as_json)
 
 
 @click.command()
 @click.argument("id_", metavar="ID")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
 @pass_ctx
-def rm(ctx: Context, id_: str) -> None:
-    """Delete an interview and its history."""
+def rm(ctx: Context, id_: str, yes: bool, as_json: bool) -> None:
+    """Delete an interview and its history (asks first on a terminal)."""
     number = interview_id(id_)
+    if not yes and sys.stdin.isatty():
+        interview = ctx.app.show(number).interview
+        if not click.confirm(f"Delete interview {number} ({interview.company} — "
+                             f"{interview.role}) and its whole history?", err=True):
+            raise UserError(f"interview {number} was not deleted")
     ctx.app.remove(number)
-    click.echo(f"Deleted interview {number}.")
+    if as_json:
+        emit({"id": number, "deleted": True})
+    else:
+        click.echo(f"Deleted interview {number}.")
 
 
 @click.command()
 @click.argument("id_", metavar="ID")
 @click.option("--at", help="When you sent it (default: now).")
 @click.option("--note", default="", help="A note about it.")
+@click.option("--force", is_flag=True, help="Record it even beyond [rules] max_followups.")
+@click.option("--undo", is_flag=True, help="Take back the last recorded follow-up instead.")
 @json_option
 @pass_ctx
-def sent(ctx: Context, id_: str, at: str | None, note: str, as_json: bool) -> None:
-    """Record a follow-up you sent."""
-    print_view(ctx, ctx.app.sent(interview_id(id_), at, note), as_json)
+def sent(ctx: Context, id_: str, at: str | None, note: str, force: bool, undo: bool,
+         as_json: bool) -> None:
+    """Record a follow-up you sent (or, with --undo, take back the last one)."""
+    if undo:
+        if at or note or force:
+            raise click.UsageError("--undo takes no --at, --note or --force")
+        print_view(ctx, ctx.app.unsend(interview_id(id_)), as_json)
+        return
+    print_view(ctx, ctx.app.sent(interview_id(id_), at, note, force), as_json)
 
 
 @click.command()
@@ -106,12 +131,28 @@ def close(ctx: Context, id_: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("id_", metavar="ID")
-@click.argument("duration")
 @json_option
 @pass_ctx
-def snooze(ctx: Context, id_: str, duration: str, as_json: bool) -> None:
-    """Push the next nudge back: DURATION like 90m, 4h, 2d."""
-    print_view(ctx, ctx.app.snooze(interview_id(id_), duration), as_json)
+def reopen(ctx: Context, id_: str, as_json: bool) -> None:
+    """Back to waiting: undo `heard` or `close` (a reply misread, say)."""
+    print_view(ctx, ctx.app.reopen(interview_id(id_)), as_json)
+
+
+@click.command()
+@click.argument("id_", metavar="ID")
+@click.argument("duration", required=False)
+@click.option("--clear", is_flag=True, help="Remove the snooze (as DURATION 0 does).")
+@json_option
+@pass_ctx
+def snooze(ctx: Context, id_: str, duration: str | None, clear: bool, as_json: bool) -> None:
+    """Push the next nudge back: DURATION like 90m, 4h, 2d; 0 or --clear removes it."""
+    if clear == (duration is not None):
+        raise click.UsageError("give a DURATION (like 2d) or --clear, not both")
+    view = ctx.app.snooze(interview_id(id_), None if clear else duration)
+    print_view(ctx, view, as_json)
+    remark = ctx.app.snooze_remark(view)
+    if remark and not as_json:
+        click.echo(f"note: {remark}", err=True)
 
 
 @click.command()
@@ -122,30 +163,41 @@ def due(ctx: Context, days: str, as_json: bool) -> None:
     """What the daemon will deliver in the next N days, and when."""
     from followup import present
 
-    if not (days.isascii() and days.isdigit()) or len(days) > 6:
-        raise UserError(f"--days {days!r} is not a whole number of days")
+    if not (days.isascii() and days.isdigit()) or not 1 <= int(days[:6] or 0) <= 3650:
+        raise click.BadParameter(f"{days!r} is not a whole number of days, 1 or more "
+                                 "(at most 3650)", param_hint="--days")
     coming, stale = ctx.app.due(int(days))
     if as_json:
         emit(present.due_json(coming, ctx.settings.zone))
     else:
         click.echo(present.due_table(coming, stale, ctx.settings.zone, ctx.app.now(),
                                      int(days)))
+        ctx.hint_no_daemon(coming)
 
 
 @click.command()
 @click.argument("id_", metavar="ID")
+@click.option("--open", "open_it", is_flag=True,
+              help="Open it in your mail client (a mailto: link, through xdg-open).")
 @json_option
 @pass_ctx
-def draft(ctx: Context, id_: str, as_json: bool) -> None:
+def draft(ctx: Context, id_: str, open_it: bool, as_json: bool) -> None:
     """A ready follow-up email for the next follow-up."""
     from followup import content, present
 
     view, text, number = ctx.app.draft(interview_id(id_))
+    if open_it:
+        from followup import mailclient
+
+        mailclient.open_mailto(content.mailto(text))
     if as_json:
         emit({"interview_id": view.interview.id, "number": number, "to": text.to,
               "subject": text.subject, "body": text.body, "mailto": content.mailto(text)})
+    elif open_it:
+        click.echo(f"Opened the draft of follow-up {number} to {view.interview.company} in "
+                   "your mail client.")
     else:
         click.echo(present.draft_text(text))
 
 
-COMMANDS = (add, list_, show, edit, rm, sent, heard, close, snooze, due, draft)
+COMMANDS = (add, list_, show, edit, rm, sent, heard, close, reopen, snooze, due, draft)

@@ -22,10 +22,14 @@ def config() -> None:
 @pass_ctx
 def config_check(ctx: Context) -> None:
     """Validate the configuration; report every problem."""
+    from followup import channels
+
     settings = ctx.settings
     where = settings.path or "no file; the defaults"
-    click.echo(f"ok: {where} (zone {settings.timezone}, database {settings.database_url}, "
+    click.echo(f"ok: {where} (zone {settings.timezone}, database {settings.database_shown}, "
                f"channels: {', '.join(settings.enabled_channels) or 'none'})")
+    for warning in channels.readiness(settings):
+        click.echo(f"warning: {warning}", err=True)
 
 
 @config.command("init")
@@ -66,7 +70,8 @@ def run_daemon(ctx: Context) -> None:
 
 
 @click.command("notify-test")
-@click.option("--channel", metavar="NAME", help="Only this channel: desktop, email or command.")
+@click.option("--channel", metavar="NAME",
+              help="Only this channel: desktop, email, command or apprise.")
 @pass_ctx
 def notify_test(ctx: Context, channel: str | None) -> None:
     """Deliver a test nudge through each enabled channel and report."""
@@ -76,57 +81,73 @@ def notify_test(ctx: Context, channel: str | None) -> None:
 
     results = asyncio.run(channels.notify_test(ctx.settings, channel))
     for name, result in results:
-        click.echo(f"{name}: ok" if result.ok else f"{name}: {result.outcome}: {result.reason}")
+        click.echo(f"{name}: ok" if result.ok else f"{name}: {channels.plain(result)}")
     if not all(result.ok for _, result in results):
         raise SystemExit(1)
 
 
-# --- the SMTP password -----------------------------------------------------------------------
+# --- passwords ------------------------------------------------------------------------------
+
+PURPOSE = click.Choice(["smtp", "mailbox", "calendar"])
+SECTION = {"smtp": "[notify.email]", "mailbox": "[mailbox]", "calendar": "[calendar]"}
+WHAT = {"smtp": "SMTP", "mailbox": "mailbox", "calendar": "calendar"}
 
 
 @click.group()
 def password() -> None:
-    """Store or remove the SMTP password in the system keyring."""
+    """Store or remove a password (smtp, mailbox, calendar) in the system keyring."""
 
 
-def smtp_username(ctx: Context) -> str:
-    username = ctx.settings.email.username
+def login_name(ctx: Context, purpose: str) -> str:
+    """The username a purpose's password belongs to, from its section of the settings."""
+    section = {"smtp": ctx.settings.email}.get(purpose) or getattr(ctx.settings, purpose, None)
+    username = getattr(section, "username", "")
     if not username:
         where = ctx.settings.path or "the configuration (`followup config init`)"
-        raise UserError(f"no SMTP login to keep a password for: set [notify.email] username "
-                        f"in {where}")
+        raise UserError(f"no {WHAT[purpose]} login to keep a password for: set "
+                        f"{SECTION[purpose]} username in {where}")
     return username
 
 
 @password.command("set")
+@click.argument("purpose", type=PURPOSE, default="smtp")
 @pass_ctx
-def password_set(ctx: Context) -> None:
-    """Store the password of [notify.email] username (prompted, or read from stdin)."""
+def password_set(ctx: Context, purpose: str) -> None:
+    """Store the password of PURPOSE's username (prompted, or read from stdin)."""
     from followup import passwords
 
-    username = smtp_username(ctx)
+    username = login_name(ctx, purpose)
     if sys.stdin.isatty():
-        secret = click.prompt(f"SMTP password for {username}", hide_input=True,
+        secret = click.prompt(f"{WHAT[purpose]} password for {username}", hide_input=True,
                               confirmation_prompt=True, err=True)
     else:
         secret = sys.stdin.readline().rstrip("\r\n")
     if not secret:
         raise UserError("the password is empty: nothing was stored")
-    passwords.set_password(username, secret)
-    click.echo(f"Stored the SMTP password for {username} in the system keyring.")
+    stored = passwords.set_password(username, secret, purpose)
+    if stored.plaintext_file is None:
+        click.echo(f"Stored the {WHAT[purpose]} password for {username} in the keyring "
+                   f"backend {stored.backend}.")
+        return
+    click.echo(f"Stored the {WHAT[purpose]} password for {username} in a plain-text file, "
+               f"{stored.plaintext_file} ({stored.backend}).")
+    click.echo(f"warning: the password is not encrypted there; anyone who can read "
+               f"{stored.plaintext_file} can read it (the file is 0600, its folder 0700). "
+               "See \"Passwords\" in the README for safer options.", err=True)
 
 
 @password.command("clear")
+@click.argument("purpose", type=PURPOSE, default="smtp")
 @pass_ctx
-def password_clear(ctx: Context) -> None:
-    """Remove the stored password of [notify.email] username."""
+def password_clear(ctx: Context, purpose: str) -> None:
+    """Remove the stored password of PURPOSE's username."""
     from followup import passwords
 
-    username = smtp_username(ctx)
-    if passwords.clear_password(username):
-        click.echo(f"Removed the SMTP password for {username} from the system keyring.")
+    username = login_name(ctx, purpose)
+    if passwords.clear_password(username, purpose):
+        click.echo(f"Removed the {WHAT[purpose]} password for {username} from the keyring.")
     else:
-        click.echo(f"No SMTP password was stored for {username}.")
+        click.echo(f"No {WHAT[purpose]} password was stored for {username}.")
 
 
 # --- the systemd user service ------------------------------------------------------------------
@@ -160,27 +181,37 @@ def service_uninstall() -> None:
     """Stop, disable and remove the service (works with a broken configuration)."""
     from followup import service as service_module
 
-    service_module.uninstall()
-    click.echo("The followup service is uninstalled.")
+    if service_module.uninstall():
+        click.echo("The followup service is uninstalled.")
+    else:
+        click.echo(f"Nothing was installed ({service_module.unit_path()} does not exist).")
 
 
 @service.command("status")
 @json_option
 @pass_ctx
 def service_status(ctx: Context, as_json: bool) -> None:
-    """Whether the service runs, since when, its status, next nudges, last deliveries."""
+    """Whether the service runs (from the user manager, when there is one), and from the
+    database: the sources' states, the next nudges, the last deliveries."""
     from followup import present
     from followup import service as service_module
 
-    state = service_module.status()
+    try:
+        state = service_module.status()
+    except UserError as error:  # no systemd here (a container, WSL): the rest still helps
+        state = error.message
     coming, _ = ctx.app.due(14)
     last = ctx.app.store.last_deliveries()
+    sources = ctx.app.sources()
     zone, now = ctx.settings.zone, ctx.app.now()
     if as_json:
-        emit(state.to_dict() | {"next_nudges": present.due_json(coming[:5], zone),
-                                "last_deliveries": present.last_deliveries_json(last, zone)})
+        service = ({"installed": None, "error": state} if isinstance(state, str)
+                   else state.to_dict())
+        emit(service | {"sources": sources,
+                        "next_nudges": present.due_json(coming[:5], zone),
+                        "last_deliveries": present.last_deliveries_json(last, zone)})
     else:
-        click.echo(present.service_text(state, coming[:5], last, zone, now))
+        click.echo(present.service_text(state, coming[:5], last, zone, now, sources))
 
 
 COMMANDS = (config, run_daemon, notify_test, password, service)

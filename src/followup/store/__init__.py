@@ -165,6 +165,22 @@ class Store:
             touch(conn, interview_id, now)
             return load_records(conn, [interview_id])[0]
 
+    def remove_last_followup(self, interview_id: int, now: datetime) -> Record:
+        """Take back the interview's last recorded follow-up. Raises NotFound, and
+        UserError when none is recorded."""
+        with self._write() as conn:
+            found = load_records(conn, [interview_id])
+            if not found:
+                raise NotFound(interview_id)
+            if not found[0].followups:
+                raise UserError(f"no follow-up is recorded for interview {interview_id}: "
+                                "there is nothing to take back")
+            conn.execute(followups.delete().where(
+                followups.c.interview_id == interview_id,
+                followups.c.number == found[0].followups[-1].number))
+            touch(conn, interview_id, now)
+            return load_records(conn, [interview_id])[0]
+
     def meta(self, key: str) -> str | None:
         """A fact about the database itself (see `tables.meta`), or None."""
         with self._read() as conn:

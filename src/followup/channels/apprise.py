@@ -1,0 +1,118 @@
+"""Phones and chat through Apprise: ntfy, Gotify, Telegram, Matrix, Pushover, Signal, ...
+
+Apprise URLs carry tokens, so they live in Apprise's own configuration file
+(keep it 0600), never in followup's: `[notify.apprise] config` names that file
+("" = Apprise's default locations, ~/.config/apprise/apprise.yml and the
+others), and `tag` picks the URLs with that tag. The apprise package is
+optional (`pip install 'followup[apprise]'`) and imported only here.
+
+Apprise is blocking, so a delivery runs in a worker thread with one deadline
+for the whole attempt. A service that fails is worth retrying (the phone's
+server may be down); no URL to deliver to is not, until the user adds one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from followup.channels.base import DELIVERED, Channel, Result, permanent, transient
+from followup.models import Notice
+
+if TYPE_CHECKING:
+    from followup.config import AppriseSettings
+
+NOT_INSTALLED = ("the apprise package is not installed: pip install 'followup[apprise]' "
+                 "(or apprise) into followup's environment")
+
+
+class AppriseChannel(Channel):
+    name = "apprise"
+
+    def __init__(self, settings: AppriseSettings, *, timeout: float = 30.0) -> None:
+        self._settings = settings
+        self._timeout = timeout
+
+    async def deliver(self, notice: Notice) -> Result:
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._send, notice.title,
+                                                            notice.body), self._timeout + 5)
+        except TimeoutError:
+            return transient(f"Apprise did not finish within {self._timeout:g} s")
+
+    async def tell(self, title: str, body: str) -> Result:
+        return await self.deliver(Notice(key="notice", title=title, body=body, reminders=()))
+
+    def _send(self, title: str, body: str) -> Result:
+        try:
+            import apprise
+        except ImportError:
+            return permanent(NOT_INSTALLED)
+        sender = apprise.Apprise()
+        config = apprise.AppriseConfig()
+        for path in config_paths(self._settings):
+            config.add(str(path))
+        sender.add(config)
+        tag = self._settings.tag or apprise.common.MATCH_ALL_TAG
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+            outcome = sender.notify(body=body, title=title, tag=tag)
+        if _no_match(outcome):
+            return permanent(f"no Apprise URL to deliver to{_tag_words(self._settings)} in "
+                             f"{_where(self._settings)}")
+        if not outcome:
+            said = " ".join(captured.getvalue().split())[-300:]
+            return transient(f"Apprise could not deliver: {said or 'no reason given'}")
+        return DELIVERED
+
+
+def config_paths(settings: AppriseSettings) -> list[Path]:
+    """The Apprise configuration files to read: the one named, or Apprise's defaults
+    that exist."""
+    if settings.config:
+        return [Path(settings.config).expanduser()]
+    from apprise.cli import DEFAULT_CONFIG_PATHS
+
+    found = (Path(path).expanduser() for path in DEFAULT_CONFIG_PATHS)
+    return [path for path in found if path.is_file()]
+
+
+def readiness(settings: AppriseSettings) -> list[str]:
+    """Why the channel cannot work here, or would leak its tokens (one line each)."""
+    try:
+        import apprise  # noqa: F401
+    except ImportError:
+        return [NOT_INSTALLED]
+    paths = config_paths(settings)
+    if not paths:
+        return [f"no Apprise configuration file found ({_where(settings)}): write the URLs "
+                "there, one per line (e.g. ntfy://ntfy.sh/my-topic), and chmod 600 it"]
+    problems = []
+    for path in paths:
+        try:
+            mode = path.stat().st_mode
+        except OSError as error:
+            problems.append(f"cannot read {path}: {error.strerror}")
+            continue
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            problems.append(f"{path} is readable by others and its URLs carry tokens: "
+                            f"chmod 600 {path}")
+    return problems
+
+
+def _no_match(outcome: object) -> bool:
+    """Nothing matched: None from Apprise 1.x, a NOMATCH result from 2.x."""
+    if outcome is None:
+        return True
+    status = getattr(outcome, "status", None)
+    return getattr(status, "name", str(status)).upper().endswith("NOMATCH")
+
+
+def _where(settings: AppriseSettings) -> str:
+    return settings.config or "Apprise's default configuration files (~/.config/apprise/...)"
+
+
+def _tag_words(settings: AppriseSettings) -> str:
+    return f" with the tag {settings.tag!r}" if settings.tag else ""
