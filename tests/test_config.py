@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import time
 from pathlib import Path
 
@@ -72,6 +73,13 @@ username = "me"
 [notify.command]
 enabled = true
 argv = ["notify-me", "--x"]
+[notify.apprise]
+enabled = true
+config = "~/apprise.yml"
+tag = "phone"
+[me]
+name = "Jo Doe"
+addresses = ["Jo@Example.com"]
 """)
     assert settings.timezone == "America/New_York"
     assert settings.database_url == "sqlite:////tmp/x.db"
@@ -81,7 +89,10 @@ argv = ["notify-me", "--x"]
     assert settings.daemon.rescan_seconds == 5
     assert settings.email.sender == "fu@example.com" and settings.email.port == 2525
     assert settings.command.argv == ("notify-me", "--x")
-    assert settings.enabled_channels == ("email", "command")
+    assert settings.enabled_channels == ("email", "command", "apprise")
+    assert settings.apprise.config == str(Path.home() / "apprise.yml")
+    assert settings.apprise.tag == "phone"
+    assert (settings.me.name, settings.me.addresses) == ("Jo Doe", ("jo@example.com",))
     policy = settings.policy()
     assert policy.work_days == frozenset({5, 6})
     from datetime import date
@@ -116,6 +127,14 @@ argv = ["notify-me", "--x"]
     ("rules = 3", "[rules]: expected a table"),
     ("colour = \"blue\"", "colour: unknown key"),
     ("[notify.email]\nhost = \"a\\nb\"", "[notify.email] host: must not contain control"),
+    # One control-character check for typed and configured text: C1 and U+2028 too.
+    ("[me]\nname = \"Jo\\u0085Doe\"", "[me] name: must not contain control"),
+    ("[me]\nname = \"Jo\\u2028Doe\"", "[me] name: must not contain control"),
+    ("[notify.apprise]\nenabled = \"yes\"", "[notify.apprise] enabled: expected true or false"),
+    ("[notify.apprise]\nurls = [\"ntfy://x\"]", "[notify.apprise] urls: unknown key"),
+    ("[notify.email]\nhost = \"smtp.example.com\"\nsecurity = \"none\"\nusername = \"me\"",
+     '[notify.email] security: "none" would send the password of me unencrypted to '
+     "smtp.example.com"),
 ])
 def test_one_bad_value_one_problem(text, expected):
     found = problems(text)
@@ -188,3 +207,97 @@ def test_a_byte_order_mark_is_fine(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes("\ufeff[rules]\nfirst_after_days = 4\n".encode())
     assert config.load(path).rules.first_after_days == 4
+
+
+# --- database URLs (issue 10, items 13 and 15) ------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("sqlite:///~/jobs/f.db", "sqlite:///{home}/jobs/f.db"),
+    ("sqlite:///rel.db", "sqlite:////cfg/rel.db"),
+    ("sqlite:///data/../f.db?timeout=5", "sqlite:////cfg/f.db?timeout=5"),
+    ("sqlite:////abs/f.db", "sqlite:////abs/f.db"),
+    ("sqlite://", "sqlite://"),
+    ("sqlite:///:memory:", "sqlite:///:memory:"),
+    ("postgresql+psycopg://me@db.example/jobs", "postgresql+psycopg://me@db.example/jobs"),
+])
+def test_sqlite_paths_are_expanded_and_made_absolute_at_load(url, expected):
+    settings = config.parse_text(f'[database]\nurl = "{url}"', Path("/cfg/f.toml"))
+    assert settings.database_url == expected.format(home=Path.home())
+
+
+def test_a_relative_sqlite_path_without_a_file_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        config.parse_text('[database]\nurl = "sqlite:///rel.db"')
+    assert "a relative SQLite path needs a configuration file" in caught.value.message
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://me:hunter2@db.example/jobs",
+    "postgresql://me:hunter2@db.example:5432/jobs?sslmode=require",
+    "mysql://u:hunter2@h/d",
+])
+def test_a_password_in_the_database_url_is_refused_without_echoing_it(capsys, tmp_path, url):
+    path = tmp_path / "f.toml"
+    path.write_text(f'[database]\nurl = "{url}"\n')
+    checked = run(capsys, "--config", str(path), "config", "check")
+    assert checked.code == 78
+    assert "[database] url: a password does not go in the database URL" in checked.err
+    assert "hunter2" not in checked.err + checked.out
+
+
+def test_config_check_never_prints_a_password():
+    settings = config.Settings(timezone="UTC", database_url="postgresql://me:pw@h/db")
+    assert settings.database_shown == "postgresql://me:***@h/db"
+
+
+@pytest.mark.parametrize(("host", "refused"), [
+    ("localhost", False), ("127.0.0.1", False), ("::1", False), ("[::1]", False),
+    ("127.0.0.53", False), ("smtp.example.com", True), ("10.0.0.1", True), ("", True),
+])
+def test_security_none_with_a_login_is_only_for_this_machine(host, refused):
+    text = f'[notify.email]\nhost = "{host}"\nsecurity = "none"\nusername = "me"\n'
+    if refused:
+        assert any("security" in p for p in problems(text))
+    else:
+        assert config.parse_text(text).email.host == host
+    assert config.parse_text(text.replace('username = "me"', 'username = ""'))
+
+
+# --- config check looks at this machine (issue 9, item 7) -----------------------------------
+
+
+def write(tmp_path, text: str) -> Path:
+    path = tmp_path / "f.toml"
+    path.write_text(text)
+    return path
+
+
+def test_config_check_warns_that_desktop_cannot_work_without_a_session_bus(capsys, tmp_path):
+    checked = run(capsys, "--config", str(write(tmp_path, "")), "config", "check")
+    assert checked.code == 0 and checked.out.startswith("ok: ")
+    assert checked.err.startswith("warning: [notify.desktop]: no desktop session bus here")
+    assert "enabled = false" in checked.err
+
+
+def test_config_check_warns_about_a_command_that_does_not_exist(capsys, tmp_path):
+    path = write(tmp_path, '[notify.desktop]\nenabled = false\n[notify.command]\n'
+                           'enabled = true\nargv = ["no-such-notifier-here"]\n')
+    checked = run(capsys, "--config", str(path), "config", "check")
+    assert checked.code == 0
+    assert checked.err == ("warning: [notify.command]: the program 'no-such-notifier-here' is "
+                           "not found or not executable (give a full path, or a program on "
+                           "$PATH)\n")
+
+
+def test_config_check_warns_when_no_channel_is_enabled(capsys, tmp_path):
+    path = write(tmp_path, "[notify.desktop]\nenabled = false\n")
+    checked = run(capsys, "--config", str(path), "config", "check")
+    assert checked.code == 0 and "warning: no channel is enabled" in checked.err
+
+
+def test_config_check_is_quiet_when_every_channel_can_work(capsys, tmp_path):
+    path = write(tmp_path, f'[notify.desktop]\nenabled = false\n[notify.command]\n'
+                           f'enabled = true\nargv = ["{sys.executable}"]\n')
+    checked = run(capsys, "--config", str(path), "config", "check")
+    assert (checked.code, checked.err) == (0, "")
