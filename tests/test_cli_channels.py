@@ -94,3 +94,27 @@ def test_password_needs_a_username_and_a_value(tmp_path):
     config = write_config(tmp_path, free_port())
     empty = followup(config, "password", "set", stdin="\n")
     assert empty.returncode == 1 and "empty" in empty.stderr
+
+
+def test_password_set_says_plainly_when_the_password_lands_in_a_plain_text_file(
+        tmp_path, private_home):
+    config = write_config(tmp_path, free_port())
+    folder = private_home / "xdg_data_home" / "python_keyring"
+    done = followup(config, "password", "set", stdin="s3cret\n")
+    assert done.returncode == 0, done.stderr
+    stored = folder / "keyring_pass.cfg"
+    assert f"in a plain-text file, {stored} (" in done.stdout
+    assert "system keyring" not in done.stdout
+    assert "the password is not encrypted there" in done.stderr and "README" in done.stderr
+    assert (stored.stat().st_mode & 0o777, folder.stat().st_mode & 0o777) == (0o600, 0o700)
+    assert "s3cret" not in done.stdout + done.stderr
+
+
+def test_password_takes_a_purpose_and_names_its_section(tmp_path):
+    config = write_config(tmp_path, free_port())
+    for purpose, section in (("mailbox", "[mailbox]"), ("calendar", "[calendar]")):
+        done = followup(config, "password", "set", purpose, stdin="x\n")
+        assert done.returncode == 1
+        assert f"no {purpose} login to keep a password for: set {section} username" in done.stderr
+    wrong = followup(config, "password", "set", "ftp", stdin="x\n")
+    assert wrong.returncode == 2

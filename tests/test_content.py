@@ -218,6 +218,21 @@ def test_reminder_without_an_interviewer(interviewer):
     assert found.draft.subject == "Following up: Data Analyst at Globex"
 
 
+def test_nudge_2_after_an_ignored_nudge_1_offers_the_first_follow_up():
+    # Issue 10, item 8: the user sent nothing, so the draft is follow-up 1's.
+    found = reminder(ACME, 2, 2, NOW, BERLIN, sent=0)
+    assert found.number == 2  # the nudge (its buttons act on nudge 2)
+    assert found.body.endswith("Time for follow-up 1 of 2; a draft is ready.")
+    assert found.draft == draft(ACME, 1, 2)
+    after_one = reminder(ACME, 2, 2, NOW, BERLIN, sent=1)
+    assert after_one.draft == draft(ACME, 2, 2)
+
+
+def test_a_reminder_draft_is_signed():
+    found = reminder(ACME, 1, 2, NOW, BERLIN, signature="Jo Doe")
+    assert found.draft.body.endswith("Best regards,\nJo Doe\n")
+
+
 def test_notice_of_one_reminder_is_that_reminder():
     one = reminder(ACME, 1, 2, NOW, BERLIN)
     found = notice([one])
@@ -234,6 +249,17 @@ def test_notice_of_several_is_a_digest():
                           "Globex — Data Analyst (follow-up 2 of 2)\n"
                           "Initech — Backend Engineer (follow-up 1 of 2)")
     assert found.is_digest and found.reminders == tuple(reminders)
+
+
+def test_a_digest_lists_interviews_in_the_order_they_became_due():
+    first = reminder(GLOBEX, 2, 2, NOW, BERLIN, opens_at=datetime(2026, 3, 1, 9, tzinfo=UTC))
+    second = reminder(ACME, 1, 2, NOW, BERLIN, opens_at=datetime(2026, 3, 2, 9, tzinfo=UTC))
+    third = reminder(replace(ACME, id=9, company="Initech"), 1, 2, NOW, BERLIN,
+                     opens_at=datetime(2026, 3, 5, 9, tzinfo=UTC))
+    found = notice([third, second, first])
+    assert [line.split(" — ")[0] for line in found.body.splitlines()] == [
+        "Globex", "Acme", "Initech"]
+    assert found.reminders == (first, second, third)
 
 
 def test_digest_key_is_stable_and_names_its_nudges():

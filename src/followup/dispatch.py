@@ -126,7 +126,9 @@ class Dispatcher:
     async def _deliver(self, name: str, items: list[tuple[Record, int]], now: datetime) -> None:
         channel = self.channels[name]
         of = self.policy.max_followups
-        reminders = [content.reminder(record.interview, number, of, now, self.policy.zone)
+        reminders = [content.reminder(record.interview, number, of, now, self.policy.zone,
+                                      sent=record.followups_sent, signature=self.settings.me.name,
+                                      opens_at=rules.window_opens(record, number, self.policy))
                      for record, number in items]
         if channel.takes_digest and len(items) > DIGEST_OVER:
             batches = [(content.notice(reminders), items)]

@@ -1,0 +1,119 @@
+"""The Apprise channel, delivering for real to a local HTTP endpoint (`json://`), with
+its URLs in an Apprise configuration file in a temporary folder."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from followup import channels
+from followup.channels.apprise import AppriseChannel, readiness
+from followup.channels.base import Outcome
+from followup.config import AppriseSettings, parse_text
+from support.notices import single
+
+
+class Endpoint:
+    """An HTTP server on 127.0.0.1 that records what is POSTed and answers `status`."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.status = 200
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server name
+                length = int(self.headers.get("Content-Length", 0))
+                endpoint.received.append(json.loads(self.rfile.read(length)))
+                self.send_response(endpoint.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    server = Endpoint()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fresh(endpoint):
+    endpoint.received.clear()
+    endpoint.status = 200
+    return endpoint
+
+
+def apprise_config(tmp_path, port: int, lines: str | None = None):
+    path = tmp_path / "apprise.conf"
+    path.write_text(lines if lines is not None else f"phone=json://127.0.0.1:{port}/\n")
+    path.chmod(0o600)
+    return path
+
+
+def deliver(settings: AppriseSettings, notice):
+    return asyncio.run(AppriseChannel(settings).deliver(notice))
+
+
+def test_a_nudge_reaches_the_endpoint_with_its_title_and_body(fresh, tmp_path):
+    path = apprise_config(tmp_path, fresh.port)
+    result = deliver(AppriseSettings(enabled=True, config=str(path)), single())
+    assert result.ok, result.reason
+    [message] = fresh.received
+    assert message["title"] == "Time to follow up with Acme Widgets"
+    assert message["message"] == "Follow-up 1 of 2 for Backend engineer at Acme Widgets is due."
+
+
+def test_only_the_urls_with_the_tag_are_used(fresh, tmp_path):
+    path = apprise_config(tmp_path, fresh.port, f"laptop=json://127.0.0.1:{fresh.port}/a\n"
+                                                 f"phone=json://127.0.0.1:{fresh.port}/b\n")
+    assert deliver(AppriseSettings(enabled=True, config=str(path), tag="phone"), single()).ok
+    assert len(fresh.received) == 1
+    nothing = deliver(AppriseSettings(enabled=True, config=str(path), tag="pager"), single())
+    assert nothing.outcome is Outcome.PERMANENT
+    assert "no Apprise URL to deliver to with the tag 'pager'" in nothing.reason
+
+
+def test_a_refusing_endpoint_is_worth_retrying(fresh, tmp_path):
+    fresh.status = 500
+    path = apprise_config(tmp_path, fresh.port)
+    result = deliver(AppriseSettings(enabled=True, config=str(path)), single())
+    assert result.outcome is Outcome.TRANSIENT
+    assert result.reason.startswith("Apprise could not deliver")
+
+
+def test_the_settings_build_the_channel_and_notify_test_uses_it(fresh, tmp_path):
+    path = apprise_config(tmp_path, fresh.port)
+    settings = parse_text(f'[notify.desktop]\nenabled = false\n[notify.apprise]\n'
+                          f'enabled = true\nconfig = "{path}"\n')
+    [(name, result)] = asyncio.run(channels.notify_test(settings))
+    assert (name, result.ok) == ("apprise", True)
+    assert fresh.received[0]["title"].startswith("Test from followup: ")
+
+
+def test_readiness_wants_the_tokens_private(tmp_path, fresh):
+    path = apprise_config(tmp_path, fresh.port)
+    assert readiness(AppriseSettings(enabled=True, config=str(path))) == []
+    path.chmod(0o644)
+    [problem] = readiness(AppriseSettings(enabled=True, config=str(path)))
+    assert problem == (f"{path} is readable by others and its URLs carry tokens: "
+                       f"chmod 600 {path}")
+    [missing] = readiness(AppriseSettings(enabled=True, config=str(tmp_path / "none.yml")))
+    assert missing.startswith("cannot read")
