@@ -26,7 +26,7 @@ class Endpoint:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 endpoint.received.append(json.loads(self.rfile.read(length)))
                 self.send_response(endpoint.status)

@@ -315,3 +315,31 @@ def test_the_stale_note_gives_the_local_opening_date(capsys, tmp_path):
         "--at", "2026-11-02T10:00")
     note = run(capsys, "--config", str(config), "show", "1", "--json").json()["next_nudge_note"]
     assert "its window opened 2026-11-05," in note
+
+
+# --- item 12: plain words, and a failing command's stderr in `show` --------------------------
+
+
+@freeze_time(NOW)
+def test_show_says_in_plain_words_what_a_failed_delivery_will_do(fu, tmp_path):
+    from datetime import UTC, datetime
+
+    from followup.models import DeliveryStatus
+    from followup.store import Store
+
+    add(fu, at="2026-11-17T10:00")
+    store = Store.open(f"sqlite:///{tmp_path / 'f.db'}")
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    store.claim_nudge(1, 1, at, ["command", "email"], at, "me", lambda record: True)
+    store.record_delivery(1, 1, "command", DeliveryStatus.FAILED, at,
+                          "transient: the command 'notify-me' exited with status 2: "
+                          "notify-me: no route to the phone")
+    store.record_delivery(1, 1, "email", DeliveryStatus.FAILED, at,
+                          "permanent: the server refused the password")
+    shown = fu("show", "1").out
+    assert ("command failed (will retry: the command 'notify-me' exited with status 2: "
+            "notify-me: no route to the phone)") in shown
+    assert "email failed (gave up: the server refused the password)" in shown
+    assert "transient" not in shown and "permanent" not in shown
+    errors = [d["error"] for d in fu("show", "1", "--json").json()["nudges"][0]["deliveries"]]
+    assert errors[1] == "gave up: the server refused the password"

@@ -31,7 +31,8 @@ NO_SYSTEMCTL = (
 )
 NO_MANAGER = (
     "no systemd user manager is running (is this a systemd login session? "
-    "for a headless machine: `loginctl enable-linger $USER`, then log in again)"
+    "for a headless machine: `loginctl enable-linger $USER`, then log in again; "
+    "without systemd, in a container or WSL, run `followup run` yourself)"
 )
 SHOWN = ("LoadState", "UnitFileState", "ActiveState", "SubState", "Result",
          "StateChangeTimestamp", "MainPID", "StatusText", "ExecMainStatus", "NRestarts")

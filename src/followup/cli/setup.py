@@ -205,8 +205,8 @@ def service_status(ctx: Context, as_json: bool) -> None:
     sources = ctx.app.sources()
     zone, now = ctx.settings.zone, ctx.app.now()
     if as_json:
-        service = ({"installed": None, "error": state} if isinstance(state, str)
-                   else state.to_dict())
+        service = ({"installed": service_module.unit_path().exists(), "error": state}
+                   if isinstance(state, str) else state.to_dict())
         emit(service | {"sources": sources,
                         "next_nudges": present.due_json(coming[:5], zone),
                         "last_deliveries": present.last_deliveries_json(last, zone)})
