@@ -51,6 +51,7 @@ def test_password_set_reads_stdin_and_notify_test_logs_in_with_it(tmp_path, smtp
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert tested.stdout.splitlines() == ["email: ok", "command: ok"]
     assert [r.login for r in server.handler.received] == ["me"]
+    assert server.handler.received[0].message["Subject"].startswith("[Test] Example Corp")
     assert '"company": "[Test] Example Corp"' in (tmp_path / "command.out").read_text()
     cleared = followup(config, "password", "clear")
     assert cleared.returncode == 0 and "Removed" in cleared.stdout

@@ -343,3 +343,12 @@ def test_show_says_in_plain_words_what_a_failed_delivery_will_do(fu, tmp_path):
     assert "transient" not in shown and "permanent" not in shown
     errors = [d["error"] for d in fu("show", "1", "--json").json()["nudges"][0]["deliveries"]]
     assert errors[1] == "gave up: the server refused the password"
+
+
+def test_shell_completion_as_the_readme_shows_it():
+    env = os.environ | {"_FOLLOWUP_COMPLETE": "bash_source"}
+    script = spawn(env=env)
+    assert script.code == 0 and "_followup_completion()" in script.out
+    env = os.environ | {"_FOLLOWUP_COMPLETE": "bash_complete", "COMP_WORDS": "followup reo",
+                        "COMP_CWORD": "1"}
+    assert spawn(env=env).out.split() == ["plain,reopen"]
