@@ -170,10 +170,10 @@ def test_a_changed_zone_is_said_once_with_the_interviews_typed_in_the_old_one(
     write_config(config, tmp_path / "z.db", zone="America/New_York")
     first = run(capsys, "--config", str(config), "list", "--json")
     assert first.code == 0
-    assert "the time zone is now America/New_York" in first.err
-    assert "Europe/Berlin" in first.err
-    assert "#1 Acme: entered in Europe/Berlin, at 2026-11-20 09:00" in first.err
-    assert "followup edit ID --at" in first.err
+    assert "timezone changed from Europe/Berlin to America/New_York" in first.err
+    assert "#1 Acme: typed in Europe/Berlin, now 2026-11-20 09:00 America/New_York" in first.err
+    assert "Beta" not in first.err  # typed with its offset: nothing to check
+    assert "fix it: `followup edit ID --at TIME`" in first.err
     second = run(capsys, "--config", str(config), "list", "--json")
     assert "time zone" not in second.err
 

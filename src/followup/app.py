@@ -81,15 +81,14 @@ class App:
             return []
         moved = [record.interview for record in store.records([Status.WAITING])
                  if record.interview.zone not in (None, current)]
-        lines = [f"note: the time zone is now {current}; this database was last used in "
-                 f"{before}. Times typed without an offset were read in the zone of that "
-                 "time."]
-        lines += [f"  #{i.id} {i.company}: entered in {i.zone}, at "
-                  f"{i.interview_at.astimezone(self.settings.zone):%Y-%m-%d %H:%M} in "
-                  f"{current}" for i in moved]
+        lines = [f"note: timezone changed from {before} to {current} since this database was "
+                 "last used; times typed without an offset were read in the zone of the day, "
+                 "so these interviews keep their moment and now show as:"]
+        lines += [f"  #{i.id} {i.company}: typed in {i.zone}, now "
+                  f"{i.interview_at.astimezone(self.settings.zone):%Y-%m-%d %H:%M} {current}"
+                  for i in moved]
         if moved:
-            lines.append("  if one is wrong now: `followup edit ID --at TIME` (with the "
-                         "time as you meant it)")
+            lines.append(f"  if one was meant in {current}, fix it: `followup edit ID --at TIME`")
         return lines
 
     def daemon_listening(self) -> bool:
@@ -147,8 +146,8 @@ class App:
         names = {"at": "interview_at"}
         fields = {names.get(key, key): check(getattr(given, key))
                   for key, check in checks.items() if getattr(given, key) is not None}
-        if "interview_at" in fields:
-            fields["zone"] = self.settings.timezone  # what "no offset" meant when typed
+        if "interview_at" in fields:  # the zone a time without an offset was read in
+            fields["zone"] = None if inputs.has_offset(given.at) else self.settings.timezone
         return fields
 
     def _check_reply_by(self, interview_at: datetime, reply_by: Any) -> None:

@@ -44,6 +44,14 @@ def moment(text: str, zone: ZoneInfo, what: str = "time") -> datetime:
     return result
 
 
+def has_offset(text: str) -> bool:
+    """Whether a valid ISO 8601 time carries its own offset (so no zone was assumed)."""
+    try:
+        return datetime.fromisoformat(text.strip()).tzinfo is not None
+    except ValueError:
+        return False
+
+
 def interview_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
     """An interview's time: `moment`, but a date without a time of day and a time
     more than a year ahead are refused, each with what was probably meant."""
