@@ -119,3 +119,13 @@ def test_password_takes_a_purpose_and_names_its_section(tmp_path):
         assert f"no {purpose} login to keep a password for: set {section} username" in done.stderr
     wrong = followup(config, "password", "set", "ftp", stdin="x\n")
     assert wrong.returncode == 2
+
+
+def test_config_check_warns_until_the_smtp_password_is_stored(tmp_path):
+    config = write_config(tmp_path, free_port())
+    before = followup(config, "config", "check")
+    assert before.returncode == 0
+    assert ("warning: [notify.email]: no SMTP password is stored for me: run `followup "
+            "password set`") in before.stderr
+    followup(config, "password", "set", stdin="s3cret\n")
+    assert "[notify.email]" not in followup(config, "config", "check").stderr

@@ -80,6 +80,8 @@ def readiness(settings: Settings, environ: Mapping[str, str] | None = None) -> l
             found.append("[notify.desktop]: no desktop session bus here, so desktop "
                          "notifications will fail; on a machine without a desktop set "
                          "[notify.desktop] enabled = false and use email, apprise or a command")
+    if settings.email.enabled and settings.email.username:
+        found.extend(_password_missing(settings.email.username))
     if settings.command.enabled and settings.command.argv:
         program = settings.command.argv[0]
         if shutil.which(program, path=environ.get("PATH")) is None:
@@ -125,6 +127,19 @@ def _channels_to_test(settings: Settings, only: str | None) -> tuple[str, ...]:
         raise UserError(f"channel {only!r} is not enabled {where}: "
                         f"set [notify.{only}] enabled = true")
     return (only,)
+
+
+def _password_missing(username: str) -> list[str]:
+    from followup import passwords
+    from followup.errors import KeyringUnavailable
+
+    try:
+        if passwords.get_password(username) is not None:
+            return []
+    except KeyringUnavailable as error:
+        return [f"[notify.email]: cannot read the SMTP password: {error.message}"]
+    return [f"[notify.email]: no SMTP password is stored for {username}: run "
+            "`followup password set`"]
 
 
 def sample_notice(of: int = 2, zone: ZoneInfo | None = None) -> Notice:
