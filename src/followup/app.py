@@ -82,7 +82,7 @@ class App:
         moved = [record.interview for record in store.records([Status.WAITING])
                  if record.interview.zone not in (None, current)]
         lines = [f"note: timezone changed from {before} to {current} since this database was "
-                 "last used; times typed without an offset were read in the zone of the day, "
+                 "last used; times typed without an offset were read in the zone configured then, "
                  "so these interviews keep their moment and now show as:"]
         lines += [f"  #{i.id} {i.company}: typed in {i.zone}, now "
                   f"{i.interview_at.astimezone(self.settings.zone):%Y-%m-%d %H:%M} {current}"
