@@ -19,12 +19,15 @@ from followup.errors import ConfigError, UserError
 
 
 def _default_config() -> str:
-    """Where the configuration is looked for by default, as `--help` shows it."""
-    from platformdirs import user_config_path
+    """Where the configuration is looked for by default, as `--help` shows it (the XDG
+    config home, as `config.default_path` finds it, without importing platformdirs)."""
+    base = os.environ.get("XDG_CONFIG_HOME", "")
+    if not sys.platform.startswith("linux"):
+        from followup.config import default_path
 
-    path = str(user_config_path("followup") / "followup.toml")
-    home = os.path.expanduser("~")
-    return "~" + path[len(home):] if home != "/" and path.startswith(home + "/") else path
+        return str(default_path())
+    folder = base if os.path.isabs(base) else "~/.config"
+    return f"{folder}/followup/followup.toml"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
