@@ -62,6 +62,21 @@ def test_a_nudge_arrives_with_its_draft_and_link(smtp_server):
     assert parse_qs(parts.query)["subject"] == ["Thank you: Backend engineer interview"]
 
 
+def test_the_subject_names_the_follow_up_the_user_will_send(smtp_server):
+    # Issue 10, item 8: nudge 2 after an ignored nudge 1 is about follow-up 1.
+    from dataclasses import replace
+
+    from followup.models import Notice
+
+    ignored = replace(reminder(number=2), followup=1)
+    server = smtp_server()
+    notice = Notice(key="7-2", title=ignored.title, body=ignored.body, reminders=(ignored,))
+    assert deliver(EmailChannel(settings(server.port)), notice).ok
+    [received] = server.handler.received
+    assert received.message["Subject"] == ("Acme Widgets (Backend engineer): follow-up 1 of 2 "
+                                           "is due")
+
+
 def test_the_same_notice_keeps_its_message_id(smtp_server):
     server = smtp_server()
     channel = EmailChannel(settings(server.port))

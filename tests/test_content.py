@@ -222,6 +222,7 @@ def test_nudge_2_after_an_ignored_nudge_1_offers_the_first_follow_up():
     # Issue 10, item 8: the user sent nothing, so the draft is follow-up 1's.
     found = reminder(ACME, 2, 2, NOW, BERLIN, sent=0)
     assert found.number == 2  # the nudge (its buttons act on nudge 2)
+    assert found.followup == 1  # what the email's subject names
     assert found.body.endswith("Time for follow-up 1 of 2; a draft is ready.")
     assert found.draft == draft(ACME, 1, 2)
     after_one = reminder(ACME, 2, 2, NOW, BERLIN, sent=1)

@@ -89,7 +89,8 @@ def reminder(interview: Interview, number: int, of: int, now: datetime,
             f"Time for follow-up {next_number} of {of}; a draft is ready.")
     return Reminder(interview=interview, number=number, of=of,
                     title=f"Follow up with {company}", body=body,
-                    draft=draft(interview, next_number, of, signature), opens_at=opens_at)
+                    draft=draft(interview, next_number, of, signature), opens_at=opens_at,
+                    followup=next_number)
 
 
 def notice(reminders: Sequence[Reminder]) -> Notice:

@@ -176,6 +176,9 @@ class Reminder:
     body: str
     draft: Draft
     opens_at: datetime | None = None  # when the nudge became due; orders a digest
+    # The follow-up the user will send next (followups sent + 1), which the draft is
+    # for; not `number` when an earlier nudge was ignored. None: the same as `number`.
+    followup: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,7 +191,7 @@ def subject(notice: Notice) -> str:
     reminder = notice.reminders[0]
     interview = reminder.interview
     return (f"{interview.company} ({interview.role}): "
-            f"follow-up {reminder.number} of {reminder.of} is due")
+            f"follow-up {reminder.followup or reminder.number} of {reminder.of} is due")
 
 
 def draft_text(reminder: Reminder, heading: bool) -> str:
