@@ -10,6 +10,7 @@ the secret part of a feed's address (Google's "secret address" is a password).
 from __future__ import annotations
 
 import base64
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -161,11 +162,18 @@ def _bytes(data: Any) -> bytes:
 @contextmanager
 def _dav_errors(url: str) -> Iterator[None]:
     """Any failure of the CalDAV client (HTTP, XML, a refused login) becomes one line."""
+    from caldav.lib.error import AuthorizationError
+
     try:
         yield
     except CalendarError:
         raise
+    except AuthorizationError:
+        raise CalendarError(f"CalDAV {shown_url(url)}: the server refused the login (check "
+                            "[calendar] username and `followup password set calendar`)"
+                            ) from None
     except Exception as error:
         first = (str(error).splitlines() or [""])[0][:200]
+        first = re.sub(r"https?://\S+", lambda m: shown_url(m.group(0)), first)
         raise CalendarError(f"CalDAV {shown_url(url)}: {type(error).__name__}"
                             + (f": {first}" if first else "")) from None
