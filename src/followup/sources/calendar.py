@@ -94,8 +94,7 @@ class CalendarSource(Source):
 
     def _failed(self, watch: Watch, problem: str) -> None:
         watch.failures += 1
-        wait = min(self.settings.poll_seconds * 2 ** (watch.failures - 1), BACKOFF_MAX)
-        wait = max(wait, self.settings.poll_seconds)
+        wait = backoff(self.settings.poll_seconds, watch.failures)
         watch.next_try = time.monotonic() + wait
         watch.problem = problem
         log.warning("calendar: %s (try %d; next in %d s)", problem, watch.failures, wait)
@@ -168,6 +167,12 @@ def _export_caldav(sync: CalendarSync, url: str) -> list[Step]:
     if count:
         log.info("calendar: %d planned nudge(s) written to CalDAV", count)
     return []
+
+
+def backoff(poll_seconds: int, failures: int) -> float:
+    """Seconds before trying a calendar again after `failures` failures in a row: the
+    poll interval, doubling, up to an hour (or the poll interval, when that is longer)."""
+    return max(min(poll_seconds * 2.0 ** (failures - 1), BACKOFF_MAX), poll_seconds)
 
 
 # --- what the user is told -------------------------------------------------------------------
