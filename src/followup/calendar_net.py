@@ -94,15 +94,32 @@ class Changes:
 
 
 class CalDAV:
-    """One CalDAV collection. Every method raises CalendarError when the server fails."""
+    """One CalDAV collection, used in a `with` block: the HTTP session (and the
+    keep-alive thread niquests runs for it) lives only that long, so an idle
+    daemon keeps no thread waking. Every method raises CalendarError."""
 
     def __init__(self, url: str, username: str = "", password: str | None = None) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self.username, self.password = username, password
+        self.client: Any = None
+
+    def __enter__(self) -> CalDAV:
+        import caldav
+
+        login = {"username": self.username, "password": self.password or "",
+                 "auth_type": "basic"} if self.username else {}
+        with _dav_errors(self.url):
+            self.client = caldav.DAVClient(url=self.url, timeout=TIMEOUT, **login)
+        return self
+
+    def __exit__(self, *_exception) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            client.close()
 
     def changes(self, token: str | None) -> Changes:
         with _dav_errors(self.url):
-            calendar = self._client().calendar(url=self.url)
+            calendar = self.client.calendar(url=self.url)
             found = calendar.objects_by_sync_token(sync_token=token or None, load_objects=True)
             objects = [(str(o.url), _bytes(o.data)) for o in found if o.data is not None]
             deleted = [str(url) for url in found.deleted_urls]
@@ -111,7 +128,7 @@ class CalDAV:
     def ensure(self, name: str = EXPORT_NAME) -> None:
         """Create the collection (a calendar named `name`) unless it exists."""
         with _dav_errors(self.url):
-            client = self._client()
+            client = self.client
             found = client.request(self.url, "PROPFIND", "", {"Depth": "0"})
             if found.status == 404:
                 body = _MKCALENDAR.format(name=name)
@@ -123,27 +140,20 @@ class CalDAV:
 
     def put(self, uid: str, data: bytes) -> None:
         with _dav_errors(self.url):
-            done = self._client().put(self._object(uid), data.decode(),
+            done = self.client.put(self._object(uid), data.decode(),
                                       {"Content-Type": "text/calendar; charset=utf-8"})
             if done.status not in (200, 201, 204):
                 raise CalendarError(f"{shown_url(self.url)} refused an event ({done.status})")
 
     def delete(self, uid: str) -> None:
         with _dav_errors(self.url):
-            done = self._client().delete(self._object(uid))
+            done = self.client.delete(self._object(uid))
             if done.status not in (200, 204, 404):
                 raise CalendarError(f"{shown_url(self.url)} refused to delete an event "
                                     f"({done.status})")
 
     def _object(self, uid: str) -> str:
         return self.url + quote(uid, safe="") + ".ics"
-
-    def _client(self) -> Any:
-        import caldav
-
-        login = {"username": self.username, "password": self.password or "",
-                 "auth_type": "basic"} if self.username else {}
-        return caldav.DAVClient(url=self.url, timeout=TIMEOUT, **login)
 
 
 _MKCALENDAR = """<?xml version="1.0" encoding="utf-8"?>

@@ -30,6 +30,7 @@ from followup.sources.events import EventKey, Step
 
 if TYPE_CHECKING:
     from followup.app import App
+    from followup.config import Settings
 
 
 def digest(address: str) -> str:
@@ -43,12 +44,11 @@ def is_url(text: str) -> bool:
 class CalendarSync:
     """The calendar side of the App: every method is one use case."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, settings: Settings | None = None) -> None:
         self.app = app
-        self.settings = app.settings
-        calendar, hours = app.settings.calendar, app.settings.hours
-        self.reader = Reader(calendar.match, app.settings.me.addresses, app.settings.zone,
-                             hours.start)
+        self.settings = settings = settings or app.settings  # the daemon's, after a reload
+        self.reader = Reader(settings.calendar.match, settings.me.addresses, settings.zone,
+                             settings.hours.start)
 
     # --- importing -------------------------------------------------------------------------
 
@@ -132,8 +132,8 @@ class CalendarSync:
         key = f"calendar:caldav:{digest(url)}"
         saved = json.loads(self.app.store.meta(key) or "{}")
         login = self.login()
-        dav = calendar_net.CalDAV(url, *(login or ("", None)))
-        changes = dav.changes(saved.get("token"))
+        with calendar_net.CalDAV(url, *(login or ("", None))) as dav:
+            changes = dav.changes(saved.get("token"))
         objects: dict[str, list[str]] = {} if changes.complete else saved.get("objects", {})
         previous = self._seen(url)
         now = self.app.now()
@@ -199,21 +199,21 @@ class CalendarSync:
         written: dict[str, str] = json.loads(self.app.store.meta(key) or "{}")
         planned = self.export_events()
         stamps = self._stamps(planned)
+        to_put = [event for event in planned if written.get(event.uid) != event.digest]
+        to_delete = sorted(set(written) - {event.uid for event in planned})
+        if not to_put and not to_delete:
+            return 0  # no connection at all while the plan stands still
         login = self.login()
-        dav = calendar_net.CalDAV(url, *(login or ("", None)))
-        if not written:
-            dav.ensure()
-        count = 0
         try:
-            for event in planned:
-                if written.get(event.uid) != event.digest:
+            with calendar_net.CalDAV(url, *(login or ("", None))) as dav:
+                if not written:
+                    dav.ensure()
+                for event in to_put:
                     dav.put(event.uid, calendar_export.render([event], stamps))
                     written[event.uid] = event.digest
-                    count += 1
-            for uid in set(written) - {event.uid for event in planned}:
-                dav.delete(uid)
-                del written[uid]
-                count += 1
+                for uid in to_delete:
+                    dav.delete(uid)
+                    del written[uid]
         finally:
             self.app.store.set_meta(key, json.dumps(written, sort_keys=True))
-        return count
+        return len(to_put) + len(to_delete)

@@ -23,5 +23,5 @@ def build(settings: Settings) -> list[Source]:
     if settings.calendar.watching:
         from followup.sources.calendar import CalendarSource
 
-        found.append(CalendarSource(settings.calendar))
+        found.append(CalendarSource(settings))
     return found

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from followup.calendar_sync import CalendarSync
-    from followup.config import CalendarSettings
+    from followup.config import CalendarSettings, Settings
     from followup.sources.events import Step
 
 log = logging.getLogger("followup")
@@ -52,9 +52,10 @@ class Watch:
 class CalendarSource(Source):
     name = "calendar"
 
-    def __init__(self, settings: CalendarSettings) -> None:
-        self.settings = settings
-        self.watches = self._watches(settings)
+    def __init__(self, settings: Settings) -> None:
+        self.all_settings = settings
+        self.settings = settings.calendar
+        self.watches = self._watches(settings.calendar)
 
     async def run(self, context: SourceContext) -> None:
         last: tuple[SourceState, str] | None = None
@@ -77,7 +78,9 @@ class CalendarSource(Source):
 
     def poll(self, app) -> list[Step]:
         """One round over every watch that is due (not backing off). Runs in a thread."""
-        sync = app.calendar
+        from followup.calendar_sync import CalendarSync
+
+        sync = CalendarSync(app, self.all_settings)
         steps: list[Step] = []
         for watch in self.watches:
             if time.monotonic() < watch.next_try:
@@ -106,7 +109,7 @@ class CalendarSource(Source):
         return SourceState.RETRYING, "; ".join(w.problem for w in failing)
 
     async def _tell(self, context: SourceContext, steps: list[Step]) -> None:
-        zone = context.app.settings.zone
+        zone = self.all_settings.zone
         for title, body in notices(steps, zone):
             await context.notice(title, body)
         for step in steps:

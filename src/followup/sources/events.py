@@ -37,7 +37,7 @@ NOT_EMPLOYERS = (
 DASHES = "\N{EN DASH}\N{EM DASH}"
 SEPARATORS = re.compile(rf"\s+[-|{DASHES}/]\s+|\s*:\s+|\s+<>\s+|\s+x\s+")
 NAME = rf"(?P<name>[^-|{DASHES}:(),]+)"
-AT_COMPANY = re.compile(rf"\b(?:at|@|bei|chez)\s+{NAME}", re.IGNORECASE)
+AT_COMPANY = re.compile(rf"(?:\bat|@|\bbei|\bchez)\s+{NAME}", re.IGNORECASE)
 WITH_NAME = re.compile(rf"\b(?:with|mit|avec)\s+{NAME}", re.IGNORECASE)
 FOR_ROLE = re.compile(rf"\b(?:for|für|pour)\s+(?:the\s+|a\s+|an\s+)?(?P<role>[^-|{DASHES}:(),]+?)"
                       rf"(?:\s+(?:at|with|bei|chez|@)\b|\s*[-|{DASHES}:(),]|$)", re.IGNORECASE)
