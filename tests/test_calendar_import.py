@@ -264,3 +264,16 @@ def test_human_output_ends_with_a_summary(fu):
     result = fu("import", str(DATA / "broken.ics"), "--dry-run")
     assert result.code == 0
     assert result.out.splitlines()[-1] == "1 added, 1 skipped (dry run: nothing changed)"
+
+
+@freeze_time(NOW)
+def test_an_invitation_file_speaks_only_of_its_own_event(fu, tmp_path):
+    # Invitations saved from mail (METHOD:REQUEST) one after the other under one name:
+    # the second does not mean the first was deleted.
+    invite = tmp_path / "invite.ics"
+    shutil.copy(DATA / "greenhouse.ics", invite)
+    imported(fu, invite)
+    shutil.copy(DATA / "calendly.ics", invite)
+    assert [f["kind"] for f in imported(fu, invite)] == ["added"]
+    assert {(i.company, i.status) for i in interviews(tmp_path)} == {
+        ("Vandelay Industries", Status.WAITING), ("Initech", Status.WAITING)}

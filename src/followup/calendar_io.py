@@ -95,7 +95,8 @@ def read(calendar: Calendar, reader: Reader, now: datetime,
               if any(events.matches(_summary(p), _categories(p), reader.words) for p in parts)}
     broken: list[Seen] = []
     sub = _subcalendar(calendar, (groups[uid] for uid in sorted(wanted)), broken)
-    notes = _zone_notes(groups, wanted, reader.zone)
+    fallback = str(calendar.get("X-WR-TIMEZONE", "")) or reader.zone.key  # as applied
+    notes = _zone_notes(groups, wanted, fallback)
     recurring = {uid for uid in wanted if _recurring(groups[uid])}
     seen = [*broken]
     produced: set[EventKey] = set()
@@ -158,7 +159,7 @@ def _recurring(parts: list[Component]) -> bool:
 
 
 def _zone_notes(groups: dict[str, list[Component]], wanted: set[str],
-                zone: ZoneInfo) -> dict[str, str]:
+                zone: str) -> dict[str, str]:
     """For events whose TZID nobody knows: how their time was read instead."""
     notes = {}
     for uid in wanted:
@@ -166,7 +167,7 @@ def _zone_notes(groups: dict[str, list[Component]], wanted: set[str],
             start = part.get("DTSTART")
             tzid = start.params.get("TZID") if start is not None else None
             if tzid and isinstance(start.dt, datetime) and start.dt.tzinfo is None:
-                notes[uid] = f"unknown time zone {tzid!r}: the time was read in {zone.key}"
+                notes[uid] = f"unknown time zone {tzid!r}: the time was read in {zone}"
     return notes
 
 
