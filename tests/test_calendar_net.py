@@ -150,3 +150,20 @@ def test_the_plan_is_written_into_its_own_caldav_collection(app, radicale):
     assert summary == "Follow up with Acme (1 of 2)"
     assert start == app.show(acme.interview.id).due_next.fire_at
     assert sequence == 1
+
+
+def test_import_takes_a_feed_url(capsys, tmp_path, feeds):
+    from datetime import timedelta
+
+    from support.cli import run
+
+    cfg = tmp_path / "cli.toml"
+    cfg.write_text(f'timezone = "Europe/Berlin"\n[database]\nurl = "sqlite:///{tmp_path}/c.db"\n')
+    start = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y%m%dT100000Z")
+    feeds.bodies["/cli.ics"] = vcalendar(vevent("c1", "Interview with Acme", start)).encode()
+    done = run(capsys, "--config", str(cfg), "import", feeds.url("/cli.ics"), "--json")
+    assert done.code == 0, done.err
+    assert [(f["kind"], f["uid"]) for f in done.json()["findings"]] == [("added", "c1")]
+    missing = run(capsys, "--config", str(cfg), "import", feeds.url("/nothing-here.ics"))
+    assert (missing.code, missing.err) == (
+        1, f"error: http://127.0.0.1:{feeds.server.server_port}/… answered 404 Not Found\n")
