@@ -166,7 +166,8 @@ class CalendarSync:
     def export_events(self) -> list[calendar_export.Planned]:
         """The planned nudges, exactly as `followup due` computes them (no horizon)."""
         coming, _stale = self.app.due(3650)
-        installation = self.app.store.installation_id()
+        store = self.app.store
+        installation = store.meta("installation_id") or store.installation_id()  # no write
         limit = self.app.policy.max_followups
         return [calendar_export.planned(v.interview, v.due_next.number, limit,
                                         v.due_next.fire_at, installation)
