@@ -201,6 +201,8 @@ PLAN_CASES = [
      [("updated", 1, "u2"), ("skipped", None, "u1")]),
     ("a new UID at the same company after the interview happened: a second round",
      [seen(uid="u2", at=LATER)], [], [imported(at=PAST)], [("added", None, "u2")]),
+    ("the same event twice is added once",
+     [seen(), seen()], [], [], [("added", None, "u1")]),
     ("a new UID at another company: added",
      [seen(uid="u2", company="Beta")], [], [imported()], [("added", None, "u2")]),
     ("one occurrence of a recurring event is its own interview",

@@ -225,7 +225,11 @@ def plan(seen: Sequence[Seen], gone: Iterable[EventKey], records: Sequence[Recor
     imported = {_key(r.interview): r for r in records
                 if r.interview.source is Source.CALENDAR and r.interview.event_uid}
     steps: list[Step] = []
+    planned: set[EventKey] = set()
     for item in seen:
+        if item.key in planned:
+            continue  # the same event twice (two CalDAV objects with one UID): once is enough
+        planned.add(item.key)
         step = _present(item, imported, records, now) if not item.cancelled else None
         if step is not None:
             steps.append(step)
