@@ -225,7 +225,7 @@ def busy_year(now: datetime, total: int = 5000, interviews: int = 20) -> str:
         start = base + timedelta(days=rng.randrange(365), hours=rng.randrange(8, 19))
         parts.append(vevent(f"one-{n}", f"{rng.choice(titles)} meeting{n}", start))
     for n in range(interviews):
-        start = base + timedelta(days=200 + 8 * n, hours=10)
+        start = base + timedelta(days=240 + 6 * n, hours=10)  # the last 60 days on
         parts.append(vevent(f"interview-{n}", f"Interview with Company{n}", start))
     rng.shuffle(parts)
     return vcalendar("".join(parts))

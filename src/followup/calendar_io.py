@@ -32,8 +32,10 @@ from followup.sources.events import EventKey, Person, Seen
 if TYPE_CHECKING:
     from icalendar import Calendar, Component
 
-LOOK_BACK = timedelta(days=366)  # occurrences of recurring events this far back...
-LOOK_AHEAD = timedelta(days=2 * 366)  # ...and ahead are read
+# Events this far back and ahead are read: older interviews would never be nudged
+# (see [rules] stale_after_days), so importing them would only clutter `list`.
+LOOK_BACK = timedelta(days=90)
+LOOK_AHEAD = timedelta(days=2 * 366)
 MAX_BYTES = 64 * 1024 * 1024  # a feed larger than this is refused
 TIMEOUT = 30  # seconds for one HTTP request
 FIELD_MAX = 1000
