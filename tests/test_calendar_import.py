@@ -90,8 +90,8 @@ EXPORTS = [
          "waiting"),
     ]),
     ("greenhouse.ics", [
-        ("Vandelay Industries", "2026-12-16T14:00:00+01:00", "Vandelay Recruiting",
-         "no-reply@us.greenhouse-mail.io", "waiting"),
+        ("Vandelay Industries", "2026-12-16T14:00:00+01:00", "Art Vandelay",
+         "art@vandelay.example", "waiting"),  # a person, not the tracking system's robot
     ]),
 ]
 

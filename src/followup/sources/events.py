@@ -30,10 +30,16 @@ NOT_EMPLOYERS = (
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
     "yahoo.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.de", "gmx.net", "web.de",
     "proton.me", "protonmail.com", "fastmail.com", "posteo.de", "mailbox.org",
-    "calendly.com", "greenhouse.io", "lever.co", "myworkday.com", "workday.com",
-    "ashbyhq.com", "smartrecruiters.com", "icims.com", "google.com", "zoom.us",
-    "resource.calendar.google.com", "group.calendar.google.com",
+    "google.com", "zoom.us", "resource.calendar.google.com", "group.calendar.google.com",
 )
+# Scheduling services and tracking systems that send invitations for employers.
+SCHEDULERS = ("calendly.com", "greenhouse.io", "greenhouse-mail.io", "lever.co",
+              "hire.lever.co", "myworkday.com", "workday.com", "ashbyhq.com",
+              "smartrecruiters.com", "icims.com", "goodtime.io", "modernloop.io")
+NOT_EMPLOYERS += SCHEDULERS
+# Local parts of addresses nobody reads ("no-reply@...", dashes and underscores ignored).
+ROBOTS = frozenset({"noreply", "donotreply", "notifications", "notification", "calendar",
+                    "scheduling", "invites", "mailer"})
 DASHES = "\N{EN DASH}\N{EM DASH}"
 SEPARATORS = re.compile(rf"\s+[-|{DASHES}/]\s+|\s*:\s+|\s+<>\s+|\s+x\s+")
 NAME = rf"(?P<name>[^-|{DASHES}:(),]+)"
@@ -153,15 +159,27 @@ def start_time(event: Event, zone: ZoneInfo, day_start: time) -> datetime:
 
 
 def interviewer(event: Event, me: Sequence[str]) -> Person | None:
-    """The organizer, or else the first attendee, that is not the user."""
+    """The organizer, or else the first attendee, that is not the user (nor a room).
+
+    A tracking system's robot (no-reply@..., a scheduling service's address)
+    gives way to a person among the attendees, when there is one: a draft is
+    better addressed to someone who reads it.
+    """
     mine = {address.casefold() for address in me}
-    people = [p for p in (event.organizer, *event.attendees) if p is not None]
-    return next((p for p in people if p.email.casefold() not in mine and
-                 not _is_room(p)), None)
+    people = [p for p in (event.organizer, *event.attendees)
+              if p is not None and p.email.casefold() not in mine and not _is_room(p)]
+    humans = [p for p in people if not _is_robot(p)]
+    return (humans or people or [None])[0]
 
 
 def _is_room(person: Person) -> bool:
     return person.email.casefold().endswith("resource.calendar.google.com")
+
+
+def _is_robot(person: Person) -> bool:
+    local, _, domain = person.email.casefold().rpartition("@")
+    return (local.replace("-", "").replace("_", "") in ROBOTS
+            or any(domain == d or domain.endswith("." + d) for d in SCHEDULERS))
 
 
 def company_and_role(summary: str, words: Sequence[str],
