@@ -76,12 +76,23 @@ def test_a_file_a_feed_and_caldav_bring_interviews_in_and_follow_moves_and_cance
     assert daemon.stop() == 0
 
 
-def test_the_export_file_is_kept_current(world, tmp_path):
+def test_the_export_file_and_caldav_collection_are_kept_current(world, tmp_path, radicale):
+    passwords.set_password(USER, PASSWORD, "calendar")
     target = tmp_path / "out" / "followups.ics"
-    w = world(first_after_days=3, extra=calendar_config(export=str(target)))
+    collection = f"{radicale.base}/{USER}/followups-{tmp_path.name}/"  # made by the daemon
+    w = world(first_after_days=3, extra=calendar_config(export=str(target),
+                                                        export_caldav=collection))
     daemon = w.start()
     daemon.wait_started()
     acme = w.add("Acme")
+
+    def in_caldav() -> list[str]:
+        try:
+            texts = radicale.objects(collection).values()
+        except Exception:  # not created yet
+            return []
+        return [str(e["SUMMARY"]) for text in texts
+                for e in icalendar.Calendar.from_ical(text).walk("VEVENT")]
 
     def summaries() -> list[str]:
         if not target.exists():
@@ -93,8 +104,11 @@ def test_the_export_file_is_kept_current(world, tmp_path):
     due = json.loads(w.cli("due", "--json").stdout)
     [event] = icalendar.Calendar.from_ical(target.read_bytes()).walk("VEVENT")
     assert event.start == datetime.fromisoformat(due[0]["fire_at"])
+    wait_for(lambda: in_caldav() == ["Follow up with Acme (1 of 2)"], what="the CalDAV export")
     w.cli("heard", str(acme))
     wait_for(lambda: target.exists() and summaries() == [], what="the emptied export")
+    wait_for(lambda: in_caldav() == [], what="the event deleted from CalDAV")
+    assert radicale.objects(collection) == {}  # the collection is there, and empty
     assert daemon.stop() == 0
 
 
