@@ -62,6 +62,9 @@ class CalendarSync:
                                     dry_run)
         path = Path(source).expanduser()
         try:
+            if path.stat().st_size > calendar_io.MAX_BYTES:
+                raise CalendarError(f"{source} is larger than "
+                                    f"{calendar_io.MAX_BYTES // 2**20} MB")
             data = path.read_bytes()
         except OSError as error:
             raise CalendarError(f"cannot read {source}: {error.strerror or error}") from None
