@@ -63,6 +63,16 @@ def test_a_feed_gets_the_keyring_password(app, feeds):
         feeds.login = None
 
 
+def test_a_redirect_to_another_host_does_not_carry_the_password(app, feeds):
+    port = feeds.server.server_port
+    feeds.bodies["/landing.ics"] = vcalendar(vevent("r1", "Interview with Acme",
+                                                    "20261203T090000Z")).encode()
+    feeds.redirects["/moved.ics"] = f"http://localhost:{port}/landing.ics"
+    assert kinds(app.calendar.poll_feed(feeds.url("/moved.ics"))) == [("added", "r1")]
+    assert feeds.seen("/moved.ics")[-1].get("Authorization", "").startswith("Basic ")
+    assert "Authorization" not in feeds.seen("/landing.ics")[-1]
+
+
 def test_an_unreachable_feed_is_one_line_without_its_secret(app, feeds):
     secret = "/calendar/ical/private-5ecret/basic.ics"
     feeds.status = 503

@@ -9,7 +9,6 @@ the secret part of a feed's address (Google's "secret address" is a password).
 
 from __future__ import annotations
 
-import base64
 import re
 import urllib.error
 import urllib.request
@@ -58,12 +57,16 @@ def fetch(url: str, login: tuple[str, str] | None = None,
         headers["If-None-Match"] = validators.etag
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
+    handlers = []
     if login is not None:
-        token = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
+        # Sent with the first request, but only to this address: a redirect elsewhere
+        # does not carry the password along (a header set by hand would).
+        manager = urllib.request.HTTPPasswordMgrWithPriorAuth()
+        manager.add_password(None, url, login[0], login[1], is_authenticated=True)
+        handlers.append(urllib.request.HTTPBasicAuthHandler(manager))
     request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+        with urllib.request.build_opener(*handlers).open(request, timeout=TIMEOUT) as answer:
             data = answer.read(MAX_BYTES + 1)
             got = Validators(answer.headers.get("ETag", ""),
                              answer.headers.get("Last-Modified", ""))

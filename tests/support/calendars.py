@@ -116,6 +116,7 @@ class FeedServer:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.status: int | None = None  # answer every request with this instead
         self.login: tuple[str, str] | None = None  # require HTTP basic auth
+        self.redirects: dict[str, str] = {}  # path -> where to send the client (302)
         self.lock = threading.Lock()
         feeds = self
 
@@ -140,6 +141,8 @@ class FeedServer:
             status = self.status
         if status is not None:
             return self._answer(request, status, b"")
+        if request.path in self.redirects:
+            return self._answer(request, 302, b"", {"Location": self.redirects[request.path]})
         if self.login is not None and not _authorized(request, self.login):
             return self._answer(request, 401, b"", {"WWW-Authenticate": 'Basic realm="feed"'})
         if body is None:
