@@ -96,13 +96,13 @@ def read(calendar: Calendar, reader: Reader, now: datetime,
     wanted = {uid for uid, parts in groups.items()
               if any(events.matches(_summary(p), _categories(p), reader.words) for p in parts)}
     broken: list[Seen] = []
-    sub = _subcalendar(calendar, (groups[uid] for uid in sorted(wanted)), broken)
+    occurrences = _expand(calendar, groups, sorted(wanted), broken, now)
     fallback = str(calendar.get("X-WR-TIMEZONE", "")) or reader.zone.key  # as applied
     notes = _zone_notes(groups, wanted, fallback)
     recurring = {uid for uid in wanted if _recurring(groups[uid])}
     seen = [*broken]
     produced: set[EventKey] = set()
-    for occurrence in _occurrences(sub, now):
+    for occurrence in occurrences:
         found = _seen(occurrence, recurring, notes, reader)
         if found is not None:
             produced.add(found.key)
@@ -119,6 +119,25 @@ def _by_uid(calendar: Calendar) -> dict[str, list[Component]]:
     for component in calendar.walk("VEVENT"):
         groups.setdefault(str(component.get("UID", "")), []).append(component)
     return groups
+
+
+def _expand(calendar: Calendar, groups: dict[str, list[Component]], wanted: list[str],
+            broken: list[Seen], now: datetime) -> list[Component]:
+    """The occurrences of the wanted events. When the whole fails (a recurrence rule
+    nobody can read), event by event, so that one broken event costs only itself."""
+    try:
+        return _occurrences(_subcalendar(calendar, (groups[u] for u in wanted), broken), now)
+    except Exception:  # recurring-ical-events and dateutil raise many kinds
+        broken.clear()
+    found = []
+    for uid in wanted:
+        try:
+            found += _occurrences(_subcalendar(calendar, [groups[uid]], broken), now)
+        except Exception:
+            summary = _summary(groups[uid][0])
+            broken.append(Seen(EventKey(uid), summary,
+                               problem="broken event: its recurrence rule cannot be read"))
+    return found
 
 
 def _subcalendar(calendar: Calendar, parts: Iterable[list[Component]],
