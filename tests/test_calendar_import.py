@@ -247,9 +247,12 @@ def test_a_broken_event_is_skipped_and_reported_the_rest_imported(fu):
 
 
 @freeze_time(NOW)
-@pytest.mark.parametrize("name", ["not-a-calendar.ics", "empty.ics", "missing.ics"])
+@pytest.mark.parametrize("name", ["not-a-calendar.ics", "empty.ics", "missing.ics",
+                                  "binary.ics", "vevent-only.ics"])
 def test_a_file_that_is_not_icalendar_is_exit_1_and_changes_nothing(fu, tmp_path, name):
     (tmp_path / "empty.ics").write_text("")
+    (tmp_path / "binary.ics").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "vevent-only.ics").write_text("BEGIN:VEVENT\nUID:x\nEND:VEVENT\n")
     imported(fu, DATA / "google.ics")
     before = dump(tmp_path / "f.db")
     path = DATA / name if name == "not-a-calendar.ics" else tmp_path / name

@@ -77,9 +77,10 @@ def parse(data: bytes, origin: str) -> Calendar:
         raise CalendarError(f"{origin} is empty, not an iCalendar file")
     try:
         calendar = Calendar.from_ical(data)
-    except (ValueError, IndexError, KeyError) as error:
-        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise CalendarError(f"{origin} is not an iCalendar file ({reason})") from None
+    except Exception as error:  # the parser raises several kinds for what is not iCalendar
+        reason = _one_line(str(error).splitlines()[0] if str(error) else "")[:80]
+        raise CalendarError(f"{origin} is not an iCalendar file "
+                            f"({reason or type(error).__name__})") from None
     if getattr(calendar, "name", "") != "VCALENDAR":
         raise CalendarError(f"{origin} is not an iCalendar file (no VCALENDAR)")
     return calendar
