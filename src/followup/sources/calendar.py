@@ -89,6 +89,9 @@ class CalendarSource(Source):
                 steps += watch.work(sync)
             except UserError as error:
                 self._failed(watch, error.message)
+            except Exception as error:  # a bug or a library's surprise: this watch waits
+                log.exception("calendar: %s failed unexpectedly", watch.name)
+                self._failed(watch, f"{watch.name}: unexpected {type(error).__name__}")
             else:
                 if watch.failures:
                     log.info("calendar: %s works again", watch.name)
