@@ -353,3 +353,20 @@ class App:
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.settings.zone)
+
+    # --- the calendar ---------------------------------------------------------------------
+
+    @cached_property
+    def calendar(self):
+        """The calendar use cases (`calendar_sync.CalendarSync`), built on first use."""
+        from followup.calendar_sync import CalendarSync
+
+        return CalendarSync(self)
+
+    def import_calendar(self, source: str, dry_run: bool = False) -> list:
+        """`followup import FILE_OR_URL`: the steps taken (or, dry, that would be)."""
+        return self.calendar.import_source(source, dry_run)
+
+    def export_calendar(self) -> bytes:
+        """`followup export`: the planned nudges as an iCalendar document."""
+        return self.calendar.export_bytes()

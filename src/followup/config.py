@@ -86,6 +86,27 @@ class MeSettings:
     addresses: tuple[str, ...] = ()  # the user's own addresses, lower case
 
 
+MATCH = ("interview", "phone screen", "screening call", "hiring manager", "onsite",
+         "Vorstellungsgespräch", "entretien")
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSettings:
+    files: tuple[Path, ...] = ()  # .ics files to watch
+    feeds: tuple[str, ...] = ()  # http(s) URLs of iCalendar feeds
+    caldav: str = ""  # a CalDAV calendar collection URL
+    username: str = ""  # for feeds and CalDAV; the password is in the keyring
+    match: tuple[str, ...] = MATCH  # words that make an event an interview
+    poll_seconds: int = 300
+    export: Path | None = None  # an .ics file kept current with the planned nudges
+    export_caldav: str = ""  # a CalDAV collection the planned nudges are written into
+
+    @property
+    def watching(self) -> bool:
+        return bool(self.files or self.feeds or self.caldav or self.export
+                    or self.export_caldav)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     timezone: str
@@ -99,6 +120,7 @@ class Settings:
     command: CommandSettings = field(default_factory=CommandSettings)
     apprise: AppriseSettings = field(default_factory=AppriseSettings)
     me: MeSettings = field(default_factory=MeSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -266,6 +288,7 @@ def _build(values: dict[str, dict[str, Any]], path: Path | None) -> Settings:
         command=CommandSettings(**values.get("notify.command", {})),
         apprise=AppriseSettings(**apprise),
         me=MeSettings(**values.get("me", {})),
+        calendar=CalendarSettings(**values.get("calendar", {})),
     )
 
 

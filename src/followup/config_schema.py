@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -164,6 +165,44 @@ def path_text(value: Any) -> str:
     return text(4000)(value)
 
 
+def path_list(value: Any) -> tuple[Path, ...]:
+    """Files, `~` expanded."""
+    if not isinstance(value, list):
+        raise Invalid(f"expected an array of file paths, got {kind(value)}")
+    return tuple(path for path in map(file_path, value) if path is not None)
+
+
+def file_path(value: Any) -> Path | None:
+    """A file path, `~` expanded; "" is none."""
+    text(4000)(value)
+    return Path(value).expanduser() if value else None
+
+
+def web_url(value: Any) -> str:
+    """An http(s) URL ("" for none); webcal:// is read as https://."""
+    text(4000)(value)
+    if value.startswith("webcal://"):
+        value = "https://" + value.removeprefix("webcal://")
+    if value and not re.match(r"^https?://[^/\s]+", value):
+        raise Invalid(f"{shown(value)} is not an http(s) URL")
+    return value
+
+
+def url_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise Invalid(f"expected an array of http(s) URLs, got {kind(value)}")
+    return tuple(url for url in map(web_url, value) if url)
+
+
+def word_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"expected a non-empty array of words, got {kind(value)}")
+    words = tuple(text(200)(item).strip() for item in value)
+    if not all(words):
+        raise Invalid("an empty word would match every event")
+    return words
+
+
 SCHEMA: dict[str, dict[str, Check]] = {
     "": {"timezone": zone_name},
     "database": {"url": database_url},
@@ -199,6 +238,16 @@ SCHEMA: dict[str, dict[str, Check]] = {
     "notify.command": {"enabled": boolean, "argv": argv_list},
     "notify.apprise": {"enabled": boolean, "config": path_text, "tag": text(200)},
     "me": {"name": text(200), "addresses": address_list},
+    "calendar": {
+        "files": path_list,
+        "feeds": url_list,
+        "caldav": web_url,
+        "username": text(),
+        "match": word_list,
+        "poll_seconds": integer(1, 86400),
+        "export": file_path,
+        "export_caldav": web_url,
+    },
 }
 
 

@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from followup.cli import interviews, setup
+from followup.cli import calendar, interviews, setup
 from followup.cli.common import Context
 from followup.errors import ConfigError, UserError
 
@@ -44,6 +44,8 @@ def cli(click_ctx: click.Context, config_path: str | None, verbose: bool) -> Non
 
 
 for command in (*interviews.COMMANDS, *setup.COMMANDS):
+    cli.add_command(command)
+for command in calendar.COMMANDS:
     cli.add_command(command)
 
 

@@ -18,4 +18,10 @@ if TYPE_CHECKING:
 
 def build(settings: Settings) -> list[Source]:
     """The sources the settings enable (none by default)."""
-    return []
+    found: list[Source] = []
+    # The calendar: files, feeds, CalDAV in; the planned nudges out (export).
+    if settings.calendar.watching:
+        from followup.sources.calendar import CalendarSource
+
+        found.append(CalendarSource(settings))
+    return found

@@ -1,0 +1,215 @@
+"""The calendar watch: interviews arrive from the user's calendar, nudges go back into it.
+
+Every `poll_seconds` the source looks at each watched calendar: a file is
+re-read when its modification time or size changed, a feed is fetched with a
+conditional request, a CalDAV collection is asked what changed since its sync
+token. What they hold is imported as `followup import` does it (through
+`calendar_sync`), and the user gets a notice of what arrived. Then the plan is
+exported (`export`, `export_caldav`) when it changed. Each calendar that fails
+is retried with backoff, reported once per change of state, and never holds
+up the others or any nudge (the work runs in a thread, off the daemon's loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from followup.errors import UserError
+from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from followup.calendar_sync import CalendarSync
+    from followup.config import CalendarSettings, Settings
+    from followup.sources.events import Step
+
+log = logging.getLogger("followup")
+
+BACKOFF_MAX = 3600.0  # seconds: the longest wait before trying a failing calendar again
+
+
+@dataclass
+class Watch:
+    """One watched thing (a file, a feed, the CalDAV collection, an export) and its
+    failures, for backoff."""
+
+    name: str  # as the user sees it (a feed's secret path never shown)
+    work: Callable[[CalendarSync], list[Step]]
+    failures: int = 0
+    next_try: float = 0.0  # time.monotonic()
+    problem: str = ""
+    memo: dict = field(default_factory=dict)
+
+
+class CalendarSource(Source):
+    name = "calendar"
+
+    def __init__(self, settings: Settings) -> None:
+        self.all_settings = settings
+        self.settings = settings.calendar
+        self.watches = self._watches(settings.calendar)
+
+    async def run(self, context: SourceContext) -> None:
+        last: tuple[SourceState, str] | None = None
+        while True:
+            try:
+                steps = await asyncio.to_thread(self.poll, context.app)
+                await self._tell(context, steps)
+                state = self._state()
+                if state != last:
+                    last = state
+                    await context.report(self.name, SourceStatus(state[0], context.now(),
+                                                                 state[1]))
+                if any(s.kind in ("added", "updated", "closed") for s in steps):
+                    context.changed(None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # never raise: log it, try again next round
+                log.exception("the calendar watch failed unexpectedly")
+            await asyncio.sleep(self.settings.poll_seconds)
+
+    def poll(self, app) -> list[Step]:
+        """One round over every watch that is due (not backing off). Runs in a thread."""
+        from followup.calendar_sync import CalendarSync
+
+        sync = CalendarSync(app, self.all_settings)
+        steps: list[Step] = []
+        for watch in self.watches:
+            if time.monotonic() < watch.next_try:
+                continue
+            try:
+                steps += watch.work(sync)
+            except UserError as error:
+                self._failed(watch, error.message)
+            except Exception as error:  # a bug or a library's surprise: this watch waits
+                log.exception("calendar: %s failed unexpectedly", watch.name)
+                self._failed(watch, f"{watch.name}: unexpected {type(error).__name__}")
+            else:
+                if watch.failures:
+                    log.info("calendar: %s works again", watch.name)
+                watch.failures, watch.next_try, watch.problem = 0, 0.0, ""
+        return steps
+
+    def _failed(self, watch: Watch, problem: str) -> None:
+        watch.failures += 1
+        wait = backoff(self.settings.poll_seconds, watch.failures)
+        watch.next_try = time.monotonic() + wait
+        watch.problem = problem
+        log.warning("calendar: %s (try %d; next in %d s)", problem, watch.failures, wait)
+
+    def _state(self) -> tuple[SourceState, str]:
+        failing = [w for w in self.watches if w.failures]
+        if not failing:
+            return SourceState.OK, f"watching {len(self.watches)} calendar(s)"
+        return SourceState.RETRYING, "; ".join(w.problem for w in failing)
+
+    async def _tell(self, context: SourceContext, steps: list[Step]) -> None:
+        zone = self.all_settings.zone
+        for title, body in notices(steps, zone):
+            await context.notice(title, body)
+        for step in steps:
+            if step.kind == "skipped":
+                log.info("calendar: skipped %r: %s", step.summary, step.reason)
+
+    # --- what is watched ------------------------------------------------------------------------
+
+    def _watches(self, settings: CalendarSettings) -> list[Watch]:
+        from followup.calendar_net import shown_url
+
+        watches = [_file_watch(path) for path in settings.files]
+        watches += [Watch(f"feed {shown_url(url)}", lambda sync, url=url: sync.poll_feed(url))
+                    for url in settings.feeds]
+        if settings.caldav:
+            url = settings.caldav
+            watches.append(Watch(f"CalDAV {shown_url(url)}", lambda s: s.poll_caldav(url)))
+        if settings.export is not None:
+            path = settings.export
+            watches.append(Watch(f"export {path}", lambda s: _export_file(s, path)))
+        if settings.export_caldav:
+            url = settings.export_caldav
+            watches.append(Watch(f"export to CalDAV {shown_url(url)}",
+                                 lambda s: _export_caldav(s, url)))
+        return watches
+
+
+def _file_watch(path: Path) -> Watch:
+    watch = Watch(f"file {path}", lambda sync: [])
+
+    def work(sync: CalendarSync) -> list[Step]:
+        try:
+            info = path.stat()
+        except OSError as error:
+            raise UserError(f"cannot read {path}: {error.strerror or error}") from None
+        signature = (info.st_mtime_ns, info.st_size, info.st_ino)
+        if watch.memo.get("signature") == signature:
+            return []
+        steps = sync.import_source(str(path))
+        watch.memo["signature"] = signature
+        return steps
+
+    watch.work = work
+    return watch
+
+
+def _export_file(sync: CalendarSync, path: Path) -> list[Step]:
+    try:
+        if sync.export_file(path):
+            log.info("calendar: wrote the planned nudges to %s", path)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+    return []
+
+
+def _export_caldav(sync: CalendarSync, url: str) -> list[Step]:
+    count = sync.export_caldav(url)
+    if count:
+        log.info("calendar: %d planned nudge(s) written to CalDAV", count)
+    return []
+
+
+def backoff(poll_seconds: int, failures: int) -> float:
+    """Seconds before trying a calendar again after `failures` failures in a row: the
+    poll interval, doubling, up to an hour (or the poll interval, when that is longer)."""
+    return max(min(poll_seconds * 2.0 ** (failures - 1), BACKOFF_MAX), poll_seconds)
+
+
+# --- what the user is told -------------------------------------------------------------------
+
+
+def notices(steps: list[Step], zone: ZoneInfo) -> list[tuple[str, str]]:
+    """A notice per interview that arrived, moved or was cancelled, and per broken event.
+    Pure: ("Interview imported", "Interview with Acme on Thu 3 Dec, 10:00 imported
+    from your calendar")."""
+    told = []
+    for step in steps:
+        company = _company(step)
+        at = step.changes.get("interview_at")
+        when = f" on {_day(at, zone)}" if at else ""
+        if step.kind == "added":
+            told.append(("Interview imported",
+                         f"Interview with {company}{when} imported from your calendar"))
+        elif step.kind == "updated":
+            told.append(("Interview moved", f"{step.summary} moved to{when[3:]}"))
+        elif step.kind == "closed":
+            told.append(("Interview cancelled",
+                         f"{step.summary}: {step.reason}; nudges stopped"))
+        elif step.kind == "skipped" and step.reason.startswith("broken"):
+            told.append(("A calendar event was skipped", f"{step.summary}: {step.reason}"))
+    return told
+
+
+def _company(step: Step) -> str:
+    return str(step.changes.get("company") or step.summary)
+
+
+def _day(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"

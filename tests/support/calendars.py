@@ -1,0 +1,201 @@
+"""Real calendar servers for tests: Radicale (CalDAV) and a small HTTP feed server.
+
+Radicale runs once per session on 127.0.0.1 with a temporary storage folder
+and a plain htpasswd file (user `jo`, password `secret`), so a test proves
+that the password from the keyring reached the server. Each test gets its own
+calendar collection. The feed server serves one iCalendar body per path,
+answers conditional requests with 304, and records every request's headers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+
+USER, PASSWORD = "jo", "secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Radicale:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        users = folder / "users"
+        users.write_text(f"{USER}:{PASSWORD}\n")
+        self.log = (folder / "radicale.log").open("w")
+        radicale = shutil.which("radicale", path=str(Path(sys.executable).parent)) or "radicale"
+        self.process = subprocess.Popen(
+            [radicale, "--config", "", "--server-hosts", f"127.0.0.1:{self.port}",
+             "--auth-type", "htpasswd", "--auth-htpasswd-filename", str(users),
+             "--auth-htpasswd-encryption", "plain",
+             "--storage-filesystem-folder", str(folder / "storage")],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._wait_ready()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"radicale exited: {(self.folder / 'radicale.log').read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("radicale did not answer within 30 s")
+
+    def client(self):
+        import caldav
+
+        return caldav.DAVClient(url=self.base, username=USER, password=PASSWORD,
+                                auth_type="basic", timeout=30)
+
+    def new_calendar(self) -> str:
+        """A fresh, empty calendar collection; its URL."""
+        url = f"{self.base}/{USER}/{uuid.uuid4().hex[:12]}/"
+        answer = self.client().request(url, "MKCALENDAR", "")
+        assert answer.status == 201, answer.status
+        return url
+
+    def put(self, collection: str, name: str, text: str) -> None:
+        answer = self.client().put(collection + name, text,
+                                   {"Content-Type": "text/calendar; charset=utf-8"})
+        assert answer.status in (201, 204), answer.status
+
+    def delete(self, collection: str, name: str) -> None:
+        assert self.client().delete(collection + name).status in (200, 204)
+
+    def objects(self, collection: str) -> dict[str, str]:
+        """Every object in a collection: name -> iCalendar text."""
+        calendar = self.client().calendar(url=collection)
+        return {str(o.url).rsplit("/", 1)[1]: o.data for o in calendar.events()}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def radicale(tmp_path_factory) -> Iterator[Radicale]:
+    server = Radicale(tmp_path_factory.mktemp("radicale"))
+    yield server
+    server.stop()
+
+
+class FeedServer:
+    """Serves `bodies[path]` with an ETag and Last-Modified; records request headers."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[str, bytes] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.status: int | None = None  # answer every request with this instead
+        self.login: tuple[str, str] | None = None  # require HTTP basic auth
+        self.redirects: dict[str, str] = {}  # path -> where to send the client (302)
+        self.lock = threading.Lock()
+        feeds = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                feeds.handle(self)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}{path}"
+
+    def handle(self, request: http.server.BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.requests.append((request.path, dict(request.headers)))
+            body = self.bodies.get(request.path)
+            status = self.status
+        if status is not None:
+            return self._answer(request, status, b"")
+        if request.path in self.redirects:
+            return self._answer(request, 302, b"", {"Location": self.redirects[request.path]})
+        if self.login is not None and not _authorized(request, self.login):
+            return self._answer(request, 401, b"", {"WWW-Authenticate": 'Basic realm="feed"'})
+        if body is None:
+            return self._answer(request, 404, b"")
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        if request.headers.get("If-None-Match") == etag:
+            return self._answer(request, 304, b"", {"ETag": etag})
+        self._answer(request, 200, body, {"ETag": etag, "Content-Type": "text/calendar",
+                                          "Last-Modified": formatdate(usegmt=True)})
+
+    @staticmethod
+    def _answer(request, status: int, body: bytes, headers: dict | None = None) -> None:
+        request.send_response(status)
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    def seen(self, path: str) -> list[dict[str, str]]:
+        with self.lock:
+            return [headers for p, headers in self.requests if p == path]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _authorized(request, login: tuple[str, str]) -> bool:
+    import base64
+
+    expected = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode()
+    return request.headers.get("Authorization") == f"Basic {expected}"
+
+
+@pytest.fixture(scope="session")
+def feeds() -> Iterator[FeedServer]:
+    server = FeedServer()
+    yield server
+    server.stop()
+
+
+def vcalendar(*events: str, extra: str = "") -> str:
+    """A minimal calendar around VEVENT texts (CRLF line ends, as servers send)."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//followup tests//EN", *filter(None, [
+        extra]), *events, "END:VCALENDAR"]
+    return "\r\n".join("\r\n".join(lines).splitlines()) + "\r\n"
+
+
+def vevent(uid: str, summary: str, start: str, organizer: str = "dana@acme.example",
+           status: str = "CONFIRMED") -> str:
+    """A VEVENT; `start` as iCalendar UTC (20261203T090000Z)."""
+    return "\n".join([
+        "BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20261201T080000Z", f"DTSTART:{start}",
+        f"SUMMARY:{summary}", f"ORGANIZER;CN=Dana Smith:mailto:{organizer}",
+        f"STATUS:{status}", "END:VEVENT"])

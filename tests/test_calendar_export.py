@@ -1,0 +1,124 @@
+"""`followup export`: the planned nudges as iCalendar, parsed back with `icalendar`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import icalendar
+import pytest
+from freezegun import freeze_time
+
+from followup.calendar_export import Planned, Stamp, restamp
+from support.cli import run
+
+NOW = "2026-11-23T10:00:00+01:00"  # a Monday morning in Berlin
+
+
+@pytest.fixture
+def fu(capsys, tmp_path):
+    path = tmp_path / "followup.toml"
+    path.write_text(f'timezone = "Europe/Berlin"\n[database]\nurl = "sqlite:///{tmp_path}/f.db"\n')
+
+    def call(*args: str):
+        return run(capsys, "--config", str(path), *args)
+    return call
+
+
+def add(fu, company: str, at: str, **extra: str) -> int:
+    args = ["add", "--json", "--company", company, "--role", "Engineer", "--at", at]
+    for key, value in extra.items():
+        args += [f"--{key}", value]
+    result = fu(*args)
+    assert result.code == 0, result.err
+    return result.json()["id"]
+
+
+def exported(fu) -> list:
+    result = fu("export")
+    assert result.code == 0, result.err
+    return icalendar.Calendar.from_ical(result.out).walk("VEVENT")
+
+
+@freeze_time(NOW)
+def test_the_export_is_exactly_what_due_says(fu):
+    add(fu, "Acme", "2026-11-20T15:00", interviewer="Dana Smith", email="dana@acme.example")
+    add(fu, "Beta", "2026-11-19T10:00")
+    heard = add(fu, "Gamma", "2026-11-18T10:00")
+    fu("heard", str(heard))
+    due = fu("due", "--json").json()
+    events = exported(fu)
+    assert [d["company"] for d in due] == ["Beta", "Acme"]
+    assert [(e.start, str(e["SUMMARY"])) for e in events] == [
+        (datetime.fromisoformat(d["fire_at"]),
+         f"Follow up with {d['company']} ({d['number']} of 2)") for d in due]
+    assert all(e.end - e.start == timedelta(minutes=15) for e in events)
+
+
+@freeze_time(NOW)
+def test_each_event_carries_the_draft(fu):
+    add(fu, "Acme", "2026-11-20T15:00", interviewer="Dana Smith", email="dana@acme.example",
+        notes="the event pipeline")
+    [event] = exported(fu)
+    description = str(event["DESCRIPTION"])
+    assert "To: dana@acme.example" in description
+    assert "Dear Dana Smith," in description and "the event pipeline" in description
+
+
+@freeze_time(NOW)
+def test_an_unchanged_plan_gives_identical_bytes(fu):
+    add(fu, "Acme", "2026-11-20T15:00")
+    first = fu("export").out
+    with freeze_time("2026-11-23T11:00:00+01:00"):  # later, nothing changed
+        assert fu("export").out == first
+
+
+@freeze_time(NOW)
+def test_a_change_raises_sequence_and_last_modified_and_keeps_the_uid(fu):
+    interview = add(fu, "Acme", "2026-11-20T15:00")
+    [before] = exported(fu)
+    assert int(before["SEQUENCE"]) == 0
+    with freeze_time("2026-11-23T12:00:00+01:00"):
+        fu("snooze", str(interview), "3d")
+        [after] = exported(fu)
+    assert str(after["UID"]) == str(before["UID"])
+    assert int(after["SEQUENCE"]) == 1
+    assert after["LAST-MODIFIED"].dt == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    assert after["DTSTAMP"].dt == after["LAST-MODIFIED"].dt
+    assert after.start > before.start
+
+
+@freeze_time(NOW)
+def test_export_out_writes_the_file_atomically_and_only_when_changed(fu, tmp_path):
+    add(fu, "Acme", "2026-11-20T15:00")
+    target = tmp_path / "cal" / "followups.ics"
+    done = fu("export", "--out", str(target))
+    assert done.code == 0 and done.err.startswith("Wrote")
+    assert target.read_bytes() == fu("export").out.encode()
+    assert fu("export", "--out", str(target)).err.startswith("Unchanged")
+    assert [p.name for p in target.parent.iterdir()] == ["followups.ics"]  # no temp left
+
+
+@freeze_time(NOW)
+def test_no_plan_is_an_empty_calendar(fu):
+    calendar = icalendar.Calendar.from_ical(fu("export").out)
+    assert calendar.walk("VEVENT") == []
+    assert str(calendar["X-WR-CALNAME"]) == "Follow-ups"
+
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+T1 = T0 + timedelta(hours=1)
+
+
+def event(start=T0, summary="Follow up with Acme (1 of 2)") -> Planned:
+    return Planned("u1", summary, start, "draft")
+
+
+@pytest.mark.parametrize(("planned", "before", "after"), [
+    ("new", None, Stamp(event().digest, 0, T1)),
+    ("unchanged", Stamp(event().digest, 3, T0), Stamp(event().digest, 3, T0)),
+    ("moved", Stamp(event().digest, 3, T0), Stamp(event(T1).digest, 4, T1)),
+])
+def test_restamp(planned, before, after):
+    changed = event(T1) if planned == "moved" else event()
+    stamps = {} if before is None else {"u1": before}
+    assert restamp([changed], stamps, T1)["u1"] == after
