@@ -80,6 +80,19 @@ class MeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MailboxSettings:
+    enabled: bool = False
+    host: str = ""
+    port: int = 993
+    security: str = "tls"
+    username: str = ""  # the password is in the keyring: `followup password set mailbox`
+    inbox: tuple[str, ...] = ("INBOX",)
+    sent: str = ""  # "" finds the folder by its special use (\Sent)
+    lookback_days: int = 60
+    poll_seconds: int = 300
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     timezone: str
     database_url: str
@@ -91,6 +104,7 @@ class Settings:
     email: EmailSettings = field(default_factory=EmailSettings)
     command: CommandSettings = field(default_factory=CommandSettings)
     me: MeSettings = field(default_factory=MeSettings)
+    mailbox: MailboxSettings = field(default_factory=MailboxSettings)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -248,6 +262,7 @@ def _build(values: dict[str, dict[str, Any]], path: Path | None) -> Settings:
         email=EmailSettings(**email),
         command=CommandSettings(**values.get("notify.command", {})),
         me=MeSettings(**values.get("me", {})),
+        mailbox=MailboxSettings(**values.get("mailbox", {})),
     )
 
 
@@ -264,7 +279,31 @@ def _cross_checks(settings: Settings) -> list[str]:
                 problems.append(f"[notify.email] {key}: required when email is enabled")
     if settings.command.enabled and not settings.command.argv:
         problems.append("[notify.command] argv: required when the command channel is enabled")
+    problems.extend(_mailbox_checks(settings.mailbox))
     return problems
+
+
+def _mailbox_checks(mailbox: MailboxSettings) -> list[str]:
+    problems = []
+    if mailbox.enabled:
+        for key, value in (("host", mailbox.host), ("username", mailbox.username)):
+            if not value:
+                problems.append(f"[mailbox] {key}: required when the mailbox watch is enabled")
+    if mailbox.security == "none" and mailbox.host and not _loopback(mailbox.host):
+        problems.append("[mailbox] security: \"none\" (no encryption) only for a server on "
+                        "this machine (127.0.0.1, ::1, localhost); use \"tls\" or \"starttls\"")
+    return problems
+
+
+def _loopback(host: str) -> bool:
+    from ipaddress import ip_address
+
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # --- the system's zone and public holidays -----------------------------------------

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from followup.cli import interviews, setup
+from followup.cli import interviews, mailbox, setup
 from followup.cli.common import Context
 from followup.errors import ConfigError, UserError
 
@@ -29,7 +29,7 @@ def cli(click_ctx: click.Context, config_path: str | None, verbose: bool) -> Non
     click_ctx.obj = Context(config_path, verbose)
 
 
-for command in (*interviews.COMMANDS, *setup.COMMANDS):
+for command in (*interviews.COMMANDS, *setup.COMMANDS, *mailbox.COMMANDS):
     cli.add_command(command)
 
 

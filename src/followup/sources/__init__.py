@@ -18,4 +18,9 @@ if TYPE_CHECKING:
 
 def build(settings: Settings) -> list[Source]:
     """The sources the settings enable (none by default)."""
-    return []
+    found: list[Source] = []
+    if settings.mailbox.enabled:
+        from followup.sources.mailbox import MailboxSource
+
+        found.append(MailboxSource(settings))
+    return found
