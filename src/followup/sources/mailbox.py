@@ -107,7 +107,7 @@ class Connection:
         except ssl.SSLCertVerificationError as error:
             raise Refused(f"the certificate of {where} is not valid: "
                           f"{error.verify_message}") from None
-        except (OSError, ssl.SSLError) as error:
+        except Exception as error:  # refused, timed out, dropped before the greeting
             raise Unreachable(f"cannot reach the mailbox server {where}: "
                               f"{_reason(error)}") from None
         try:
@@ -361,7 +361,8 @@ class MailboxSource(Source):
                      folder: tuple[str, Folder]) -> None:
         if connection is None:
             connection = await self._connect()
-            await self._pass(context, connection, [folder])
+        # Read this folder once more: it is then the one selected, which IDLE watches.
+        await self._pass(context, connection, [folder])
         timeout = min(self.settings.poll_seconds, IDLE_RENEW)
         while True:
             await asyncio.to_thread(self._guarded, connection.wait, timeout)
