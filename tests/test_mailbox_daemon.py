@@ -5,14 +5,17 @@ delays no nudge."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sqlite3
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from followup import passwords
+from followup import config, passwords, present
+from followup.app import App, source_states
 from support.daemon import wait_for
 from support.imap import PASSWORD, USER, Dovecot, free_port, message
 
@@ -138,6 +141,11 @@ def test_a_refused_login_is_reported_once_and_nudges_go_on(world, imap):
     wait_for(lambda: w.nudges_seen() == [(acme, 1)], what="the nudge")
     wait_for(lambda: (source_state(w) or {}).get("state") == "failed", what="the failed state")
     assert "refused the login" in source_state(w)["detail"]
+    shown = source_states(App(config.load(w.config)))  # what `service status` prints
+    assert shown["mailbox"]["state"] == "failed"
+    text = present.sources_text(shown, ZoneInfo("Europe/Berlin"), datetime.now(UTC))
+    assert re.match(r"sources: +\n  mailbox: failed since .*: the mailbox server .* refused the "
+                    r"login of jo@example.org", text), text
     wait_for(lambda: imap.logs().count("auth failed") >= 2, what="a second attempt")
     assert daemon.text().count("refused the login") == 1
     assert PASSWORD not in daemon.text() and "not the password" not in daemon.text()

@@ -302,3 +302,17 @@ def _candidate(record: Record, from_mail: set[datetime]):
         interview_at=interview.interview_at, email=interview.email, domains=interview.domains,
         manual_followups=tuple(f.sent_at for f in record.followups
                                if f.sent_at not in from_mail))
+
+
+def source_states(app: App) -> dict[str, dict]:
+    """Each source's last reported state (`service status`), by name: state, since, detail."""
+    import json
+
+    enabled = {"mailbox": app.settings.mailbox.enabled,
+               "calendar": bool(getattr(app.settings, "calendar", None))}
+    found = {}
+    for name in ("mailbox", "calendar"):
+        value = app.store.meta(f"source:{name}") if enabled[name] else None
+        if value:
+            found[name] = json.loads(value)
+    return found

@@ -197,3 +197,13 @@ def service_text(state: Any, coming: Sequence[View], last: Sequence, zone: ZoneI
         lines.append(f"  {channel}: {d.status}, {done} (#{interview_id} {company}, "
                      f"nudge {number}){error}")
     return "\n".join(lines)
+
+
+def sources_text(sources: dict[str, dict], zone: ZoneInfo, now: datetime) -> str:
+    """The sources' part of `service status`: each one's state since when, and why."""
+    lines = ["sources:      " + ("none enabled" if not sources else "")]
+    for name, status in sources.items():
+        since = datetime.fromisoformat(status["since"])
+        detail = f": {status['detail']}" if status.get("detail") else ""
+        lines.append(f"  {name}: {status['state']} since {when(since, zone, now)}{detail}")
+    return "\n".join(lines)

@@ -176,11 +176,16 @@ def service_status(ctx: Context, as_json: bool) -> None:
     coming, _ = ctx.app.due(14)
     last = ctx.app.store.last_deliveries()
     zone, now = ctx.settings.zone, ctx.app.now()
+    from followup.app import source_states
+
+    sources = source_states(ctx.app)
     if as_json:
         emit(state.to_dict() | {"next_nudges": present.due_json(coming[:5], zone),
-                                "last_deliveries": present.last_deliveries_json(last, zone)})
+                                "last_deliveries": present.last_deliveries_json(last, zone),
+                                "sources": sources})
     else:
         click.echo(present.service_text(state, coming[:5], last, zone, now))
+        click.echo(present.sources_text(sources, zone, now))
 
 
 COMMANDS = (config, run_daemon, notify_test, password, service)
