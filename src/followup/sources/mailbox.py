@@ -304,39 +304,40 @@ class MailboxSource(Source):
         self.backoff_base = daemon.retry_base_seconds
         self.backoff_cap = min(daemon.retry_max_seconds, max(self.settings.poll_seconds, 60))
         self.status: tuple[SourceState, str] | None = None
+        self.failures = 0  # in a row, for the backoff
         self.connections: set[Connection] = set()
 
     async def run(self, context: SourceContext) -> None:
-        failures = 0
         await self._report(context, SourceState.STARTING, "connecting")
         while True:
             try:
                 await self._session(context)
-                failures = 0
             except asyncio.CancelledError:
                 raise
             except MailboxError as error:
-                failures += 1
-                delay = min(self.backoff_base * 2 ** min(failures - 1, 20), self.backoff_cap)
                 state = SourceState.FAILED if error.lasting else SourceState.RETRYING
-                await self._report(context, state, error.message, f"next try in {delay} s")
-                await asyncio.sleep(delay)
+                await self._retry_later(context, state, error.message)
             except Exception as error:  # a bug, or an error we did not foresee: keep going
-                failures += 1
-                delay = min(self.backoff_base * 2 ** min(failures - 1, 20), self.backoff_cap)
                 log.debug("the mailbox watch failed", exc_info=True)
-                await self._report(context, SourceState.RETRYING,
-                                   f"unexpected error: {type(error).__name__}: {error}",
-                                   f"next try in {delay} s")
-                await asyncio.sleep(delay)
+                await self._retry_later(context, SourceState.RETRYING,
+                                        f"unexpected error: {type(error).__name__}: {error}")
             finally:
                 self._abort_all()
+
+    async def _retry_later(self, context: SourceContext, state: SourceState,
+                           why: str) -> None:
+        """Backoff: the base, doubling with each failure in a row, up to the cap."""
+        self.failures += 1
+        delay = min(self.backoff_base * 2 ** min(self.failures - 1, 20), self.backoff_cap)
+        await self._report(context, state, why, f"next try in {delay} s")
+        await asyncio.sleep(delay)
 
     async def _session(self, context: SourceContext) -> None:
         """Connect, do a first pass over every folder, then watch until something fails."""
         first = await self._connect()
         folders = await asyncio.to_thread(first.folders)
         await self._pass(context, first, folders)
+        self.failures = 0
         how = "IDLE" if first.can_idle else f"polling every {self.settings.poll_seconds} s"
         await self._report(context, SourceState.OK,
                            f"watching {', '.join(name for name, _ in folders)} ({how})")

@@ -115,6 +115,27 @@ class _State:
     waiting: dict[int, Candidate]
     known: dict[str, tuple[int, str]]  # follow-up Message-ID -> (interview id, recipient)
     seen: set[str] = field(default_factory=set)
+    # Who is whose: exact addresses and employer domains -> interview ids, built once.
+    by_address: dict[str, set[int]] = field(default_factory=dict)
+    by_domain: dict[str, set[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for c in self.waiting.values():
+            if c.email:
+                self.by_address.setdefault(c.email.lower(), set()).add(c.id)
+            for domain in employer_domains(c):
+                self.by_domain.setdefault(domain, set()).add(c.id)
+
+    def employers_of(self, address: str, date: datetime) -> tuple[int, ...]:
+        """The waiting interviews, begun by `date`, this address belongs to."""
+        if not address:
+            return ()
+        found = set(self.by_address.get(address, ()))
+        labels = _domain(address).split(".")
+        for start in range(len(labels)):
+            found |= self.by_domain.get(".".join(labels[start:]), set())
+        return tuple(sorted(i for i in found if i in self.waiting
+                            and self.waiting[i].interview_at <= date))
 
 
 # --- deciding --------------------------------------------------------------------------------
@@ -147,18 +168,17 @@ def decide(messages: Iterable[Message], waiting: Iterable[Candidate], me: Iterab
 def _received(message: Message, state: _State, mine: frozenset[str]) -> Finding | None:
     if message.sender in mine:
         return None
-    eligible = [c for c in state.waiting.values() if c.interview_at <= message.date]
-    thread = _thread(message, state, eligible)
+    thread = _thread(message, state)
     if is_automatic(message):
-        ids = thread or _from_employer(message, eligible)
+        ids = thread or _from_employer(message, state)
         return Finding(Kind.AUTO_REPLY, ids, message, counterpart=message.sender) if ids \
             else None
     if is_bounce(message):
-        ids = thread or tuple(c.id for c in eligible if employer_address(c, message.sender))
+        ids = thread or state.employers_of(message.sender, message.date)
         recipient = next((state.known[r][1] for r in message.references if r in state.known),
                          "")
         return Finding(Kind.BOUNCE, ids, message, counterpart=recipient) if ids else None
-    ids = thread or _from_employer(message, eligible)
+    ids = thread or _from_employer(message, state)
     if not ids:
         return None
     chosen = _narrow(message, [state.waiting[i] for i in ids])
@@ -171,14 +191,13 @@ def _received(message: Message, state: _State, mine: frozenset[str]) -> Finding 
 def _sent(message: Message, state: _State) -> Finding | None:
     if is_automatic(message):
         return None  # the user's own vacation replies
-    eligible = [c for c in state.waiting.values() if c.interview_at <= message.date
-                and any(employer_address(c, to) for to in message.recipients)]
-    if not eligible:
+    ids = sorted({i for to in message.recipients for i in state.employers_of(to, message.date)})
+    if not ids:
         return None
+    eligible = [state.waiting[i] for i in ids]
     chosen = _narrow(message, eligible)
-    ids = tuple(c.id for c in eligible)
     if len(chosen) != 1:
-        return Finding(Kind.AMBIGUOUS, ids, message)
+        return Finding(Kind.AMBIGUOUS, tuple(ids), message)
     candidate = state.waiting[chosen[0]]
     recipient = next(to for to in message.recipients if employer_address(candidate, to))
     state.known[message.message_id] = (candidate.id, recipient)
@@ -190,19 +209,21 @@ def _sent(message: Message, state: _State) -> Finding | None:
                    counterpart=recipient)
 
 
-def _thread(message: Message, state: _State, eligible: Sequence[Candidate]) -> tuple[int, ...]:
-    """The interviews whose follow-up this message names in In-Reply-To / References."""
-    eligible_ids = {c.id for c in eligible}
+def _thread(message: Message, state: _State) -> tuple[int, ...]:
+    """The waiting interviews whose follow-up this message names in In-Reply-To /
+    References, begun before the message."""
     named = {state.known[r][0] for r in message.references if r in state.known}
-    return tuple(sorted(named & eligible_ids))
+    return tuple(sorted(i for i in named if i in state.waiting
+                        and state.waiting[i].interview_at <= message.date))
 
 
-def _from_employer(message: Message, eligible: Sequence[Candidate]) -> tuple[int, ...]:
+def _from_employer(message: Message, state: _State) -> tuple[int, ...]:
     if is_tracking_system(message.sender):
-        return tuple(c.id for c in eligible
-                     if names(company_words(c.company), message.sender_name)
-                     or names(company_words(c.company), message.subject))
-    return tuple(c.id for c in eligible if employer_address(c, message.sender))
+        return tuple(sorted(
+            c.id for c in state.waiting.values() if c.interview_at <= message.date
+            and (names(company_words(c.company), message.sender_name)
+                 or names(company_words(c.company), message.subject))))
+    return state.employers_of(message.sender, message.date)
 
 
 def _narrow(message: Message, candidates: Sequence[Candidate]) -> tuple[int, ...]:
