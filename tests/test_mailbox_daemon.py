@@ -150,3 +150,24 @@ def test_a_refused_login_is_reported_once_and_nudges_go_on(world, imap):
     assert daemon.text().count("refused the login") == 1
     assert PASSWORD not in daemon.text() and "not the password" not in daemon.text()
     assert daemon.stop() == 0
+
+
+def test_a_connection_dropped_while_idle_is_picked_up_again(world, stored_password):
+    server = Dovecot()
+    try:
+        server.start()
+        w = world(extra=mailbox_section(server.port), first_after_days=3)
+        acme = add(w, "Acme", "dana@acme.example")
+        daemon = w.start()
+        wait_for(lambda: "mailbox: watching" in daemon.text(), what="the mailbox watch")
+        server.stop()  # Dovecot closes the connections as it goes
+        wait_for(lambda: (source_state(w) or {}).get("state") == "retrying",
+                 what="the drop to be noticed")
+        server.start()
+        wait_for(lambda: daemon.text().count("mailbox: watching") == 2, what="the way back")
+        server.append("INBOX", message("dana@acme.example", USER, "Re: Thanks",
+                                       datetime.now().astimezone()))
+        wait_for(lambda: status(w, acme) == "heard", what="the reply after the drop")
+        assert daemon.stop() == 0
+    finally:
+        server.cleanup()

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -90,6 +91,7 @@ class Connection:
         self.client = client
         self.settings = settings
         self.can_idle = b"IDLE" in client.capabilities()
+        self.aborted = False
 
     @classmethod
     def open(cls, settings: MailboxSettings, password: str) -> Connection:
@@ -171,20 +173,41 @@ class Connection:
         return read
 
     def wait(self, timeout: float) -> None:
-        """Wait in IDLE until the server says something, or `timeout` seconds."""
+        """Wait in IDLE until a message arrives or goes, or `timeout` seconds pass.
+
+        Keep-alives ("* OK Still here") are answered by waiting on, in this thread.
+        A connection the server closed ends the wait early (the next command fails).
+        """
+        deadline = time.monotonic() + timeout
         self.client.idle()
         try:
-            self.client.idle_check(timeout=timeout)
+            while not self.aborted:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                responses = self.client.idle_check(timeout=left)
+                if any(_news(response) for response in responses):
+                    return
+                if not responses and deadline - time.monotonic() > 1:
+                    return  # woken with nothing to read: the connection is gone
         finally:
             self.client.idle_done()
 
     def abort(self) -> None:
         """Break a wait from another thread: shut the socket down."""
+        self.aborted = True
         with contextlib.suppress(Exception):
             self.client.socket().shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         _close_quietly(self.client)
+
+
+def _news(response) -> bool:
+    """An IDLE response that says the folder changed (not a keep-alive)."""
+    return (isinstance(response, tuple) and len(response) > 1
+            and response[1] in (b"EXISTS", b"EXPUNGE", b"RECENT", b"FETCH", b"BYE")) \
+        or (isinstance(response, tuple) and response[:1] == (b"BYE",))
 
 
 def _close_quietly(client) -> None:
@@ -230,12 +253,22 @@ def scan(app: App, connection: Connection, folders: Sequence[tuple[str, Folder]]
     from followup.store.mailbox import MailboxRecords
 
     records = MailboxRecords(app.store)
-    settings = connection.settings
-    now = app.now()
-    since = now - timedelta(days=settings.lookback_days)
-    states = [records.folder_state(account(settings), name) for name, _ in folders]
+    key = account(connection.settings)
+    since = app.now() - timedelta(days=connection.settings.lookback_days)
+    states = [records.folder_state(key, name) for name, _ in folders]
     reads = [connection.read(name, role, state, since, progress)
              for (name, role), state in zip(folders, states, strict=True)]
+    return apply_reads(app, key, reads, states, dry_run, poke)
+
+
+def apply_reads(app: App, key: str, reads: Sequence[FolderRead],
+                before: Sequence[FolderState | None], dry_run: bool = False,
+                poke: bool = True) -> list[Finding]:
+    """Decide what the messages read mean and (unless `dry_run`) apply that, then
+    keep where each read stopped. Returns the findings new in this pass."""
+    from followup.store.mailbox import MailboxRecords
+
+    now = app.now()
     messages = []
     for read in reads:
         for raw in read.raws:
@@ -247,9 +280,10 @@ def scan(app: App, connection: Connection, folders: Sequence[tuple[str, Folder]]
     if dry_run:
         return findings
     done = app.mailbox_apply(findings, poke=poke)
-    for read, before in zip(reads, states, strict=True):
-        if read.state != before:
-            records.save_folder_state(account(settings), read.name, read.state, app.now())
+    records = MailboxRecords(app.store)
+    for read, state in zip(reads, before, strict=True):
+        if read.state != state:
+            records.save_folder_state(key, read.name, read.state, app.now())
     return done
 
 
@@ -364,10 +398,34 @@ class MailboxSource(Source):
             connection = await self._connect()
         # Read this folder once more: it is then the one selected, which IDLE watches.
         await self._pass(context, connection, [folder])
-        timeout = min(self.settings.poll_seconds, IDLE_RENEW)
+        state = await asyncio.to_thread(self._folder_state, context.app, folder[0])
         while True:
-            await asyncio.to_thread(self._guarded, connection.wait, timeout)
-            await self._pass(context, connection, [folder])
+            read = await asyncio.to_thread(self._guarded, self._next_read, connection, folder,
+                                           state, context.now)
+            found = await asyncio.to_thread(self._guarded, apply_reads, context.app,
+                                            account(self.settings), [read], [state],
+                                            False, False)
+            state = read.state
+            await self._tell(context, found)
+
+    def _next_read(self, connection: Connection, folder: tuple[str, Folder],
+                   state: FolderState | None, now: Callable[[], datetime]) -> FolderRead:
+        """Wait (IDLE) and read again, in this thread, until something is new: so a
+        keep-alive or a quiet safety-net read costs no trip through the event loop."""
+        timeout = min(self.settings.poll_seconds, IDLE_RENEW)
+        since = now() - timedelta(days=self.settings.lookback_days)
+        while True:
+            connection.wait(timeout)
+            if connection.aborted:
+                raise Unreachable("the mailbox watch was stopped")
+            read = connection.read(folder[0], folder[1], state, since)
+            if read.raws or read.state != state:
+                return read
+
+    def _folder_state(self, app, name: str) -> FolderState | None:
+        from followup.store.mailbox import MailboxRecords
+
+        return MailboxRecords(app.store).folder_state(account(self.settings), name)
 
     async def _connect(self) -> Connection:
         connection = await asyncio.to_thread(connect, self.settings)
@@ -376,9 +434,13 @@ class MailboxSource(Source):
 
     async def _pass(self, context: SourceContext, connection: Connection,
                     folders: Sequence[tuple[str, Folder]]) -> None:
-        app = context.app
-        found = await asyncio.to_thread(self._guarded, scan, app, connection, folders,
+        found = await asyncio.to_thread(self._guarded, scan, context.app, connection, folders,
                                         False, None, False)
+        await self._tell(context, found)
+
+    async def _tell(self, context: SourceContext, found: Sequence[Finding]) -> None:
+        """Log each new finding, notice the user, and have the daemon look again."""
+        app = context.app
         for finding in found:
             log.info("mailbox: %s for interview(s) %s: %s", finding.kind,
                      ", ".join(map(str, finding.interview_ids)), finding.message.message_id)
