@@ -262,3 +262,27 @@ def test_bad_mailbox_settings_are_configuration_errors(capsys, tmp_path, keys, p
     Path(cfg).write_text(text)
     result = run(capsys, "--config", cfg, "mailbox", "scan")
     assert result.code == 78 and problem in result.err
+
+
+def test_the_notices_a_finding_gives():
+    from followup.sources.mailbox import notice_of
+    from followup.sources.replies import Finding, Folder, Kind, Message
+
+    mail = Message(Folder.INBOX, "<m@x>", "dana@acme.example", NOW, "Re: Thanks")
+    company = {1: "Acme", 2: "Acme"}.get
+    cases = [
+        (Finding(Kind.REPLY, (1,), mail, applied=True),
+         ("Acme replied: nudges stopped", "From dana@acme.example: Re: Thanks")),
+        (Finding(Kind.AMBIGUOUS, (1, 2), mail),
+         ("Is this a reply?", "It could be about Acme (1), Acme (2)")),
+        (Finding(Kind.BOUNCE, (1,), mail, counterpart="dana@acme.example"),
+         ("Your follow-up to dana@acme.example bounced", "Check the address")),
+        (Finding(Kind.AUTO_REPLY, (1,), mail), None),
+        (Finding(Kind.FOLLOWUP_SENT, (1,), mail, applied=True, linked=True), None),
+    ]
+    for finding, expected in cases:
+        said = notice_of(finding, company)
+        if expected is None:
+            assert said is None
+        else:
+            assert said[0] == expected[0] and expected[1] in said[1]
