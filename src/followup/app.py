@@ -276,7 +276,7 @@ class App:
                 new = records.record_reply(finding, heard[:2000], now)
             elif finding.kind is Kind.FOLLOWUP_SENT:
                 note = f"seen in the mailbox: {message.subject}"[:1000]
-                new = records.record_followup(finding, inputs_note(note), now)
+                new = records.record_followup(finding, _one_line(note), now)
             else:
                 new = records.remember(finding, now)
             if not new:
@@ -288,7 +288,7 @@ class App:
         return done
 
 
-def inputs_note(text: str) -> str:
+def _one_line(text: str) -> str:
     """A note as `sent --note` would keep it: one line, no control characters."""
     return "".join(c if c.isprintable() else " " for c in text)
 
