@@ -87,7 +87,13 @@ def test_every_decision_end_to_end(fu, cfg, imap: Dovecot):
     gamma = interview(cfg, "Gamma", "ann@gamma.example", at=NOW - 2 * DAY)
     delta = interview(cfg, "Delta Labs", "hr@delta.example")
     eps = interview(cfg, "Epsilon", "eve@epsilon.example")
+    zeta = interview(cfg, "Zeta", "ref@example.org")  # a referral at my own domain
+    theta = interview(cfg, "Theta", "hr@theta.example", domains=("theta-jobs.example",))
     put = imap.append
+    # Mail from my own address is never a reply, even at the employer's domain.
+    put("INBOX", message(f"Jo <{USER}>", "ref@example.org", "Fwd: notes", NOW - DAY))
+    # A sender domain given with --domain: a reply.
+    put("INBOX", message("talent@eu.theta-jobs.example", USER, "Offer", NOW - DAY))
     # A colleague at the employer's domain: a reply.
     put("INBOX", message("Pat <pat@acme.example>", USER, "Next steps", NOW - 3 * DAY))
     # Someone else at the interviewer's free-mail provider: nothing.
@@ -113,10 +119,13 @@ def test_every_decision_end_to_end(fu, cfg, imap: Dovecot):
         ("reply", [delta], True),
         ("followup_sent", [eps], True),
         ("reply", [eps], True),
+        ("reply", [theta], True),
     ])
-    statuses = {i: record(cfg, i).interview.status for i in (acme, meta, beta, gamma, delta, eps)}
+    everyone = (acme, meta, beta, gamma, delta, eps, zeta, theta)
+    statuses = {i: record(cfg, i).interview.status for i in everyone}
     assert statuses == {acme: Status.HEARD, meta: Status.WAITING, beta: Status.WAITING,
-                        gamma: Status.WAITING, delta: Status.HEARD, eps: Status.HEARD}
+                        gamma: Status.WAITING, delta: Status.HEARD, eps: Status.HEARD,
+                        zeta: Status.WAITING, theta: Status.HEARD}
     heard = record(cfg, acme).interview
     assert heard.heard_via is HeardVia.MAILBOX
     assert heard.heard_message.startswith("pat@acme.example | Next steps | <")
