@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import sqlite3
 import threading
@@ -171,3 +172,17 @@ def test_a_connection_dropped_while_idle_is_picked_up_again(world, stored_passwo
         assert daemon.stop() == 0
     finally:
         server.cleanup()
+
+
+def test_a_reload_restarts_the_watch(world, imap, stored_password):
+    w = world(extra=mailbox_section(imap.port), first_after_days=3)
+    acme = add(w, "Acme", "dana@acme.example")
+    daemon = w.start()
+    wait_for(lambda: "mailbox: watching" in daemon.text(), what="the mailbox watch")
+    daemon.signal(signal.SIGHUP)
+    wait_for(lambda: daemon.text().count("mailbox: watching") == 2, what="the watch again")
+    imap.append("INBOX", message("dana@acme.example", USER, "Re: Thanks",
+                                 datetime.now().astimezone()))
+    wait_for(lambda: status(w, acme) == "heard", what="the reply after the reload")
+    assert daemon.stop() == 0
+    assert "Traceback" not in daemon.text()
