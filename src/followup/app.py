@@ -370,3 +370,74 @@ class App:
     def export_calendar(self) -> bytes:
         """`followup export`: the planned nudges as an iCalendar document."""
         return self.calendar.export_bytes()
+
+    # --- the mailbox watch ------------------------------------------------------------------
+
+    def mailbox_scan(self, dry_run: bool = False, progress=None) -> list:
+        """`followup mailbox scan`: one pass over the mailbox; the findings new in it.
+        Raises UserError (exit 1) when the server cannot be reached or refuses us."""
+        from followup.sources import mailbox
+
+        if not self.settings.mailbox.host:
+            where = self.settings.path or "the configuration (`followup config init`)"
+            raise UserError(f"no mailbox to scan: set [mailbox] host and username in {where}")
+        return mailbox.scan_once(self, dry_run, progress)
+
+    def mailbox_findings(self, messages: list) -> list:
+        """What these messages mean for the waiting interviews (nothing is changed)."""
+        from followup.sources import replies
+        from followup.store.mailbox import MailboxRecords
+
+        records = MailboxRecords(self.store)
+        from_mail = records.followup_dates()
+        waiting = [_candidate(record, from_mail.get(record.interview.id, set()))
+                   for record in self.store.records([Status.WAITING])]
+        seen = records.seen(message.message_id for message in messages)
+        return replies.decide(messages, waiting, self.settings.me.addresses,
+                              records.known_followups(), seen)
+
+    def mailbox_apply(self, findings: list, poke: bool = True) -> list:
+        """Apply the findings of a mailbox pass: a reply marks its interview heard (via
+        the mailbox), a follow-up found in Sent is recorded, sent at the message's date;
+        the others are remembered so that they are reported once. Returns the findings
+        that were new, with `applied` set for those that changed an interview."""
+        from dataclasses import replace as changed
+
+        from followup.sources.replies import Kind
+        from followup.store.mailbox import MailboxRecords
+
+        records = MailboxRecords(self.store)
+        done = []
+        for finding in findings:
+            now, message = self.now(), finding.message
+            if finding.kind is Kind.REPLY:
+                heard = f"{message.sender} | {message.subject} | {message.message_id}"
+                new = records.record_reply(finding, heard[:2000], now)
+            elif finding.kind is Kind.FOLLOWUP_SENT:
+                note = f"seen in the mailbox: {message.subject}"[:1000]
+                new = records.record_followup(finding, _one_line(note), now)
+            else:
+                new = records.remember(finding, now)
+            if not new:
+                continue
+            applied = finding.kind in (Kind.REPLY, Kind.FOLLOWUP_SENT)
+            done.append(changed(finding, applied=applied))
+            if applied and poke:
+                self._changed(finding.interview_ids[0])
+        return done
+
+
+def _one_line(text: str) -> str:
+    """A note as `sent --note` would keep it: one line, no control characters."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def _candidate(record: Record, from_mail: set[datetime]):
+    from followup.sources.replies import Candidate
+
+    interview = record.interview
+    return Candidate(
+        id=interview.id, company=interview.company, role=interview.role,
+        interview_at=interview.interview_at, email=interview.email, domains=interview.domains,
+        manual_followups=tuple(f.sent_at for f in record.followups
+                               if f.sent_at not in from_mail))

@@ -108,6 +108,19 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MailboxSettings:
+    enabled: bool = False
+    host: str = ""
+    port: int = 993
+    security: str = "tls"
+    username: str = ""  # the password is in the keyring: `followup password set mailbox`
+    inbox: tuple[str, ...] = ("INBOX",)
+    sent: str = ""  # "" finds the folder by its special use (\Sent)
+    lookback_days: int = 60
+    poll_seconds: int = 300
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     timezone: str
     database_url: str
@@ -121,6 +134,7 @@ class Settings:
     apprise: AppriseSettings = field(default_factory=AppriseSettings)
     me: MeSettings = field(default_factory=MeSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    mailbox: MailboxSettings = field(default_factory=MailboxSettings)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -289,6 +303,7 @@ def _build(values: dict[str, dict[str, Any]], path: Path | None) -> Settings:
         apprise=AppriseSettings(**apprise),
         me=MeSettings(**values.get("me", {})),
         calendar=CalendarSettings(**values.get("calendar", {})),
+        mailbox=MailboxSettings(**values.get("mailbox", {})),
     )
 
 
@@ -312,6 +327,19 @@ def _cross_checks(settings: Settings) -> list[str]:
     if settings.database_url.startswith(RELATIVE_SQLITE):
         problems.append("[database] url: a relative SQLite path needs a configuration file "
                         "to be relative to; write the whole path")
+    problems.extend(_mailbox_checks(settings.mailbox))
+    return problems
+
+
+def _mailbox_checks(mailbox: MailboxSettings) -> list[str]:
+    problems = []
+    if mailbox.enabled:
+        for key, value in (("host", mailbox.host), ("username", mailbox.username)):
+            if not value:
+                problems.append(f"[mailbox] {key}: required when the mailbox watch is enabled")
+    if mailbox.security == "none" and mailbox.host and not is_loopback(mailbox.host):
+        problems.append("[mailbox] security: \"none\" (no encryption) only for a server on "
+                        "this machine (127.0.0.1, ::1, localhost); use \"tls\" or \"starttls\"")
     return problems
 
 

@@ -134,6 +134,17 @@ def address_list(value: Any) -> tuple[str, ...]:
     return tuple(check(item).lower() for item in value)
 
 
+def folder_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"expected a non-empty array of folder names like [\"INBOX\"]; "
+                      f"got {kind(value)}")
+    check = text(1000)
+    names = tuple(check(item) for item in value)
+    if any(not name for name in names):
+        raise Invalid("a folder name is empty")
+    return names
+
+
 def database_url(value: Any) -> str:
     """A SQLAlchemy URL without a password (it would be printed and logged).
 
@@ -247,6 +258,17 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "poll_seconds": integer(1, 86400),
         "export": file_path,
         "export_caldav": web_url,
+    },
+    "mailbox": {
+        "enabled": boolean,
+        "host": text(253),
+        "port": integer(1, 65535),
+        "security": choice(("tls", "starttls", "none")),
+        "username": text(),
+        "inbox": folder_list,
+        "sent": text(1000),
+        "lookback_days": integer(1, 3650),
+        "poll_seconds": integer(1, 86400),
     },
 }
 

@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from followup.cli import calendar, interviews, setup
+from followup.cli import calendar, interviews, mailbox, setup
 from followup.cli.common import Context
 from followup.errors import ConfigError, UserError
 
@@ -43,7 +43,7 @@ def cli(click_ctx: click.Context, config_path: str | None, verbose: bool) -> Non
     click_ctx.call_on_close(click_ctx.obj.finish)
 
 
-for command in (*interviews.COMMANDS, *setup.COMMANDS):
+for command in (*interviews.COMMANDS, *setup.COMMANDS, *mailbox.COMMANDS):
     cli.add_command(command)
 for command in calendar.COMMANDS:
     cli.add_command(command)

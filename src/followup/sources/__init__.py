@@ -24,4 +24,9 @@ def build(settings: Settings) -> list[Source]:
         from followup.sources.calendar import CalendarSource
 
         found.append(CalendarSource(settings))
+
+    if settings.mailbox.enabled:
+        from followup.sources.mailbox import MailboxSource
+
+        found.append(MailboxSource(settings))
     return found

@@ -105,6 +105,33 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_status", "status", "next_attempt_at"),
 )
 
+# The mailbox watch (migration 0006): per account and folder, where the last scan
+# stopped; and each message that changed something or was reported, once per Message-ID.
+mailbox_folders = sa.Table(
+    "mailbox_folders", metadata,
+    sa.Column("account", sa.String(1000), primary_key=True),
+    sa.Column("folder", sa.String(1000), primary_key=True),
+    sa.Column("uidvalidity", sa.BigInteger, nullable=False),
+    sa.Column("last_uid", sa.BigInteger, nullable=False),
+    sa.Column("scanned_at", UTCDateTime, nullable=False),
+)
+
+mailbox_messages = sa.Table(
+    "mailbox_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(1000), nullable=False),
+    sa.Column("interview_id", sa.Integer,
+              sa.ForeignKey("interviews.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("date", UTCDateTime, nullable=False),
+    sa.Column("sender", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("recipient", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("subject", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("message_id", name="uq_mailbox_message_id"),
+    sa.Index("ix_mailbox_messages_interview", "interview_id"),
+)
+
 INTERVIEW_FIELDS = tuple(f.name for f in fields(Interview) if f.name != "id")
 
 

@@ -1,0 +1,293 @@
+"""The mailbox watch: one pass (`scan`), and the daemon's watch (`MailboxSource`).
+
+Per folder the UIDVALIDITY and the last UID read are kept in the database: the
+first scan reads back `lookback_days`, later ones only new UIDs, and a
+UIDVALIDITY change means one rescan of `lookback_days` (the Message-IDs already
+dealt with are skipped, so nothing is applied twice).
+
+`scan` is shared by `followup mailbox scan` and the daemon. The daemon's
+`MailboxSource` does a first pass over every folder, then watches each folder
+on its own connection with IDLE (re-issued every few minutes; RFC 2177 allows
+29, middleboxes drop sooner), or polls every `poll_seconds` when the server
+cannot IDLE. Failures are retried with capped backoff; each change of state is
+logged and reported once. The IMAP side is in `imap`; what the messages mean
+is decided in `replies`, and applied through the App's use cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from followup.errors import UserError
+from followup.sources import replies
+from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
+from followup.sources.imap import (
+    IDLE_RENEW,
+    Connection,
+    FolderRead,
+    MailboxError,
+    Progress,
+    Unreachable,
+    account,
+    connect,
+    network_errors,
+    reason,
+)
+from followup.sources.replies import Finding, Folder, Kind
+
+if TYPE_CHECKING:
+    from followup.app import App
+    from followup.config import Settings
+    from followup.store.mailbox import FolderState
+
+log = logging.getLogger("followup")
+
+
+# --- one pass ----------------------------------------------------------------------------------
+
+
+def scan(app: App, connection: Connection, folders: Sequence[tuple[str, Folder]],
+         dry_run: bool = False, progress: Progress | None = None,
+         poke: bool = True) -> list[Finding]:
+    """Read what is new in these folders, decide, and (unless `dry_run`) apply the
+    findings and keep where each folder's read stopped. Returns the findings new
+    in this pass (with `applied` set). Blocking."""
+    from followup.store.mailbox import MailboxRecords
+
+    records = MailboxRecords(app.store)
+    key = account(connection.settings)
+    since = app.now() - timedelta(days=connection.settings.lookback_days)
+    states = [records.folder_state(key, name) for name, _ in folders]
+    reads = [connection.read(name, role, state, since, progress)
+             for (name, role), state in zip(folders, states, strict=True)]
+    return apply_reads(app, key, reads, states, dry_run, poke)
+
+
+def apply_reads(app: App, key: str, reads: Sequence[FolderRead],
+                before: Sequence[FolderState | None], dry_run: bool = False,
+                poke: bool = True) -> list[Finding]:
+    """Decide what the messages read mean and (unless `dry_run`) apply that, then
+    keep where each read stopped. Returns the findings new in this pass."""
+    from followup.store.mailbox import MailboxRecords
+
+    now = app.now()
+    messages = []
+    for read in reads:
+        for raw in read.raws:
+            try:
+                messages.append(replies.parse(raw, read.role, now))
+            except replies.Unreadable as why:
+                log.debug("skipped a message in %s: %s", read.name, why)
+    findings = app.mailbox_findings(messages) if messages else []
+    if dry_run:
+        return findings
+    done = app.mailbox_apply(findings, poke=poke)
+    records = MailboxRecords(app.store)
+    for read, state in zip(reads, before, strict=True):
+        if read.state != state:
+            records.save_folder_state(key, read.name, read.state, app.now())
+    return done
+
+
+def scan_once(app: App, dry_run: bool = False, progress: Progress | None = None
+              ) -> list[Finding]:
+    """`followup mailbox scan`: connect, one pass over every folder, disconnect."""
+    connection = connect(app.settings.mailbox)
+    try:
+        return scan(app, connection, connection.folders(), dry_run, progress)
+    except MailboxError:
+        raise
+    except network_errors() as error:  # the connection dropped half-way
+        raise Unreachable(f"the mailbox server failed: {reason(error)}") from None
+    finally:
+        connection.close()
+
+
+# --- the daemon's watch ------------------------------------------------------------------------
+
+
+def notice_of(finding: Finding, company: Callable[[int], str]) -> tuple[str, str] | None:
+    """The notice (title, body) a new finding gives the user, or None."""
+    message = finding.message
+    said = f"From {message.sender}: {message.subject or '(no subject)'}"
+    ids = finding.interview_ids
+    if finding.kind is Kind.REPLY and finding.applied:
+        return f"{company(ids[0])} replied: nudges stopped", \
+            f"{said}\n(a misreading? `followup reopen {ids[0]}`)"
+    if finding.kind is Kind.FOLLOWUP_SENT and finding.applied and not finding.linked:
+        return f"Follow-up to {company(ids[0])} recorded", \
+            f"To {finding.counterpart}: {message.subject or '(no subject)'}"
+    if finding.kind is Kind.AMBIGUOUS:
+        which = ", ".join(f"{company(i)} ({i})" for i in ids)
+        return "Is this a reply?", (f"{said}\nIt could be about {which}. If it is, say so "
+                                    f"with `followup heard ID`.")
+    if finding.kind is Kind.BOUNCE:
+        to = finding.counterpart or company(ids[0])
+        return f"Your follow-up to {to} bounced", f"{said}\nCheck the address."
+    return None
+
+
+class MailboxSource(Source):
+    name = "mailbox"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings.mailbox
+        daemon = settings.daemon
+        self.backoff_base = daemon.retry_base_seconds
+        self.backoff_cap = min(daemon.retry_max_seconds, max(self.settings.poll_seconds, 60))
+        self.status: tuple[SourceState, str] | None = None
+        self.failures = 0  # in a row, for the backoff
+        self.connections: set[Connection] = set()
+
+    async def run(self, context: SourceContext) -> None:
+        await self._report(context, SourceState.STARTING, "connecting")
+        while True:
+            try:
+                await self._session(context)
+            except asyncio.CancelledError:
+                raise
+            except MailboxError as error:
+                state = SourceState.FAILED if error.lasting else SourceState.RETRYING
+                await self._retry_later(context, state, error.message)
+            except Exception as error:  # a bug, or an error we did not foresee: keep going
+                log.debug("the mailbox watch failed", exc_info=True)
+                await self._retry_later(context, SourceState.RETRYING,
+                                        f"unexpected error: {type(error).__name__}: {error}")
+            finally:
+                self._abort_all()
+
+    async def _retry_later(self, context: SourceContext, state: SourceState,
+                           why: str) -> None:
+        """Backoff: the base, doubling with each failure in a row, up to the cap."""
+        self.failures += 1
+        delay = min(self.backoff_base * 2 ** min(self.failures - 1, 20), self.backoff_cap)
+        await self._report(context, state, why, f"next try in {delay} s")
+        await asyncio.sleep(delay)
+
+    async def _session(self, context: SourceContext) -> None:
+        """Connect, do a first pass over every folder, then watch until something fails."""
+        first = await self._connect()
+        folders = await asyncio.to_thread(first.folders)
+        await self._pass(context, first, folders)
+        self.failures = 0
+        how = "IDLE" if first.can_idle else f"polling every {self.settings.poll_seconds} s"
+        await self._report(context, SourceState.OK,
+                           f"watching {', '.join(name for name, _ in folders)} ({how})")
+        if not first.can_idle:
+            while True:
+                await asyncio.sleep(self.settings.poll_seconds)
+                await self._pass(context, first, folders)
+        loop = asyncio.get_running_loop()
+        watchers = [loop.create_task(self._watch(context, first if i == 0 else None, folder))
+                    for i, folder in enumerate(folders)]
+        try:
+            done, _ = await asyncio.wait(watchers, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # raises the watcher's error: the session ends, and is retried
+        finally:
+            for task in watchers:
+                task.cancel()
+            self._abort_all()
+            await asyncio.gather(*watchers, return_exceptions=True)
+
+    async def _watch(self, context: SourceContext, connection: Connection | None,
+                     folder: tuple[str, Folder]) -> None:
+        if connection is None:
+            connection = await self._connect()
+        # Read this folder once more: it is then the one selected, which IDLE watches.
+        await self._pass(context, connection, [folder])
+        state = await asyncio.to_thread(self._folder_state, context.app, folder[0])
+        while True:
+            read = await asyncio.to_thread(self._guarded, self._next_read, connection, folder,
+                                           state, context.now)
+            found = await asyncio.to_thread(self._guarded, apply_reads, context.app,
+                                            account(self.settings), [read], [state],
+                                            False, False)
+            state = read.state
+            await self._tell(context, found)
+
+    def _next_read(self, connection: Connection, folder: tuple[str, Folder],
+                   state: FolderState | None, now: Callable[[], datetime]) -> FolderRead:
+        """Wait (IDLE) and read again, in this thread, until something is new: so a
+        keep-alive or a quiet safety-net read costs no trip through the event loop."""
+        timeout = min(self.settings.poll_seconds, IDLE_RENEW)
+        since = now() - timedelta(days=self.settings.lookback_days)
+        while True:
+            connection.wait(timeout)
+            if connection.aborted:
+                raise Unreachable("the mailbox watch was stopped")
+            read = connection.read(folder[0], folder[1], state, since)
+            if read.raws or read.state != state:
+                return read
+
+    def _folder_state(self, app, name: str) -> FolderState | None:
+        from followup.store.mailbox import MailboxRecords
+
+        return MailboxRecords(app.store).folder_state(account(self.settings), name)
+
+    async def _connect(self) -> Connection:
+        connection = await asyncio.to_thread(connect, self.settings)
+        self.connections.add(connection)
+        return connection
+
+    async def _pass(self, context: SourceContext, connection: Connection,
+                    folders: Sequence[tuple[str, Folder]]) -> None:
+        found = await asyncio.to_thread(self._guarded, scan, context.app, connection, folders,
+                                        False, None, False)
+        await self._tell(context, found)
+
+    async def _tell(self, context: SourceContext, found: Sequence[Finding]) -> None:
+        """Log each new finding, notice the user, and have the daemon look again."""
+        app = context.app
+        for finding in found:
+            log.info("mailbox: %s for interview(s) %s: %s", finding.kind,
+                     ", ".join(map(str, finding.interview_ids)), finding.message.message_id)
+            said = await asyncio.to_thread(notice_of, finding,
+                                           lambda i: self._company(app, i))
+            if said is not None:
+                await context.notice(*said)
+            if finding.applied:
+                context.changed(finding.interview_ids[0])
+
+    @staticmethod
+    def _company(app, interview_id: int) -> str:
+        try:
+            return app.store.get(interview_id).interview.company
+        except UserError:
+            return f"interview {interview_id}"
+
+    @staticmethod
+    def _guarded(function, *args):
+        """Network errors in the middle of a session are the server's: retry later."""
+        try:
+            return function(*args)
+        except MailboxError:
+            raise
+        except network_errors() as error:
+            raise Unreachable(f"the connection to the mailbox server failed: "
+                              f"{reason(error)}") from None
+
+    def _abort_all(self) -> None:
+        connections, self.connections = self.connections, set()
+        for connection in connections:
+            connection.abort()
+            connection.close()
+
+    async def _report(self, context: SourceContext, state: SourceState, detail: str,
+                      then: str = "") -> None:
+        """Log and report a change of state once, not every attempt."""
+        if self.status == (state, detail):
+            return
+        self.status = (state, detail)
+        line = f"{detail}; {then}" if then else detail
+        level = logging.INFO if state in (SourceState.OK, SourceState.STARTING) \
+            else logging.WARNING
+        log.log(level, "mailbox: %s", line)
+        try:
+            await context.report(self.name, SourceStatus(state, context.now(), line))
+        except UserError as error:  # the database is busy: the state is in the log anyway
+            log.debug("could not record the mailbox state: %s", error.message)
