@@ -57,11 +57,12 @@ def test_the_export_is_exactly_what_due_says(fu):
 @freeze_time(NOW)
 def test_each_event_carries_the_draft(fu):
     add(fu, "Acme", "2026-11-20T15:00", interviewer="Dana Smith", email="dana@acme.example",
-        notes="the event pipeline")
+        topics="the event pipeline", notes="seemed rushed")
     [event] = exported(fu)
     description = str(event["DESCRIPTION"])
     assert "To: dana@acme.example" in description
     assert "Dear Dana Smith," in description and "the event pipeline" in description
+    assert "seemed rushed" not in description  # private notes never reach a draft
 
 
 @freeze_time(NOW)
