@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from followup.channels.base import Outcome
+from followup.channels.base import DeliveryResult
 from followup.channels.desktop import DesktopChannel, session_bus_address
 from support.dbus import (  # noqa: F401 - fixtures
     NotificationServer,
@@ -50,7 +50,7 @@ def test_a_reminder_is_shown_with_its_three_buttons(session):
         finally:
             await channel.close()
 
-    assert asyncio.run(scenario()).outcome is Outcome.DELIVERED
+    assert asyncio.run(scenario()).outcome is DeliveryResult.DELIVERED
     [shown] = session.shown
     assert shown.app_name == "followup"
     assert shown.summary == "Time to follow up with Acme Widgets"
@@ -154,7 +154,7 @@ def test_deliveries_at_the_same_time_share_one_connection(session):
             await channel.close()
 
     results, opened = asyncio.run(scenario())
-    assert [result.outcome for result in results] == [Outcome.DELIVERED] * 3
+    assert [result.outcome for result in results] == [DeliveryResult.DELIVERED] * 3
     assert opened == 1  # three deliveries, one connection
 
 
@@ -236,7 +236,7 @@ def _deliver(channel: DesktopChannel) -> tuple:
 
 def test_no_session_bus_is_a_transient_failure_at_once():
     result, seconds = _deliver(DesktopChannel())
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason.startswith("no desktop session bus (DBUS_SESSION_BUS_ADDRESS unset "
                                     "and no $XDG_RUNTIME_DIR/bus)")
     assert seconds < 1
@@ -245,7 +245,7 @@ def test_no_session_bus_is_a_transient_failure_at_once():
 def test_a_bus_address_nobody_listens_on_is_a_transient_failure(tmp_path, monkeypatch):
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/gone")
     result, seconds = _deliver(DesktopChannel())
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason == (f"cannot reach the desktop session bus at unix:path={tmp_path}"
                              "/gone: No such file or directory")
     assert seconds < 2
@@ -253,7 +253,7 @@ def test_a_bus_address_nobody_listens_on_is_a_transient_failure(tmp_path, monkey
 
 def test_a_bus_without_a_notification_server_is_a_transient_failure(bus_address):
     result, seconds = _deliver(DesktopChannel(address=bus_address))
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason.startswith("no notification server on the desktop session bus")
     assert seconds < 2
 
@@ -261,7 +261,7 @@ def test_a_bus_without_a_notification_server_is_a_transient_failure(bus_address)
 def test_a_hung_notification_server_is_a_transient_failure_in_bounded_time(
         hung_notification_server):
     result, seconds = _deliver(DesktopChannel(address=hung_notification_server.address))
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason.startswith("no answer from the desktop notification server within 5 s")
     assert 4.5 < seconds < 10
 
@@ -299,7 +299,7 @@ def test_a_restarted_bus_is_reconnected_to(private_home):
         finally:
             await channel.close()
 
-    assert asyncio.run(scenario()) == [(Outcome.DELIVERED, 1), (Outcome.DELIVERED, 1)]
+    assert asyncio.run(scenario()) == [(DeliveryResult.DELIVERED, 1), (DeliveryResult.DELIVERED, 1)]
 
 
 @pytest.mark.parametrize("environment, bus_is_a_socket, expected", [

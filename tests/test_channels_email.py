@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from followup import passwords
-from followup.channels.base import Outcome
+from followup.channels.base import DeliveryResult
 from followup.channels.email import EmailChannel, message_id
 from followup.config import EmailSettings
 from support.notices import digest, reminder, single
@@ -43,7 +43,7 @@ def test_a_nudge_arrives_with_its_draft_and_link(smtp_server):
     server = smtp_server()
     result = deliver(EmailChannel(settings(server.port)), single("7-1", company="Acme Widgets"))
 
-    assert result.outcome is Outcome.DELIVERED
+    assert result.outcome is DeliveryResult.DELIVERED
     [received] = server.handler.received
     assert (received.mail_from, received.rcpt_tos) == ("followup@example.com", [ME])
     message = received.message
@@ -67,7 +67,7 @@ def test_the_same_notice_keeps_its_message_id(smtp_server):
     channel = EmailChannel(settings(server.port))
     results = deliver(channel, single("7-1"), single("7-1"), single("7-2"))
 
-    assert [result.outcome for result in results] == [Outcome.DELIVERED] * 3
+    assert [result.outcome for result in results] == [DeliveryResult.DELIVERED] * 3
     ids = [received.message["Message-ID"] for received in server.handler.received]
     assert ids == ["<7-1@followup>", "<7-1@followup>", "<7-2@followup>"]
 
@@ -122,7 +122,7 @@ def test_a_refused_login_is_permanent_with_the_servers_words(smtp_server):
     passwords.set_password("me", "wrong")
     result = deliver(EmailChannel(settings(server.port, username="me")), single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert result.reason.startswith(f"127.0.0.1:{server.port} refused the login for me: 535 ")
     assert "followup password set" in result.reason
 
@@ -132,7 +132,7 @@ def test_a_password_smtplib_cannot_send_is_permanent(smtp_server):
     passwords.set_password("me", "pässword")
     result = deliver(EmailChannel(settings(server.port, username="me")), single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert result.reason.startswith(f"cannot log in to 127.0.0.1:{server.port}: the username "
                                     "or password has characters other than ASCII")
 
@@ -141,21 +141,21 @@ def test_no_password_in_the_keyring_is_permanent_and_sends_nothing(smtp_server):
     server = smtp_server(login=Login("me", "correct horse"))
     result = deliver(EmailChannel(settings(server.port, username="me")), single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert result.reason == "no password in the keyring for me: run `followup password set`"
     assert server.handler.received == []
 
 
 @pytest.mark.parametrize("stage, reply, outcome, words", [
-    ("MAIL", "553 5.7.1 Sender address rejected", Outcome.PERMANENT,
+    ("MAIL", "553 5.7.1 Sender address rejected", DeliveryResult.NEEDS_FIX,
      "refused the sender followup@example.com: 553 5.7.1 Sender address rejected"),
-    ("RCPT", "421 4.7.0 Try again later", Outcome.TRANSIENT,
+    ("RCPT", "421 4.7.0 Try again later", DeliveryResult.TRY_AGAIN,
      "refused the recipient me@example.com: 421 4.7.0 Try again later"),
-    ("RCPT", "550 5.1.1 No such user here", Outcome.PERMANENT,
+    ("RCPT", "550 5.1.1 No such user here", DeliveryResult.NEEDS_FIX,
      "refused the recipient me@example.com: 550 5.1.1 No such user here"),
-    ("DATA", "451 4.3.0 Mail server temporarily rejected message", Outcome.TRANSIENT,
+    ("DATA", "451 4.3.0 Mail server temporarily rejected message", DeliveryResult.TRY_AGAIN,
      "refused the message: 451 4.3.0 Mail server temporarily rejected message"),
-    ("DATA", "554 5.7.1 Message rejected as spam", Outcome.PERMANENT,
+    ("DATA", "554 5.7.1 Message rejected as spam", DeliveryResult.NEEDS_FIX,
      "refused the message: 554 5.7.1 Message rejected as spam"),
 ])
 def test_refusals_are_classified_by_their_code(smtp_server, stage, reply, outcome, words):
@@ -170,7 +170,7 @@ def test_a_refused_connection_is_transient():
     port = free_port()
     result = deliver(EmailChannel(settings(port)), single())
 
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason.startswith(f"127.0.0.1:{port} refused the connection")
 
 
@@ -178,7 +178,7 @@ def test_a_server_hanging_up_mid_dialogue_is_transient(smtp_server):
     server = smtp_server(HangUp())
     result = deliver(EmailChannel(settings(server.port)), single())
 
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason.startswith(f"127.0.0.1:{server.port} closed the connection")
 
 
@@ -186,7 +186,7 @@ def test_a_silent_server_is_transient_after_the_timeout(silent_server):
     started = time.monotonic()
     result = deliver(EmailChannel(settings(silent_server), timeout=0.5), single())
 
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason == f"no answer from 127.0.0.1:{silent_server} within 0.5 s"
     assert time.monotonic() - started < 5
 
@@ -215,7 +215,7 @@ def test_an_untrusted_certificate_is_permanent(smtp_server, certificate, securit
               else smtp_server(tls=certificate))
     result = deliver(EmailChannel(settings(server.port, security)), single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert result.reason.startswith(f"the certificate of 127.0.0.1:{server.port} could not "
                                     "be verified (self-signed certificate)")
     assert server.handler.received == []
@@ -225,6 +225,6 @@ def test_starttls_with_a_server_that_does_not_offer_it_is_permanent(smtp_server)
     server = smtp_server()
     result = deliver(EmailChannel(settings(server.port, "starttls")), single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert "STARTTLS extension not supported by server" in result.reason
     assert "check [notify.email] security and port" in result.reason

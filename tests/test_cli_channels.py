@@ -56,7 +56,7 @@ def test_password_set_reads_stdin_and_notify_test_logs_in_with_it(tmp_path, smtp
     assert cleared.returncode == 0 and "Removed" in cleared.stdout
     again = followup(config, "notify-test", "--channel", "email")
     assert again.returncode == 1
-    assert again.stdout.startswith("email: permanent: ") and "password set" in again.stdout
+    assert again.stdout.startswith("email: needs a fix: ") and "password set" in again.stdout
 
 
 def test_notify_test_reports_a_dead_channel_and_exits_1(tmp_path):
@@ -64,7 +64,7 @@ def test_notify_test_reports_a_dead_channel_and_exits_1(tmp_path):
     tested = followup(config, "notify-test")
     assert tested.returncode == 1
     lines = tested.stdout.splitlines()
-    assert lines[0].startswith("email: transient: ") and lines[1] == "command: ok"
+    assert lines[0].startswith("email: try again: ") and lines[1] == "command: ok"
     assert "Traceback" not in tested.stderr
 
 

@@ -38,8 +38,8 @@ def test_a_due_nudge_fires_once_and_a_restart_does_not_repeat_it(world):
 
 
 def test_a_cli_change_reaches_the_daemon_without_waiting_for_a_rescan(world):
-    # With an hour between rescans, only the CLI's poke can bring the nudge in time.
-    w = world(rescan_seconds=3600)
+    # With ten minutes between rescans, only the CLI's poke can bring the nudge in time.
+    w = world(rescan_seconds=600)
     daemon = w.start()
     daemon.wait_started()
     added = w.add("Acme")

@@ -181,7 +181,7 @@ def test_a_delivery_is_taken_by_one_owner_at_a_time(db):
     assert db.take_delivery(added.id, 1, "email", "me", T0, previous_owner="dead-daemon")
     assert not db.take_delivery(added.id, 1, "email", "you", T0, previous_owner="dead-daemon")
     retry_at = T0 + timedelta(minutes=1)
-    db.record_delivery(added.id, 1, "email", DeliveryStatus.FAILED, T0, "transient: 421",
+    db.record_delivery(added.id, 1, "email", DeliveryStatus.RETRYING, T0, "421",
                        retry_at)
     assert not db.take_delivery(added.id, 1, "email", "me", T0)  # not due yet
     assert [p.channel for p in db.undelivered()] == ["email"]

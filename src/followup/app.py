@@ -154,7 +154,7 @@ class App:
         if record.interview.status is not Status.WAITING:
             raise UserError(f"interview {interview_id} is {record.interview.status}: "
                             "there is nothing to snooze")
-        if rules.next_nudge(record, self.policy, self.now()) is None:
+        if not rules.can_snooze(record, self.policy, self.now()):
             raise UserError(f"interview {interview_id} has no nudge left to snooze")
         until = self.now() + delta
         record = self.store.update_interview(interview_id, {"snoozed_until": until},

@@ -53,9 +53,9 @@ def test_a_wall_clock_jump_fires_the_due_nudge_at_the_next_rescan(world, report)
     class Observed(Daemon):
         rescans = 0
 
-        async def rescan(self) -> None:
+        async def _rescan(self) -> None:
             self.rescans += 1
-            await super().rescan()
+            await super()._rescan()
 
     w = world(rescan_seconds=1)
     settings = config.load(w.config)
@@ -73,7 +73,7 @@ def test_a_wall_clock_jump_fires_the_due_nudge_at_the_next_rescan(world, report)
         running = asyncio.create_task(daemon.run())
         loop = asyncio.get_running_loop()
         try:
-            await until(lambda: added in daemon.planned and daemon.rescans >= 3)
+            await until(lambda: added in daemon.planner.planned and daemon.rescans >= 3)
             assert w.delivered() == []  # three rescans, hours before its time: nothing
             before, jumped = daemon.rescans, loop.time()
             clock.move_to(fire_at + timedelta(minutes=1))  # the machine wakes up

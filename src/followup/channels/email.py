@@ -19,7 +19,7 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
 from followup import clock, passwords
-from followup.channels.base import DELIVERED, Channel, Result, permanent, transient
+from followup.channels.base import DELIVERED, Channel, Result, needs_fix, try_again
 from followup.content import mailto
 from followup.errors import KeyringUnavailable
 from followup.models import Notice, Reminder
@@ -55,11 +55,11 @@ class EmailChannel(Channel):
         try:
             password = passwords.get_password(username)
         except passwords.KeyringLocked as error:
-            return transient(error.message)
+            return try_again(error.message)
         except KeyringUnavailable as error:
-            return permanent(error.message)
+            return needs_fix(error.message)
         if password is None:
-            return permanent(f"no password in the keyring for {username}: "
+            return needs_fix(f"no password in the keyring for {username}: "
                              "run `followup password set`")
         return password
 
@@ -102,10 +102,10 @@ def _quit(smtp: smtplib.SMTP) -> None:
 
 
 def classify(error: Exception, settings: EmailSettings, timeout: float) -> Result:
-    """Transient for what may pass (network, 4xx); permanent for what needs the user (5xx)."""
+    """Try again for what may pass (network, 4xx); needs a fix for what needs the user (5xx)."""
     server = f"{settings.host}:{settings.port}"
     if isinstance(error, smtplib.SMTPAuthenticationError):
-        return permanent(f"{server} refused the login for {settings.username}: "
+        return needs_fix(f"{server} refused the login for {settings.username}: "
                          f"{_words(error.smtp_code, error.smtp_error)} (check the password "
                          "with `followup password set`)")
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -116,29 +116,29 @@ def classify(error: Exception, settings: EmailSettings, timeout: float) -> Resul
         return _by_code(error.smtp_code, f"{server} refused the sender {settings.sender}: "
                                          f"{_words(error.smtp_code, error.smtp_error)}")
     if isinstance(error, smtplib.SMTPConnectError):
-        return transient(f"{server} would not take a connection: "
+        return try_again(f"{server} would not take a connection: "
                          f"{_words(error.smtp_code, error.smtp_error)}")
     if isinstance(error, smtplib.SMTPResponseException):
         return _by_code(error.smtp_code, f"{server} refused the message: "
                                          f"{_words(error.smtp_code, error.smtp_error)}")
     if isinstance(error, smtplib.SMTPNotSupportedError):
-        return permanent(f"{server}: {error} (check [notify.email] security and port: "
+        return needs_fix(f"{server}: {error} (check [notify.email] security and port: "
                          "587 usually takes starttls, 465 tls)")
     if isinstance(error, smtplib.SMTPServerDisconnected):
         if isinstance(error.__context__, TimeoutError):  # smtplib hides a timeout in it
             return _network(error.__context__, server, timeout)
-        return transient(f"{server} closed the connection: {error}".rstrip(": "))
+        return try_again(f"{server} closed the connection: {error}".rstrip(": "))
     if isinstance(error, UnicodeError):  # smtplib logs in with ASCII only
-        return permanent(f"cannot log in to {server}: the username or password has "
+        return needs_fix(f"cannot log in to {server}: the username or password has "
                          "characters other than ASCII, which smtplib cannot send")
     if isinstance(error, ssl.SSLCertVerificationError):
-        return permanent(f"the certificate of {server} could not be verified "
+        return needs_fix(f"the certificate of {server} could not be verified "
                          f"({error.verify_message}): check [notify.email] host, or fix the "
                          "server's certificate")
     if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError):
-        return transient(f"{server} closed the connection during TLS: {error}")
+        return try_again(f"{server} closed the connection during TLS: {error}")
     if isinstance(error, ssl.SSLError):
-        return permanent(f"TLS with {server} failed ({error.reason or error}): check "
+        return needs_fix(f"TLS with {server} failed ({error.reason or error}): check "
                          "[notify.email] security and port (587 usually takes starttls, "
                          "465 tls)")
     return _network(error, server, timeout)
@@ -146,19 +146,19 @@ def classify(error: Exception, settings: EmailSettings, timeout: float) -> Resul
 
 def _network(error: BaseException, server: str, timeout: float) -> Result:
     if isinstance(error, TimeoutError):
-        return transient(f"no answer from {server} within {timeout:g} s")
+        return try_again(f"no answer from {server} within {timeout:g} s")
     if isinstance(error, ConnectionRefusedError):
-        return transient(f"{server} refused the connection (is the host and port right, "
+        return try_again(f"{server} refused the connection (is the host and port right, "
                          "and the server up?)")
     if isinstance(error, socket.gaierror):
-        return transient(f"cannot look up {server}: {error.strerror}")
+        return try_again(f"cannot look up {server}: {error.strerror}")
     if isinstance(error, OSError):
-        return transient(f"cannot talk to {server}: {error.strerror or error}")
-    return transient(f"sending through {server} failed: {type(error).__name__}: {error}")
+        return try_again(f"cannot talk to {server}: {error.strerror or error}")
+    return try_again(f"sending through {server} failed: {type(error).__name__}: {error}")
 
 
 def _by_code(code: int, reason: str) -> Result:
-    return permanent(reason) if 500 <= code < 600 else transient(reason)
+    return needs_fix(reason) if 500 <= code < 600 else try_again(reason)
 
 
 def _words(code: int, text: bytes | str) -> str:

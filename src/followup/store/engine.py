@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from followup.errors import UserError
 
-SCHEMA_HEAD = "0003"  # the newest migration in migrations/versions
+SCHEMA_HEAD = "0004"  # the newest migration in migrations/versions
 BUSY_TIMEOUT_MS = 10_000
 
 
