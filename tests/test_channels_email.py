@@ -50,7 +50,7 @@ def test_a_nudge_arrives_with_its_draft_and_link(smtp_server):
     assert message["From"] == "followup@example.com"
     assert message["To"] == ME
     assert message["Subject"] == "Acme Widgets (Backend engineer): follow-up 1 of 2 is due"
-    assert message["Message-ID"] == "<7-1@followup>"
+    assert message["Message-ID"] == "<7-1@example.com>"
     assert message["Date"] is not None
     body = message.get_content().replace("\r\n", "\n")
     assert body.startswith("Follow-up 1 of 2 for Backend engineer at Acme Widgets is due.\n")
@@ -69,17 +69,55 @@ def test_the_same_notice_keeps_its_message_id(smtp_server):
 
     assert [result.outcome for result in results] == [DeliveryResult.DELIVERED] * 3
     ids = [received.message["Message-ID"] for received in server.handler.received]
-    assert ids == ["<7-1@followup>", "<7-1@followup>", "<7-2@followup>"]
+    assert ids == ["<7-1@example.com>", "<7-1@example.com>", "<7-2@example.com>"]
 
 
-@pytest.mark.parametrize("key, expected", [
-    ("7-1", "<7-1@followup>"),
-    ("test-20300304T143000-0a1b2c3d", "<test-20300304T143000-0a1b2c3d@followup>"),
-    ("7/1 <x>@y", "<7-1-x-y.aa20e3c8f1e9caf6@followup>"),
-    ("..", "<5ec1f7e700f37c3d@followup>"),
+@pytest.mark.parametrize("key, sender, expected", [
+    ("7-1", "followup@example.com", "<7-1@example.com>"),
+    ("test-20300304T143000-0a1b2c3d", "Me <me@Mail.Example.ORG>",
+     "<test-20300304T143000-0a1b2c3d@mail.example.org>"),
+    ("7/1 <x>@y", "followup@example.com", "<7-1-x-y.aa20e3c8f1e9caf6@example.com>"),
+    ("..", "followup@example.com", "<5ec1f7e700f37c3d@example.com>"),
+    ("7-1", "nobody", "<7-1@followup.invalid>"),
 ])
-def test_message_ids_are_safe_and_stable(key, expected):
-    assert message_id(key) == expected
+def test_message_ids_are_safe_and_stable_with_the_senders_domain(key, sender, expected):
+    assert message_id(key, sender) == expected
+
+
+class Stall(Refuser):
+    """Takes its time over RCPT (longer than the channel's deadline), then notes
+    whether the client was still there."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(stage="none")
+        self.seconds = seconds
+        self.client_left: bool | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        try:
+            await asyncio.sleep(self.seconds)
+        except asyncio.CancelledError:  # aiosmtpd's answer to a closed connection
+            self.client_left = True
+            raise
+        self.client_left = server.transport is None or server.transport.is_closing()
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
+def test_the_deadline_ends_the_attempt_so_nothing_is_sent_after_it_failed(smtp_server):
+    # Each step is within the 30 s timeout; only the total deadline can stop this.
+    server = smtp_server(Stall(seconds=4))
+    started = time.monotonic()
+    result = deliver(EmailChannel(settings(server.port), deadline=1), single())
+    took = time.monotonic() - started
+
+    assert result.outcome is DeliveryResult.TRY_AGAIN
+    assert result.reason == f"127.0.0.1:{server.port} did not take the message within 1 s"
+    assert took < 3.5, took  # well before the server's 4 s stall ends
+    deadline = time.monotonic() + 30
+    while server.handler.client_left is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.handler.client_left is True  # the connection was gone: no DATA can come
+    assert server.handler.received == []
 
 
 def test_a_company_name_cannot_add_headers(smtp_server):

@@ -79,6 +79,7 @@ class Daemon:
         self.stopping = False
         self.reload_requested = False
         self.channels: dict[str, Channel] = {}
+        self.installation = ""
         self.dispatcher: Dispatcher | None = None
         self.build_sources = build_sources or (lambda settings: [])
         self.app = app
@@ -91,6 +92,7 @@ class Daemon:
         for signum, handler in ((signal.SIGTERM, self._on_stop), (signal.SIGINT, self._on_stop),
                                 (signal.SIGHUP, self._on_reload)):
             loop.add_signal_handler(signum, handler)
+        self.installation = await asyncio.to_thread(self.store.installation_id)
         self._use_settings(self.settings)
         self._watchdog()
         await self.pokes.listen(self.settings.database_url)
@@ -153,14 +155,15 @@ class Daemon:
 
     def _use_settings(self, settings: Settings) -> None:
         self.settings = settings
-        self.policy = settings.policy()
+        self.policy_year = self.now().year
+        self.policy = settings.policy(self.policy_year)
         self.channels = self.build_channels(settings)
         if not self.channels:
             log.warning("no channel is enabled: nudges will wait until one is "
                         "(see [notify.*] in %s)", settings.path or "the configuration")
         self.dispatcher = Dispatcher(self.store, self.channels, settings, self.policy,
                                      self.owner, self.now, self.planner.schedule_retry,
-                                     self.in_flight, self.failing)
+                                     self.in_flight, self.failing, self.installation)
         self.planner.use(self.store, self.policy, self.channels)
         if not self.verbose:
             logging.getLogger("followup").setLevel(_level(settings.daemon.log_level))
@@ -200,6 +203,7 @@ class Daemon:
             await asyncio.wait(self.tasks, timeout=STOP_GRACE)
         old, self.store = self.store, store
         await asyncio.to_thread(old.close)
+        self.installation = await asyncio.to_thread(store.installation_id)
         await self.pokes.close(stop_worker=False)
         await self.pokes.listen(database_url)
         log.warning("the database is now %s", database_url)
@@ -253,6 +257,10 @@ class Daemon:
                                seconds=self.settings.daemon.rescan_seconds)
 
     async def _rescan(self) -> None:
+        if self.now().year != self.policy_year:  # the holidays are frozen by year
+            self.policy_year = self.now().year
+            self.policy = self.settings.policy(self.policy_year)
+            self.dispatcher.policy = self.planner.policy = self.policy
         try:
             await self.planner.rescan()
         except UserError as error:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from followup import content, rules
@@ -85,7 +85,7 @@ class Dispatcher:
     def __init__(self, store, channels: Mapping[str, Channel], settings: Settings,
                  policy: Policy, owner: str, now: Callable[[], datetime],
                  schedule_retry: RetryScheduler, in_flight: set[Key] | None = None,
-                 failing: dict[str, str] | None = None) -> None:
+                 failing: dict[str, str] | None = None, installation: str = "") -> None:
         self.store = store
         self.channels = dict(channels)
         self.settings = settings
@@ -95,6 +95,7 @@ class Dispatcher:
         self.schedule_retry = schedule_retry
         self.in_flight = in_flight if in_flight is not None else set()
         self.failing = failing if failing is not None else {}  # channel -> last reason
+        self.installation = installation  # the database's random id (Store.installation_id)
 
     async def dispatch(self, due: Iterable[Due], retries: Iterable[Retry]) -> None:
         """Claim the new nudges, take the retries, and deliver all of it, channel by
@@ -195,13 +196,21 @@ class Dispatcher:
                 batches = [(content.notice([r]), [job])
                            for r, job in zip(reminders, jobs, strict=True)]
             for notice, covered in batches:
-                result = await self._attempt(channel, notice)
+                result = await self._attempt(channel, replace(notice, key=self._key(notice,
+                                                                                  covered)))
                 await asyncio.to_thread(self._record, name, covered, result)
         finally:
             # Whatever happened, these are no longer being attempted: what was not
             # recorded (a database error) is taken up again by the next scan.
             self.in_flight.difference_update((job.record.interview.id, job.number, name)
                                              for job in jobs)
+
+    def _key(self, notice, covered: list[Job]) -> str:
+        """The notice's identity (an email's Message-ID): the same for every attempt at
+        the same nudges, new when a snoozed nudge comes again, and never the same
+        in two databases."""
+        fired = max(job.fired_at for job in covered)
+        return f"{notice.key}.{fired:%Y%m%d%H%M%S}.{self.installation}".rstrip(".")
 
     async def _attempt(self, channel: Channel, notice) -> Result:
         try:
