@@ -238,7 +238,7 @@ class Dispatcher:
             if retry_at is None:
                 self.store.record_delivery(interview_id, job.number, name,
                                            DeliveryStatus.GAVE_UP, now,
-                                           f"gave up ({why}): {result.reason}")
+                                           f"{why}: {result.reason}")
                 log.warning("%s gave up on nudge %d for interview %d (%s) %s: %s", name,
                             job.number, interview_id, company, why, result.reason)
                 continue

@@ -38,7 +38,8 @@ def process_alive(identity: str, single_machine: bool) -> bool:
         return True
     if boot != boot_id() or not pid.isdigit():
         return False
-    return start_ticks(int(pid)) == start
+    running = start_ticks(int(pid))
+    return running != "" and running == start
 
 
 @cache

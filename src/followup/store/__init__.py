@@ -27,6 +27,7 @@ from followup.store.engine import (
     current_revision,
     database_errors,
     error_reason,
+    first_open_lock,
     sqlite_engine,
     upgrade,
 )
@@ -90,7 +91,8 @@ class Store:
                 raise UserError(f"cannot use the database {sa_url!r}: {error}") from None
         store = cls(engine)
         if migrate:
-            store.migrate()
+            with first_open_lock(sa_url):
+                store.migrate()
         return store
 
     def migrate(self) -> None:
