@@ -124,6 +124,8 @@ def test_holidays_are_frozen_for_the_years_the_rules_reach(tmp_path):
     ("[hours]\nholidays = \"ZZ\"", "[hours] holidays: no public holidays known for 'ZZ'"),
     ("timezone = \"Mars/Olympus\"", "timezone: unknown time zone 'Mars/Olympus'"),
     ("[daemon]\nrescan_seconds = 0", "[daemon] rescan_seconds: must be between 1 and"),
+    ("[daemon]\nrescan_seconds = 3600",
+     "[daemon] rescan_seconds: must be between 1 and 600, got 3600"),
     ("[daemon]\nlog_level = \"loud\"", "[daemon] log_level: must be one of debug, info"),
     ("[notify.email]\nsecurity = \"ssl\"", "[notify.email] security: must be one of"),
     ("[notify.email]\nto = \"not an address\"", "[notify.email] to: 'not an address' is not"),

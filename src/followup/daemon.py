@@ -300,6 +300,7 @@ class Daemon:
         finally:
             for item in due:  # claimed or not, the next full scan plans what is left
                 self.planner.forget(item)
+            self.planner.token = None  # and it looks at everything, whatever went wrong
 
     def _status_line(self) -> str:
         upcoming = self.planner.next_fire_at
