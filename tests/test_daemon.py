@@ -425,3 +425,20 @@ def test_a_long_runtime_dir_keeps_the_wake_socket_working(world, tmp_path):
     assert daemon.stop() == 0
     assert daemon.text().count("too deep for a socket path") == 1
     assert "Traceback" not in daemon.text()
+
+
+def test_a_notice_key_is_stable_across_retries_and_new_when_a_snooze_brings_it_again():
+    from followup.dispatch import Dispatcher, Job
+    from followup.models import Interview, Notice, Record
+
+    fired = datetime.fromisoformat("2026-03-05T10:00:00+00:00")
+    again = datetime.fromisoformat("2026-03-06T10:00:00+00:00")
+    record = Record(Interview(id=7, company="Acme", role="Engineer", interview_at=fired))
+    notice = Notice(key="nudge-7-1", title="", body="", reminders=())
+    dispatcher = Dispatcher(None, {}, None, None, "me", lambda: fired, lambda *a: None,
+                            installation="0a1b2c3d4e5f6789")
+    keys = [dispatcher._key(notice, [Job(record, 1, attempts, when)])
+            for attempts, when in ((0, fired), (3, fired), (0, again))]
+    assert keys == ["nudge-7-1.20260305100000.0a1b2c3d4e5f6789",
+                    "nudge-7-1.20260305100000.0a1b2c3d4e5f6789",
+                    "nudge-7-1.20260306100000.0a1b2c3d4e5f6789"]

@@ -339,3 +339,25 @@ def test_several_processes_opening_a_fresh_database_at_once_all_succeed(tmp_path
             worker.join(timeout=60)
         assert outcomes == ["ok"] * 6
         assert revision(tmp_path / f"fresh-{attempt}.db") == SCHEMA_HEAD
+
+
+def test_failed_deliveries_become_retrying_or_gave_up_at_0004(tmp_path):
+    path = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    store_module.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO interviews (company, role, interviewer, email, notes, interview_at, "
+            "status, created_at, updated_at) VALUES ('Old Co', 'Dev', '', '', '', "
+            "'2026-01-05 10:00:00', 'waiting', '2026-01-05 10:00:00', '2026-01-05 10:00:00')")
+        conn.exec_driver_sql("INSERT INTO nudges (interview_id, number, opens_at, fired_at) "
+                             "VALUES (1, 1, '2026-01-08 10:00:00', '2026-01-08 10:00:00')")
+        conn.exec_driver_sql(
+            "INSERT INTO deliveries (nudge_id, channel, status, attempts, next_attempt_at) "
+            "VALUES (1, 'email', 'failed', 3, '2026-01-08 11:00:00'), "
+            "(1, 'command', 'failed', 2, NULL), (1, 'desktop', 'delivered', 1, NULL)")
+    engine.dispose()
+    Store.open(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT channel, status FROM deliveries ORDER BY id").fetchall()
+    assert rows == [("email", "retrying"), ("command", "gave up"), ("desktop", "delivered")]
