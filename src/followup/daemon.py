@@ -35,6 +35,7 @@ from followup.errors import UserError
 from followup.owners import process_identity
 from followup.planner import HORIZON, Planner
 from followup.pokes import PokeListener
+from followup.resume import watch_resume
 from followup.sdnotify import SystemdNotifier
 from followup.sources.base import Source, SourceContext, SourceStatus
 
@@ -70,7 +71,9 @@ class Daemon:
         self.failing: dict[str, str] = {}
         self.planner = Planner(self.scheduler, self.owner, self.in_flight, now,
                                self._due, self._retry)
-        self.pokes = PokeListener(self.planner.look_at, self.planner.full_scan)
+        self.pokes = PokeListener(self.planner.look_at, self._look_at_everything)
+        self.resume_watch: asyncio.Task | None = None
+        self.watching_resume = False
         self.tasks: set[asyncio.Task] = set()
         self.batch: tuple[list[Due], list[Retry]] = ([], [])
         self.flush_handle: asyncio.TimerHandle | None = None
@@ -100,6 +103,8 @@ class Daemon:
         self._schedule_rescan()
         await self.planner.full_scan()
         self._start_sources()
+        self.resume_watch = loop.create_task(watch_resume(
+            lambda: self.pokes.poke(None), lambda: setattr(self, "watching_resume", True)))
         self.notifier.send("READY=1", self._status_line())
         log.info("started: %d channel(s) (%s), database %s", len(self.channels),
                  ", ".join(self.channels) or "none", self.settings.database_url)
@@ -128,6 +133,9 @@ class Daemon:
             if handle is not None:
                 handle.cancel()
         await self._stop_sources()
+        if self.resume_watch is not None:
+            self.resume_watch.cancel()
+            await asyncio.gather(self.resume_watch, return_exceptions=True)
         await self.pokes.close()
         if self.tasks:
             _, pending = await asyncio.wait(self.tasks, timeout=STOP_GRACE)
@@ -251,6 +259,11 @@ class Daemon:
         self.pokes.poke(interview_id)
 
     # --- rescans ------------------------------------------------------------------------------
+
+    async def _look_at_everything(self) -> None:
+        """After a poke for everything, or a resume: plan again, and run what fell due."""
+        await self.planner.full_scan()
+        self.scheduler.wakeup()
 
     def _schedule_rescan(self) -> None:
         self.scheduler.add_job(self._rescan, "interval", id="rescan", replace_existing=True,

@@ -13,6 +13,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from faults import add_interviews
 from freezegun import freeze_time
 
 from support.cli import run
@@ -213,3 +214,40 @@ def test_a_backward_clock_step_does_not_stop_the_watchdog(world, tmp_path, repor
             suspended(clock)
             after = asyncio.run(scenario(clock, listener))
     report(f"wall clock stepped back a day: {after} watchdog pings followed")
+
+
+def test_loginds_resume_signal_replans_at_once(world, report, monkeypatch):
+    from dbus_fast import Message
+    from dbus_fast.aio import MessageBus
+
+    from support.dbus import private_bus
+
+    w = world(rescan_seconds=600)  # only the signal can bring the nudge in time
+    start = datetime.now(UTC).replace(microsecond=0)
+
+    async def scenario(clock, address: str) -> float:
+        [added] = add_interviews(w, 1, ago=-timedelta(hours=18))
+        logind = await MessageBus(bus_address=address).connect()
+        try:
+            await logind.request_name("org.freedesktop.login1")
+            async with running(w) as daemon:
+                loop = asyncio.get_running_loop()
+                await until(lambda: daemon.watching_resume, what="the daemon to listen")
+                clock.move_to(start + timedelta(hours=20))  # 20 hours asleep
+                woke = loop.time()
+                await logind.send(Message.new_signal("/org/freedesktop/login1",
+                                                     "org.freedesktop.login1.Manager",
+                                                     "PrepareForSleep", "b", [False]))
+                await until(lambda: w.nudges_seen() == [(added, 1)], what="the nudge")
+                return loop.time() - woke
+        finally:
+            logind.disconnect()
+
+    with private_bus() as address:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
+        with freeze_time(start, tick=True, real_asyncio=True) as clock:
+            suspended(clock)
+            seconds = asyncio.run(scenario(clock, address))
+    report(f"logind's PrepareForSleep(false) after 20 h asleep: the nudge fired {seconds:.2f} s "
+           "later (rescans every 600 s)")
+    assert seconds < 20
