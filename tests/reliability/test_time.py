@@ -168,6 +168,8 @@ def test_a_retry_across_a_weekend_waits_for_monday_09_00(world, report, monkeypa
             on_saturday = len(w.delivered())
             clock.move_to(monday + timedelta(seconds=1))
             await until(lambda: w.nudges_seen() == [(added, 1)], what="Monday's delivery")
+            await until(lambda: query(w, "SELECT status FROM deliveries") == [("delivered",)],
+                        what="its record")
             [(delivered_at,)] = query(w, "SELECT delivered_at FROM deliveries")
             return {"saturday": on_saturday, "delivered_at": delivered_at}
 
