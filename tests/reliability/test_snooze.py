@@ -17,10 +17,14 @@ from support.inprocess import running, until
 
 pytestmark = pytest.mark.reliability
 
+# A fixed start, far from a new year: freezegun moving the clock across one made a
+# worker-thread call in the daemon never return (seen only under freezegun).
+START = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)
+
 
 def test_snoozing_a_fired_nudge_brings_it_back_once_after_the_snooze(world, report):
     w = world(rescan_seconds=1)
-    start = datetime.now(UTC).replace(microsecond=0)
+    start = START
 
     async def scenario(clock) -> list:
         [added] = add_interviews(w, 1)
@@ -51,7 +55,7 @@ def test_a_nudge_snoozed_past_stale_after_days_comes_when_due_promised(world, re
     from followup.app import App
 
     w = world(rescan_seconds=1)
-    start = datetime.now(UTC).replace(microsecond=0)
+    start = START
 
     async def scenario(clock) -> dict:
         [added] = add_interviews(w, 1, ago=timedelta(days=3))

@@ -92,6 +92,10 @@ def test_a_wall_clock_jump_fires_the_due_nudge_at_the_next_rescan(world, report)
     assert seen["seconds"] < 5
 
 
+# A fixed start, far from a new year (see test_snooze).
+START = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)
+
+
 def suspended(clock) -> None:
     """From here on, the monotonic clock is the real one: a move of the wall clock is
     then a suspend (or a clock step), which the monotonic clock does not see."""
@@ -108,7 +112,7 @@ def test_a_suspend_longer_than_the_horizon_fires_the_due_nudge_at_the_next_resca
 
 
     w = world(rescan_seconds=1)
-    start = datetime.now(UTC).replace(microsecond=0)
+    start = START
 
     async def scenario(clock) -> dict:
         [added] = add_interviews(w, 1, ago=-timedelta(hours=18))  # due in 18 h
@@ -188,7 +192,7 @@ def test_a_backward_clock_step_does_not_stop_the_watchdog(world, tmp_path, repor
 
     w = world(rescan_seconds=1)
     address = str(tmp_path / "notify.sock")
-    start = datetime.now(UTC)
+    start = START
 
     async def scenario(clock, listener) -> int:
         pings = []
@@ -225,7 +229,7 @@ def test_loginds_resume_signal_replans_at_once(world, report, monkeypatch):
     from support.dbus import private_bus
 
     w = world(rescan_seconds=600)  # only the signal can bring the nudge in time
-    start = datetime.now(UTC).replace(microsecond=0)
+    start = START
 
     async def scenario(clock, address: str) -> float:
         [added] = add_interviews(w, 1, ago=-timedelta(hours=18))
