@@ -22,6 +22,8 @@ def private_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setenv("TZ", "Europe/Berlin")
+    # The daemon listens for logind's resume signal; never on the machine's own bus.
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={home}/no-system-bus")
     for name in ("FOLLOWUP_CONFIG", "DBUS_SESSION_BUS_ADDRESS", "NOTIFY_SOCKET",
                  "WATCHDOG_USEC", "JOURNAL_STREAM", "DISPLAY"):
         monkeypatch.delenv(name, raising=False)

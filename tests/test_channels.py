@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from followup.channels import build, notify_test
-from followup.channels.base import Outcome
+from followup.channels.base import DeliveryResult
 from followup.config import parse_text
 from followup.content import mailto
 from followup.errors import UserError
@@ -84,9 +84,9 @@ def test_notify_test_delivers_an_example_nudge_and_reports_each_channel(tmp_path
     results = asyncio.run(notify_test(config))
 
     [(desktop, no_bus), (command, delivered)] = results
-    assert (desktop, no_bus.outcome) == ("desktop", Outcome.TRANSIENT)
+    assert (desktop, no_bus.outcome) == ("desktop", DeliveryResult.TRY_AGAIN)
     assert no_bus.reason.startswith("no desktop session bus")
-    assert (command, delivered.outcome) == ("command", Outcome.DELIVERED)
+    assert (command, delivered.outcome) == ("command", DeliveryResult.DELIVERED)
     nudge = json.loads(out.read_text())
     assert (nudge["company"], nudge["role"], nudge["number"], nudge["of"]) == (
         "[Test] Example Corp", "Test role", 1, 2)
@@ -100,5 +100,5 @@ def test_notify_test_can_test_one_channel(tmp_path):
         argv = ["/nonexistent/notify-me"]
     """)
     [(name, result)] = asyncio.run(notify_test(config, "command"))
-    assert (name, result.outcome) == ("command", Outcome.PERMANENT)
+    assert (name, result.outcome) == ("command", DeliveryResult.NEEDS_FIX)
     assert result.reason.startswith("the command '/nonexistent/notify-me' was not found")

@@ -12,7 +12,7 @@ import pytest
 
 from followup import channels
 from followup.channels.apprise import AppriseChannel, readiness
-from followup.channels.base import Outcome
+from followup.channels.base import DeliveryResult
 from followup.config import AppriseSettings, parse_text
 from support.notices import single
 
@@ -87,7 +87,7 @@ def test_only_the_urls_with_the_tag_are_used(fresh, tmp_path):
     assert deliver(AppriseSettings(enabled=True, config=str(path), tag="phone"), single()).ok
     assert len(fresh.received) == 1
     nothing = deliver(AppriseSettings(enabled=True, config=str(path), tag="pager"), single())
-    assert nothing.outcome is Outcome.PERMANENT
+    assert nothing.outcome is DeliveryResult.NEEDS_FIX
     assert "no Apprise URL to deliver to with the tag 'pager'" in nothing.reason
 
 
@@ -95,7 +95,7 @@ def test_a_refusing_endpoint_is_worth_retrying(fresh, tmp_path):
     fresh.status = 500
     path = apprise_config(tmp_path, fresh.port)
     result = deliver(AppriseSettings(enabled=True, config=str(path)), single())
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason.startswith("Apprise could not deliver")
 
 

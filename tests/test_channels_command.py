@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from followup.channels.base import Outcome
+from followup.channels.base import DeliveryResult
 from followup.channels.command import CommandChannel
 from followup.config import CommandSettings
 from support.notices import digest, reminder, single
@@ -75,7 +75,7 @@ def test_a_failing_command_is_transient_with_the_end_of_its_stderr(tmp_path):
                             "' notify-send: cannot open display\\n')\nsys.exit(3)\n")
     result = deliver(argv, single())
 
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason.startswith(f"the command {sys.executable!r} exited with status 3: …")
     assert result.reason.endswith("x notify-send: cannot open display")
     assert "early" not in result.reason
@@ -89,7 +89,7 @@ def test_a_failing_command_is_transient_with_the_end_of_its_stderr(tmp_path):
 def test_a_missing_program_is_permanent(program, words):
     result = deliver([program, "--flag"], single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert result.reason.startswith(f"the command {program!r} {words}")
 
 
@@ -99,7 +99,7 @@ def test_a_program_that_is_not_executable_is_permanent(tmp_path):
     program.chmod(0o644)
     result = deliver([str(program)], single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert result.reason.startswith(f"the command {str(program)!r} is not executable")
 
 
@@ -114,7 +114,7 @@ def test_a_command_that_hangs_is_stopped_with_its_children(tmp_path):
     result = deliver(argv, single(), timeout=2.0)
 
     assert time.monotonic() - started < 10
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason == (f"the command {sys.executable!r} did not finish within 2 s "
                              "and was stopped")
     for pid in map(int, pids.read_text().split()):

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from followup import passwords
-from followup.channels.base import Outcome
+from followup.channels.base import DeliveryResult
 from followup.channels.email import EmailChannel, message_id
 from followup.config import EmailSettings
 from support.notices import digest, reminder, single
@@ -43,14 +43,14 @@ def test_a_nudge_arrives_with_its_draft_and_link(smtp_server):
     server = smtp_server()
     result = deliver(EmailChannel(settings(server.port)), single("7-1", company="Acme Widgets"))
 
-    assert result.outcome is Outcome.DELIVERED
+    assert result.outcome is DeliveryResult.DELIVERED
     [received] = server.handler.received
     assert (received.mail_from, received.rcpt_tos) == ("followup@example.com", [ME])
     message = received.message
     assert message["From"] == "followup@example.com"
     assert message["To"] == ME
     assert message["Subject"] == "Acme Widgets (Backend engineer): follow-up 1 of 2 is due"
-    assert message["Message-ID"] == "<7-1@followup>"
+    assert message["Message-ID"] == "<7-1@example.com>"
     assert message["Date"] is not None
     body = message.get_content().replace("\r\n", "\n")
     assert body.startswith("Follow-up 1 of 2 for Backend engineer at Acme Widgets is due.\n")
@@ -82,19 +82,57 @@ def test_the_same_notice_keeps_its_message_id(smtp_server):
     channel = EmailChannel(settings(server.port))
     results = deliver(channel, single("7-1"), single("7-1"), single("7-2"))
 
-    assert [result.outcome for result in results] == [Outcome.DELIVERED] * 3
+    assert [result.outcome for result in results] == [DeliveryResult.DELIVERED] * 3
     ids = [received.message["Message-ID"] for received in server.handler.received]
-    assert ids == ["<7-1@followup>", "<7-1@followup>", "<7-2@followup>"]
+    assert ids == ["<7-1@example.com>", "<7-1@example.com>", "<7-2@example.com>"]
 
 
-@pytest.mark.parametrize("key, expected", [
-    ("7-1", "<7-1@followup>"),
-    ("test-20300304T143000-0a1b2c3d", "<test-20300304T143000-0a1b2c3d@followup>"),
-    ("7/1 <x>@y", "<7-1-x-y.aa20e3c8f1e9caf6@followup>"),
-    ("..", "<5ec1f7e700f37c3d@followup>"),
+@pytest.mark.parametrize("key, sender, expected", [
+    ("7-1", "followup@example.com", "<7-1@example.com>"),
+    ("test-20300304T143000-0a1b2c3d", "Me <me@Mail.Example.ORG>",
+     "<test-20300304T143000-0a1b2c3d@mail.example.org>"),
+    ("7/1 <x>@y", "followup@example.com", "<7-1-x-y.aa20e3c8f1e9caf6@example.com>"),
+    ("..", "followup@example.com", "<5ec1f7e700f37c3d@example.com>"),
+    ("7-1", "nobody", "<7-1@followup.invalid>"),
 ])
-def test_message_ids_are_safe_and_stable(key, expected):
-    assert message_id(key) == expected
+def test_message_ids_are_safe_and_stable_with_the_senders_domain(key, sender, expected):
+    assert message_id(key, sender) == expected
+
+
+class Stall(Refuser):
+    """Takes its time over RCPT (longer than the channel's deadline), then notes
+    whether the client was still there."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(stage="none")
+        self.seconds = seconds
+        self.client_left: bool | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        try:
+            await asyncio.sleep(self.seconds)
+        except asyncio.CancelledError:  # aiosmtpd's answer to a closed connection
+            self.client_left = True
+            raise
+        self.client_left = server.transport is None or server.transport.is_closing()
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
+def test_the_deadline_ends_the_attempt_so_nothing_is_sent_after_it_failed(smtp_server):
+    # Each step is within the 30 s timeout; only the total deadline can stop this.
+    server = smtp_server(Stall(seconds=4))
+    started = time.monotonic()
+    result = deliver(EmailChannel(settings(server.port), deadline=1), single())
+    took = time.monotonic() - started
+
+    assert result.outcome is DeliveryResult.TRY_AGAIN
+    assert result.reason == f"127.0.0.1:{server.port} did not take the message within 1 s"
+    assert took < 3.5, took  # well before the server's 4 s stall ends
+    deadline = time.monotonic() + 30
+    while server.handler.client_left is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.handler.client_left is True  # the connection was gone: no DATA can come
+    assert server.handler.received == []
 
 
 def test_a_company_name_cannot_add_headers(smtp_server):
@@ -137,7 +175,7 @@ def test_a_refused_login_is_permanent_with_the_servers_words(smtp_server):
     passwords.set_password("me", "wrong")
     result = deliver(EmailChannel(settings(server.port, username="me")), single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert result.reason.startswith(f"127.0.0.1:{server.port} refused the login for me: 535 ")
     assert "followup password set" in result.reason
 
@@ -147,7 +185,7 @@ def test_a_password_smtplib_cannot_send_is_permanent(smtp_server):
     passwords.set_password("me", "pässword")
     result = deliver(EmailChannel(settings(server.port, username="me")), single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert result.reason.startswith(f"cannot log in to 127.0.0.1:{server.port}: the username "
                                     "or password has characters other than ASCII")
 
@@ -156,21 +194,21 @@ def test_no_password_in_the_keyring_is_permanent_and_sends_nothing(smtp_server):
     server = smtp_server(login=Login("me", "correct horse"))
     result = deliver(EmailChannel(settings(server.port, username="me")), single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert result.reason == "no password in the keyring for me: run `followup password set`"
     assert server.handler.received == []
 
 
 @pytest.mark.parametrize("stage, reply, outcome, words", [
-    ("MAIL", "553 5.7.1 Sender address rejected", Outcome.PERMANENT,
+    ("MAIL", "553 5.7.1 Sender address rejected", DeliveryResult.NEEDS_FIX,
      "refused the sender followup@example.com: 553 5.7.1 Sender address rejected"),
-    ("RCPT", "421 4.7.0 Try again later", Outcome.TRANSIENT,
+    ("RCPT", "421 4.7.0 Try again later", DeliveryResult.TRY_AGAIN,
      "refused the recipient me@example.com: 421 4.7.0 Try again later"),
-    ("RCPT", "550 5.1.1 No such user here", Outcome.PERMANENT,
+    ("RCPT", "550 5.1.1 No such user here", DeliveryResult.NEEDS_FIX,
      "refused the recipient me@example.com: 550 5.1.1 No such user here"),
-    ("DATA", "451 4.3.0 Mail server temporarily rejected message", Outcome.TRANSIENT,
+    ("DATA", "451 4.3.0 Mail server temporarily rejected message", DeliveryResult.TRY_AGAIN,
      "refused the message: 451 4.3.0 Mail server temporarily rejected message"),
-    ("DATA", "554 5.7.1 Message rejected as spam", Outcome.PERMANENT,
+    ("DATA", "554 5.7.1 Message rejected as spam", DeliveryResult.NEEDS_FIX,
      "refused the message: 554 5.7.1 Message rejected as spam"),
 ])
 def test_refusals_are_classified_by_their_code(smtp_server, stage, reply, outcome, words):
@@ -185,7 +223,7 @@ def test_a_refused_connection_is_transient():
     port = free_port()
     result = deliver(EmailChannel(settings(port)), single())
 
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason.startswith(f"127.0.0.1:{port} refused the connection")
 
 
@@ -193,7 +231,7 @@ def test_a_server_hanging_up_mid_dialogue_is_transient(smtp_server):
     server = smtp_server(HangUp())
     result = deliver(EmailChannel(settings(server.port)), single())
 
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason.startswith(f"127.0.0.1:{server.port} closed the connection")
 
 
@@ -201,7 +239,7 @@ def test_a_silent_server_is_transient_after_the_timeout(silent_server):
     started = time.monotonic()
     result = deliver(EmailChannel(settings(silent_server), timeout=0.5), single())
 
-    assert result.outcome is Outcome.TRANSIENT
+    assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason == f"no answer from 127.0.0.1:{silent_server} within 0.5 s"
     assert time.monotonic() - started < 5
 
@@ -230,7 +268,7 @@ def test_an_untrusted_certificate_is_permanent(smtp_server, certificate, securit
               else smtp_server(tls=certificate))
     result = deliver(EmailChannel(settings(server.port, security)), single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert result.reason.startswith(f"the certificate of 127.0.0.1:{server.port} could not "
                                     "be verified (self-signed certificate)")
     assert server.handler.received == []
@@ -240,6 +278,6 @@ def test_starttls_with_a_server_that_does_not_offer_it_is_permanent(smtp_server)
     server = smtp_server()
     result = deliver(EmailChannel(settings(server.port, "starttls")), single())
 
-    assert result.outcome is Outcome.PERMANENT
+    assert result.outcome is DeliveryResult.NEEDS_FIX
     assert "STARTTLS extension not supported by server" in result.reason
     assert "check [notify.email] security and port" in result.reason

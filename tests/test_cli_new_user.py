@@ -331,18 +331,21 @@ def test_show_says_in_plain_words_what_a_failed_delivery_will_do(fu, tmp_path):
     store = Store.open(f"sqlite:///{tmp_path / 'f.db'}")
     at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     store.claim_nudge(1, 1, at, ["command", "email"], at, "me", lambda record: True)
-    store.record_delivery(1, 1, "command", DeliveryStatus.FAILED, at,
-                          "transient: the command 'notify-me' exited with status 2: "
-                          "notify-me: no route to the phone")
-    store.record_delivery(1, 1, "email", DeliveryStatus.FAILED, at,
-                          "permanent: the server refused the password")
+    store.record_delivery(1, 1, "command", DeliveryStatus.RETRYING, at,
+                          "the command 'notify-me' exited with status 2: "
+                          "notify-me: no route to the phone",
+                          datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    store.record_delivery(1, 1, "email", DeliveryStatus.GAVE_UP, at,
+                          "after 5 attempts: the server refused the password")
     shown = fu("show", "1").out
-    assert ("command failed (will retry: the command 'notify-me' exited with status 2: "
-            "notify-me: no route to the phone)") in shown
-    assert "email failed (gave up: the server refused the password)" in shown
+    assert ("command failed (will retry Mon 23 Nov 2026 11:00") in shown
+    assert ("the command 'notify-me' exited with status 2: notify-me: no route to the "
+            "phone)") in shown
+    assert "email failed (gave up after 5 attempts: the server refused the password)" in shown
     assert "transient" not in shown and "permanent" not in shown
-    errors = [d["error"] for d in fu("show", "1", "--json").json()["nudges"][0]["deliveries"]]
-    assert errors[1] == "gave up: the server refused the password"
+    deliveries = fu("show", "1", "--json").json()["nudges"][0]["deliveries"]
+    assert [(d["status"], d["state"]) for d in deliveries] == [
+        ("failed", "retrying"), ("failed", "gave up")]
 
 
 def test_shell_completion_as_the_readme_shows_it():

@@ -99,6 +99,29 @@ addresses = ["Jo@Example.com"]
     assert date(2026, 7, 4) in policy.holidays
 
 
+def test_holidays_are_frozen_for_the_years_the_rules_reach(tmp_path):
+    from datetime import date
+    from threading import Thread
+
+    path = tmp_path / "followup.toml"
+    path.write_text('timezone = "Europe/Berlin"\n[hours]\nholidays = "DE-BY"\n')
+    policy = config.load(path).policy(2026)
+    # A plain frozen set: lookups from several threads change nothing.
+    assert isinstance(policy.holidays, frozenset)
+    christmases = {date(year, 12, 25) for year in range(2025, 2030)}
+    assert christmases <= policy.holidays
+    assert date(2024, 12, 25) not in policy.holidays  # outside the years in use
+    assert date(2026, 1, 6) in policy.holidays  # Epiphany: Bavaria's, not all of Germany's
+    seen = []
+    threads = [Thread(target=lambda: seen.append(date(2029, 1, 1) in policy.holidays))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert seen == [True] * 8
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("[rules]\nmax_followups = 3", "[rules] max_followups: must be between 1 and 2, got 3"),
     ("[rules]\nbusiness_days = 1", "[rules] business_days: expected true or false"),
@@ -112,6 +135,8 @@ addresses = ["Jo@Example.com"]
     ("[hours]\nholidays = \"ZZ\"", "[hours] holidays: no public holidays known for 'ZZ'"),
     ("timezone = \"Mars/Olympus\"", "timezone: unknown time zone 'Mars/Olympus'"),
     ("[daemon]\nrescan_seconds = 0", "[daemon] rescan_seconds: must be between 1 and"),
+    ("[daemon]\nrescan_seconds = 3600",
+     "[daemon] rescan_seconds: must be between 1 and 600, got 3600"),
     ("[daemon]\nlog_level = \"loud\"", "[daemon] log_level: must be one of debug, info"),
     ("[notify.email]\nsecurity = \"ssl\"", "[notify.email] security: must be one of"),
     ("[notify.email]\nto = \"not an address\"", "[notify.email] to: 'not an address' is not"),

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from followup.models import FollowUp, Interview, NextNudge, Nudge, Policy, Record, Status
 from followup.rules import (
     add_days,
+    can_snooze,
     first_working_instant,
     is_working_time,
     next_nudge,
@@ -65,9 +66,10 @@ def record(interview_at: str, *, reply_by: date | None = None, snoozed_until: st
     return Record(interview, followups, nudges)
 
 
-def nudge(number: int, opens_at: str, fire_at: str, stale: bool = False) -> NextNudge:
+def nudge(number: int, opens_at: str, fire_at: str, stale: bool = False,
+          again: bool = False) -> NextNudge:
     return NextNudge(interview_id=7, number=number, opens_at=at(opens_at), fire_at=at(fire_at),
-                     stale=stale)
+                     stale=stale, again=again)
 
 
 # --- add_days ----------------------------------------------------------------------
@@ -318,6 +320,66 @@ FIRED_2 = Nudge(2, at("2026-03-16 10:00+01:00"))
 ])
 def test_no_nudge(policy, history):
     assert next_nudge(history, policy, at("2026-03-10 10:00+01:00")) is None
+
+
+# --- snoozes --------------------------------------------------------------------------
+# Nudge 1 fired Thursday 5 March 10:00 (FIRED); follow-up 1 sent Friday 11:00 (SENT).
+
+
+@pytest.mark.parametrize(("history", "now", "expected"), [
+    pytest.param(record("2026-03-02 10:00+01:00", nudges=(FIRED,),
+                        snoozed_until="2026-03-06 10:00+01:00"),
+                 "2026-03-05 11:00+01:00",
+                 nudge(1, "2026-03-05 10:00+01:00", "2026-03-06 10:00+01:00", again=True),
+                 id="snoozed after nudge 1 fired: nudge 1 again, after the snooze"),
+    pytest.param(record("2026-03-02 10:00+01:00", nudges=(FIRED,),
+                        snoozed_until="2026-03-06 20:00+01:00"),
+                 "2026-03-05 11:00+01:00",
+                 nudge(1, "2026-03-05 10:00+01:00", "2026-03-09 09:00+01:00", again=True),
+                 id="snoozed into Friday evening: nudge 1 again on Monday 09:00"),
+    pytest.param(record("2026-03-02 10:00+01:00", nudges=(FIRED, FIRED_2),
+                        snoozed_until="2026-03-17 10:00+01:00"),
+                 "2026-03-16 11:00+01:00",
+                 nudge(2, "2026-03-16 10:00+01:00", "2026-03-17 10:00+01:00", again=True),
+                 id="the last nudge snoozed: it comes again, the cap is unchanged"),
+    pytest.param(record("2026-03-02 10:00+01:00", nudges=(Nudge(1, at("2026-03-06 10:00+01:00")),),
+                        snoozed_until="2026-03-06 10:00+01:00"),
+                 "2026-03-06 10:00+01:00",
+                 nudge(2, "2026-03-17 10:00+01:00", "2026-03-17 10:00+01:00"),
+                 id="once: nudge 1 fired again at the snooze's end, next is nudge 2"),
+    pytest.param(record("2026-03-02 10:00+01:00", nudges=(FIRED,),
+                        snoozed_until="2026-03-04 12:00+01:00"),
+                 "2026-03-05 11:00+01:00",
+                 nudge(2, "2026-03-16 10:00+01:00", "2026-03-16 10:00+01:00"),
+                 id="a snooze that ended before nudge 1 fired brings nothing back"),
+    pytest.param(record("2026-03-02 10:00+01:00", nudges=(FIRED,), followups=(SENT,),
+                        snoozed_until="2026-03-20 10:00+01:00"),
+                 "2026-03-06 12:00+01:00",
+                 nudge(2, "2026-03-17 11:00+01:00", "2026-03-20 10:00+01:00"),
+                 id="follow-up 1 sent: the snooze delays nudge 2"),
+    pytest.param(record("2026-01-05 10:00+01:00", snoozed_until="2026-02-09 10:00+01:00"),
+                 "2026-02-09 10:00+01:00",
+                 nudge(1, "2026-01-08 10:00+01:00", "2026-02-09 10:00+01:00"),
+                 id="snoozed past stale_after_days: delivered when the snooze promised"),
+    pytest.param(record("2026-01-05 10:00+01:00", snoozed_until="2026-02-09 10:00+01:00"),
+                 "2026-03-13 10:00+01:00",
+                 nudge(1, "2026-01-08 10:00+01:00", "2026-03-13 10:00+01:00", stale=True),
+                 id="stale 32 days after the snooze ended"),
+])
+def test_snooze(history, now, expected):
+    assert next_nudge(history, OFFICE, at(now)) == expected
+
+
+@pytest.mark.parametrize(("history", "expected"), [
+    pytest.param(record("2026-03-02 10:00+01:00"), True, id="nudge 1 to come"),
+    pytest.param(record("2026-03-02 10:00+01:00", nudges=(FIRED, FIRED_2)), True,
+                 id="nudge 2 fired, follow-up 2 not sent: it can come back"),
+    pytest.param(record("2026-03-02 10:00+01:00", nudges=(FIRED, FIRED_2),
+                        followups=(SENT, SENT_2)), False, id="both follow-ups sent"),
+    pytest.param(record("2026-03-02 10:00+01:00", status=Status.HEARD), False, id="heard"),
+])
+def test_can_snooze(history, expected):
+    assert can_snooze(history, OFFICE, at("2026-03-17 10:00+01:00")) is expected
 
 
 def test_next_nudge_times_are_utc():

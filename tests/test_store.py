@@ -181,7 +181,7 @@ def test_a_delivery_is_taken_by_one_owner_at_a_time(db):
     assert db.take_delivery(added.id, 1, "email", "me", T0, previous_owner="dead-daemon")
     assert not db.take_delivery(added.id, 1, "email", "you", T0, previous_owner="dead-daemon")
     retry_at = T0 + timedelta(minutes=1)
-    db.record_delivery(added.id, 1, "email", DeliveryStatus.FAILED, T0, "transient: 421",
+    db.record_delivery(added.id, 1, "email", DeliveryStatus.RETRYING, T0, "421",
                        retry_at)
     assert not db.take_delivery(added.id, 1, "email", "me", T0)  # not due yet
     assert [p.channel for p in db.undelivered()] == ["email"]
@@ -248,3 +248,116 @@ def test_records_below_the_cap_leave_out_interviews_with_nothing_left(db):
     assert light.nudges[0].deliveries == ()
     assert [d.channel for d in full.nudges[0].deliveries] == ["email"]
     assert fresh.id == db.records()[0].interview.id
+
+
+@pytest.mark.parametrize("final", [DeliveryStatus.GAVE_UP, DeliveryStatus.CANCELLED])
+def test_a_finished_delivery_is_never_taken_up_again(db, final):
+    added = db.add_interview(interview(), T0)
+    db.claim_nudge(added.id, 1, T0, ["email", "command"], T0, "me", lambda r: True)
+    db.record_delivery(added.id, 1, "email", final, T0, "why")
+    db.record_delivery(added.id, 1, "command", DeliveryStatus.RETRYING, T0, "421", T0)
+    assert [p.channel for p in db.undelivered()] == ["command"]
+    assert not db.take_delivery(added.id, 1, "email", "me", T0 + timedelta(days=1))
+    [email] = [d for d in db.get(added.id).nudges[0].deliveries if d.channel == "email"]
+    # Cancelling is not an attempt; giving up follows one.
+    assert (email.status, email.attempts) == (final, 0 if final is DeliveryStatus.CANCELLED
+                                               else 1)
+
+
+def test_a_snoozed_nudge_is_claimed_again_once_with_new_deliveries(db):
+    added = db.add_interview(interview(), T0)
+    db.claim_nudge(added.id, 1, T0, ["email"], T0, "me", lambda r: True)
+    db.record_delivery(added.id, 1, "email", DeliveryStatus.DELIVERED, T0)
+    later = T0 + timedelta(days=1)
+    before = db.claim_again(added.id, 1, ["email", "command"], later, "me", lambda r: True)
+    assert before is not None and before.nudges[0].fired_at == T0
+    assert db.claim_again(added.id, 1, ["email"], later, "you", lambda r: True) is None
+    record = db.get(added.id)
+    assert [(n.number, n.fired_at) for n in record.nudges] == [(1, later)]
+    assert sorted((d.channel, d.status, d.attempts) for d in record.nudges[0].deliveries) == [
+        ("command", DeliveryStatus.PENDING, 0), ("email", DeliveryStatus.PENDING, 0)]
+
+
+def test_claiming_again_is_refused_while_a_delivery_is_being_attempted(db):
+    added = db.add_interview(interview(), T0)
+    db.claim_nudge(added.id, 1, T0, ["email"], T0, "me", lambda r: True)  # owned, in flight
+    assert db.claim_again(added.id, 1, ["email"], T0 + timedelta(days=1), "me",
+                          lambda r: True) is None
+
+
+def _claim_again_all(url: str, owner: str, count: int, when: datetime, results) -> None:
+    store = Store.open(url)
+    won = sum(store.claim_again(i, 1, ["command"], when, owner, lambda r: True) is not None
+              for i in range(1, count + 1))
+    results.put(won)
+    store.close()
+
+
+def test_two_processes_racing_to_claim_again_win_each_nudge_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'again.db'}"
+    store = Store.open(url)
+    for _ in range(40):
+        added = store.add_interview(interview(), T0)
+        store.claim_nudge(added.id, 1, T0, ["command"], T0, "old", lambda r: True)
+        store.record_delivery(added.id, 1, "command", DeliveryStatus.DELIVERED, T0)
+    store.close()
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=_claim_again_all,
+                               args=(url, f"p{n}", 40, T0 + timedelta(days=1 + n), results))
+               for n in range(2)]
+    for worker in workers:
+        worker.start()
+    won = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    # The second process finds every nudge moved already: its `fired_at` no longer
+    # matches what the first read, or the first one's delivery is held.
+    assert sum(won) == 40
+
+
+def _open(url: str, barrier, results) -> None:
+    barrier.wait(30)
+    try:
+        Store.open(url).close()
+        results.put("ok")
+    except Exception as error:  # the test reports what went wrong
+        results.put(f"{type(error).__name__}: {error}")
+
+
+def test_several_processes_opening_a_fresh_database_at_once_all_succeed(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path / f'fresh-{attempt}.db'}"
+        barrier, results = context.Barrier(6), context.Queue()
+        workers = [context.Process(target=_open, args=(url, barrier, results))
+                   for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        outcomes = [results.get(timeout=120) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=60)
+        assert outcomes == ["ok"] * 6
+        assert revision(tmp_path / f"fresh-{attempt}.db") == SCHEMA_HEAD
+
+
+def test_failed_deliveries_become_retrying_or_gave_up_at_0004(tmp_path):
+    path = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    store_module.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO interviews (company, role, interviewer, email, notes, interview_at, "
+            "status, created_at, updated_at) VALUES ('Old Co', 'Dev', '', '', '', "
+            "'2026-01-05 10:00:00', 'waiting', '2026-01-05 10:00:00', '2026-01-05 10:00:00')")
+        conn.exec_driver_sql("INSERT INTO nudges (interview_id, number, opens_at, fired_at) "
+                             "VALUES (1, 1, '2026-01-08 10:00:00', '2026-01-08 10:00:00')")
+        conn.exec_driver_sql(
+            "INSERT INTO deliveries (nudge_id, channel, status, attempts, next_attempt_at) "
+            "VALUES (1, 'email', 'failed', 3, '2026-01-08 11:00:00'), "
+            "(1, 'command', 'failed', 2, NULL), (1, 'desktop', 'delivered', 1, NULL)")
+    engine.dispose()
+    Store.open(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT channel, status FROM deliveries ORDER BY id").fetchall()
+    assert rows == [("email", "retrying"), ("command", "gave up"), ("desktop", "delivered")]

@@ -232,7 +232,7 @@ class App:
         elif record.interview.status is not Status.WAITING:
             raise UserError(f"interview {interview_id} is {record.interview.status}: "
                             "there is nothing to snooze")
-        elif rules.next_nudge(record, self.policy, self.now()) is None:
+        elif not rules.can_snooze(record, self.policy, self.now()):
             raise UserError(f"interview {interview_id} has no nudge left to snooze")
         else:
             until = self.now() + delta

@@ -12,11 +12,12 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from followup import clock
 from followup.config_schema import DAYS, SCHEMA, Invalid, kind, url_password
 from followup.errors import ConfigError
 from followup.models import Policy
@@ -151,9 +152,11 @@ class Settings:
         """The database URL as it may be printed: any password replaced by ***."""
         return redacted_url(self.database_url)
 
-    def policy(self) -> Policy:
-        """What the rules need, with the public-holiday calendar when one is set."""
+    def policy(self, year: int | None = None) -> Policy:
+        """What the rules need, with the public holidays when a country is set: frozen
+        for the years around `year` (default: this year) that the rules can reach."""
         rules, hours = self.rules, self.hours
+        year = year if year is not None else clock.now().year
         return Policy(
             zone=self.zone,
             first_after_days=rules.first_after_days,
@@ -164,7 +167,7 @@ class Settings:
             work_days=frozenset(DAYS.index(day) for day in hours.days),
             start=hours.start,
             end=hours.end,
-            holidays=holiday_calendar(hours.holidays) if hours.holidays else frozenset(),
+            holidays=holiday_dates(hours.holidays, year) if hours.holidays else frozenset(),
         )
 
 
@@ -420,12 +423,21 @@ def system_zone_name() -> str:
     return "UTC"
 
 
-def holiday_calendar(code: str):
-    """A container of dates (`date in calendar`) for a country code like "DE-BY"."""
+HOLIDAY_YEARS = (-1, 3)  # the years before and after this one whose holidays are known
+
+
+def holiday_dates(code: str, year: int) -> frozenset[date]:
+    """The public holidays of a country code like "DE-BY", for the years from
+    `year` - 1 to `year` + 3: the rules look up to two years ahead of dates that
+    can lie a year back. A frozen set, so that threads can share it (the library's
+    calendar fills itself lazily, year by year, on lookup)."""
     import holidays
 
     country, _, region = code.partition("-")
-    return holidays.country_holidays(country, subdiv=region or None)
+    before, after = HOLIDAY_YEARS
+    calendar = holidays.country_holidays(country, subdiv=region or None,
+                                         years=range(year + before, year + after + 1))
+    return frozenset(calendar)
 
 
 # --- the commented default file -----------------------------------------------------

@@ -231,7 +231,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "holidays": holiday_country,
     },
     "daemon": {
-        "rescan_seconds": integer(1, 86400),
+        "rescan_seconds": integer(1, 600),  # a rescan also catches a resume: keep it short
         "retry_base_seconds": integer(1, 86400),
         "retry_max_seconds": integer(1, 7 * 86400),
         "log_level": choice(LOG_LEVELS),

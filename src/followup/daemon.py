@@ -1,85 +1,88 @@
 """`followup run`: the long-running process that delivers nudges when they fall due.
 
-The database is the truth; the schedule is derived from it and can be rebuilt
-at any time. A scan computes each waiting interview's next nudge with the rules
-and keeps one one-shot APScheduler job per nudge falling due within the
-horizon; a job that fires hands its nudge to the dispatcher, which claims it in
-the database before any channel sees it.
+Three pieces, each in its own module:
+- the planner (`planner`) keeps one APScheduler job per nudge falling due
+  within the horizon, derived from the database, rebuilt at any time;
+- the poke listener (`pokes`) hears the CLI (and the sources) say "look
+  again", coalesced into one worker;
+- this loop: signals, settings and reloads, the sources, the watchdog, and
+  handing what falls due to the dispatcher (`dispatch`), which claims each
+  nudge in the database before any channel sees it.
 
-The daemon looks again at one interview when the CLI pokes its socket (see
-`wake`), and at everything on a periodic rescan that costs one `PRAGMA
-data_version` read when nothing changed. The rescan also bounds how late a
-nudge can be after a suspend: the scheduler's sleep is on the monotonic clock,
-which stops while the machine sleeps.
-
-Signal handlers only set flags; the main loop acts on them.
+Signal handlers only set flags; the loop acts on them. Timers that must keep
+going whatever the wall clock does (the watchdog) run on the event loop's
+monotonic clock; everything about when nudges are due is judged by the wall
+clock (see `planner`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import logging
 import os
 import signal
-import socket
-import time
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from followup import rules, wake
 from followup.channels.base import Channel
 from followup.config import Settings
-from followup.dispatch import Dispatcher, Due, Retry
-from followup.errors import NotFound, UserError
-from followup.models import Record, Status
+from followup.dispatch import Dispatcher, Due, Key, Retry
+from followup.errors import UserError
+from followup.owners import process_identity
+from followup.planner import HORIZON, Planner
+from followup.pokes import PokeListener
+from followup.resume import watch_resume
 from followup.sdnotify import SystemdNotifier
 from followup.sources.base import Source, SourceContext, SourceStatus
 
 log = logging.getLogger("followup")
 
-HORIZON = timedelta(hours=12)  # jobs are kept for nudges due within this
 BATCH_WINDOW = 0.05  # seconds to gather nudges falling due together (for a digest)
 STOP_GRACE = 8.0  # seconds to let deliveries in flight finish after SIGTERM
 
-
 ChannelBuilder = Callable[[Settings], dict[str, Channel]]
 SourceBuilder = Callable[[Settings], list[Source]]
+StoreOpener = Callable[[str], object]
 
 
 class Daemon:
     def __init__(self, settings: Settings, store, build_channels: ChannelBuilder,
                  load_settings: Callable[[], Settings], now: Callable[[], datetime],
                  notifier: SystemdNotifier | None = None, verbose: bool = False,
-                 build_sources: SourceBuilder | None = None, app: object = None) -> None:
+                 build_sources: SourceBuilder | None = None, app: object = None,
+                 open_store: StoreOpener | None = None) -> None:
         self.settings = settings
         self.verbose = verbose
         self.store = store
         self.build_channels = build_channels
         self.load_settings = load_settings
+        self.open_store = open_store or _open_store
         self.now = now
         self.notifier = notifier or SystemdNotifier.from_environment()
-        self.owner = process_identity()
+        self.owner = process_identity(os.getpid())
         self.scheduler = AsyncIOScheduler(
             timezone="UTC",
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
-        self.planned: dict[int, tuple[int, datetime]] = {}  # interview -> (number, fire_at)
-        self.token: int | None = None
-        self.waiting = 0
-        self.last_full_scan = 0.0
-        self.inflight: set[asyncio.Task] = set()
+        self.in_flight: set[Key] = set()
+        self.failing: dict[str, str] = {}
+        self.planner = Planner(self.scheduler, self.owner, self.in_flight, now,
+                               self._due, self._retry)
+        self.pokes = PokeListener(self.planner.look_at, self._look_at_everything)
+        self.resume_watch: asyncio.Task | None = None
+        self.watching_resume = False
+        self.tasks: set[asyncio.Task] = set()
         self.batch: tuple[list[Due], list[Retry]] = ([], [])
         self.flush_handle: asyncio.TimerHandle | None = None
+        self.watchdog_handle: asyncio.TimerHandle | None = None
         self.wakeup = asyncio.Event()
         self.stopping = False
         self.reload_requested = False
-        self.transport: asyncio.DatagramTransport | None = None
         self.channels: dict[str, Channel] = {}
+        self.installation = ""
         self.dispatcher: Dispatcher | None = None
         self.build_sources = build_sources or (lambda settings: [])
         self.app = app
@@ -92,12 +95,16 @@ class Daemon:
         for signum, handler in ((signal.SIGTERM, self._on_stop), (signal.SIGINT, self._on_stop),
                                 (signal.SIGHUP, self._on_reload)):
             loop.add_signal_handler(signum, handler)
+        self.installation = await asyncio.to_thread(self.store.installation_id)
         self._use_settings(self.settings)
-        await self._listen()
+        self._watchdog()
+        await self.pokes.listen(self.settings.database_url)
         self.scheduler.start()
-        self._schedule_housekeeping()
-        await self.full_scan()
+        self._schedule_rescan()
+        await self.planner.full_scan()
         self._start_sources()
+        self.resume_watch = loop.create_task(watch_resume(
+            lambda: self.pokes.poke(None), lambda: setattr(self, "watching_resume", True)))
         self.notifier.send("READY=1", self._status_line())
         log.info("started: %d channel(s) (%s), database %s", len(self.channels),
                  ", ".join(self.channels) or "none", self.settings.database_url)
@@ -122,33 +129,55 @@ class Daemon:
         self.notifier.send("STOPPING=1")
         log.info("stopping")
         self.scheduler.shutdown(wait=False)
+        for handle in (self.watchdog_handle, self.flush_handle):
+            if handle is not None:
+                handle.cancel()
         await self._stop_sources()
-        if self.transport is not None:
-            self.transport.close()
-            _unlink(self.socket_path)
-        if self.flush_handle is not None:
-            self.flush_handle.cancel()
-        if self.inflight:
-            _, pending = await asyncio.wait(self.inflight, timeout=STOP_GRACE)
+        if self.resume_watch is not None:
+            self.resume_watch.cancel()
+            await asyncio.gather(self.resume_watch, return_exceptions=True)
+        await self.pokes.close()
+        if self.tasks:
+            _, pending = await asyncio.wait(self.tasks, timeout=STOP_GRACE)
             for task in pending:
                 task.cancel()
         await self._close_channels()
         await asyncio.to_thread(self.store.close)
         log.info("stopped")
 
+    def _watchdog(self) -> None:
+        """Ping systemd's watchdog on the loop's monotonic clock: a wall-clock step
+        must not stop the pings (an APScheduler interval job would wait it out)."""
+        interval = self.notifier.watchdog_interval
+        if interval:
+            self.notifier.send("WATCHDOG=1")
+            self.watchdog_handle = asyncio.get_running_loop().call_later(interval,
+                                                                         self._watchdog)
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
     # --- settings -------------------------------------------------------------------------------
 
     def _use_settings(self, settings: Settings) -> None:
         self.settings = settings
-        self.policy = settings.policy()
+        self.policy_year = self.now().year
+        self.policy = settings.policy(self.policy_year)
         self.channels = self.build_channels(settings)
         if not self.channels:
             log.warning("no channel is enabled: nudges will wait until one is "
                         "(see [notify.*] in %s)", settings.path or "the configuration")
         self.dispatcher = Dispatcher(self.store, self.channels, settings, self.policy,
-                                     self.owner, self.now, self.schedule_retry)
+                                     self.owner, self.now, self.planner.schedule_retry,
+                                     self.in_flight, self.failing, self.installation)
+        self.planner.use(self.store, self.policy, self.channels)
         if not self.verbose:
             logging.getLogger("followup").setLevel(_level(settings.daemon.log_level))
+        for handler in logging.getLogger("followup").handlers:
+            if isinstance(handler.formatter, ZonedFormatter):
+                handler.formatter.zone = settings.zone
 
     async def reload(self) -> None:
         try:
@@ -157,18 +186,35 @@ class Daemon:
             log.error("reload failed, keeping the old settings: %s",
                       error.message.replace("\n", "; "))
             return
-        if settings.database_url != self.settings.database_url:
-            log.warning("the database URL changed: restart the daemon to use it")
-            settings = replace(settings, database_url=self.settings.database_url)
+        moved = settings.database_url != self.settings.database_url
+        if moved:
+            try:
+                store = await asyncio.to_thread(self.open_store, settings.database_url)
+            except UserError as error:
+                log.error("reload failed, keeping the old settings and database: cannot "
+                          "open the new database: %s", error.message)
+                return
         await self._stop_sources()
         await self._close_channels()
+        if moved:
+            await self._move_to(store, settings.database_url)
         self._use_settings(settings)
         self._start_sources()
-        self.planned.clear()
-        self.scheduler.remove_all_jobs()
-        self._schedule_housekeeping()
-        await self.full_scan()
+        self._schedule_rescan()
+        await self.planner.full_scan()
         log.info("reloaded %s", settings.path or "the defaults")
+
+    async def _move_to(self, store, database_url: str) -> None:
+        """Leave the old database for a new one: wait for deliveries in flight, then
+        switch the store and the wake socket."""
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=STOP_GRACE)
+        old, self.store = self.store, store
+        await asyncio.to_thread(old.close)
+        self.installation = await asyncio.to_thread(store.installation_id)
+        await self.pokes.close(stop_worker=False)
+        await self.pokes.listen(database_url)
+        log.warning("the database is now %s", database_url)
 
     async def _close_channels(self) -> None:
         for channel in self.channels.values():
@@ -204,116 +250,43 @@ class Daemon:
 
     async def report_source(self, name: str, status: SourceStatus) -> None:
         """Keep a source's state where `service status` reads it: the database."""
-        import json
-
         value = json.dumps({"state": str(status.state), "since": status.since.isoformat(),
                             "detail": status.detail})
         await asyncio.to_thread(self.store.set_meta, f"source:{name}", value)
 
     def source_changed(self, interview_id: int | None) -> None:
         """A source changed an interview (None: several): look again, as after a poke."""
-        coroutine = self.full_scan() if interview_id is None else self.look_at(interview_id)
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self.inflight.add(task)
-        task.add_done_callback(self.inflight.discard)
+        self.pokes.poke(interview_id)
 
-    # --- scanning -----------------------------------------------------------------------------
+    # --- rescans ------------------------------------------------------------------------------
 
-    def _schedule_housekeeping(self) -> None:
-        self.scheduler.add_job(self.rescan, "interval", id="rescan", replace_existing=True,
-                               seconds=self.settings.daemon.rescan_seconds)
-        interval = self.notifier.watchdog_interval
-        if interval:
-            self.scheduler.add_job(self.notifier.send, "interval", args=["WATCHDOG=1"],
-                                   id="watchdog", replace_existing=True, seconds=interval)
-
-    async def rescan(self) -> None:
-        """The periodic look: a full scan if the database changed, or the horizon moved."""
-        token = await asyncio.to_thread(self.store.change_token)
-        stale_horizon = time.monotonic() - self.last_full_scan > HORIZON.total_seconds() / 2
-        if token is None or token != self.token or stale_horizon:
-            await self.full_scan()
-        self.scheduler.wakeup()  # due jobs are found by wall time, after a suspend too
-
-    async def full_scan(self) -> None:
-        token = await asyncio.to_thread(self.store.change_token)
-        records = await asyncio.to_thread(self.store.records, [Status.WAITING], False,
-                                          self.policy.max_followups)
-        undelivered = await asyncio.to_thread(self.store.undelivered)
-        now = self.now()
-        seen = set()
-        for record in records:
-            seen.add(record.interview.id)
-            self._plan(record, now)
-        for interview_id in set(self.planned) - seen:
-            self._unplan(interview_id)
-        for pending in undelivered:
-            self._plan_retry(pending, now)
-        self.token, self.last_full_scan = token, time.monotonic()
-        self.waiting = len(records)
-        self.notifier.send(self._status_line())
-        log.debug("scanned %d waiting interview(s); %d nudge(s) scheduled",
-                  len(records), len(self.planned))
-
-    async def look_at(self, interview_id: int) -> None:
-        """Look again at one interview after the CLI changed it."""
-        try:
-            record = await asyncio.to_thread(self.store.get, interview_id)
-        except NotFound:
-            self._unplan(interview_id)
-            return
-        self._plan(record, self.now())
+    async def _look_at_everything(self) -> None:
+        """After a poke for everything, or a resume: plan again, and run what fell due."""
+        await self.planner.full_scan()
         self.scheduler.wakeup()
 
-    def _plan(self, record: Record, now: datetime) -> None:
-        interview_id = record.interview.id
-        upcoming = rules.next_nudge(record, self.policy, now)
-        if (upcoming is None or upcoming.stale or not self.channels
-                or upcoming.fire_at > now + HORIZON):
-            self._unplan(interview_id)
-            return
-        if self.planned.get(interview_id) == (upcoming.number, upcoming.fire_at):
-            return
-        self.planned[interview_id] = (upcoming.number, upcoming.fire_at)
-        due = Due(interview_id, upcoming.number, upcoming.opens_at)
-        self.scheduler.add_job(self._fire, "date", run_date=upcoming.fire_at, args=[due],
-                               id=f"nudge-{interview_id}", replace_existing=True)
-        if upcoming.fire_at > now:
-            log.info("scheduled nudge %d for interview %d (%s) at %s", upcoming.number,
-                     interview_id, record.interview.company,
-                     upcoming.fire_at.astimezone(self.policy.zone).isoformat(timespec="minutes"))
+    def _schedule_rescan(self) -> None:
+        self.scheduler.add_job(self._rescan, "interval", id="rescan", replace_existing=True,
+                               seconds=self.settings.daemon.rescan_seconds)
 
-    def _unplan(self, interview_id: int) -> None:
-        if self.planned.pop(interview_id, None) is not None:
-            with contextlib.suppress(JobLookupError):  # it already ran
-                self.scheduler.remove_job(f"nudge-{interview_id}")
-
-    def _plan_retry(self, pending, now: datetime) -> None:
-        owner = pending.owner
-        if owner == self.owner or (owner is not None and process_alive(owner)):
-            return  # being delivered right now, here or by another daemon
-        when = max(pending.next_attempt_at or now, now)
-        self.schedule_retry(pending.record.interview.id, pending.number, pending.channel, when,
-                            previous_owner=owner)
-
-    def schedule_retry(self, interview_id: int, number: int, channel: str, when: datetime,
-                       previous_owner: str | None = None) -> None:
-        if channel not in self.channels:
-            return
-        when = rules.first_working_instant(when, self.policy) or when
-        retry = Retry(interview_id, number, channel, previous_owner)
-        self.scheduler.add_job(self._fire_retry, "date", run_date=when, args=[retry],
-                               id=f"retry-{interview_id}-{number}-{channel}",
-                               replace_existing=True)
+    async def _rescan(self) -> None:
+        if self.now().year != self.policy_year:  # the holidays are frozen by year
+            self.policy_year = self.now().year
+            self.policy = self.settings.policy(self.policy_year)
+            self.dispatcher.policy = self.planner.policy = self.policy
+        try:
+            await self.planner.rescan()
+        except UserError as error:
+            log.error("rescan failed, trying again at the next: %s", error.message)
+        self.notifier.send(self._status_line())
 
     # --- firing -------------------------------------------------------------------------------
 
-    async def _fire(self, due: Due) -> None:
-        self.planned.pop(due.interview_id, None)
+    def _due(self, due: Due) -> None:
         self.batch[0].append(due)
         self._flush_soon()
 
-    async def _fire_retry(self, retry: Retry) -> None:
+    def _retry(self, retry: Retry) -> None:
         self.batch[1].append(retry)
         self._flush_soon()
 
@@ -329,115 +302,62 @@ class Daemon:
         self.batch = ([], [])
         if self.stopping or self.dispatcher is None:
             return
-        task = asyncio.get_running_loop().create_task(self._dispatch(due, retries))
-        self.inflight.add(task)
-        task.add_done_callback(self.inflight.discard)
+        self._spawn(self._dispatch(self.dispatcher, due, retries))
 
-    async def _dispatch(self, due: list[Due], retries: list[Retry]) -> None:
+    async def _dispatch(self, dispatcher: Dispatcher, due: list[Due],
+                        retries: list[Retry]) -> None:
         try:
-            await self.dispatcher.dispatch(due, retries)
-        except UserError as error:  # the database was locked past its timeout, say
-            log.error("delivery postponed: %s", error.message)
-            for item in due:
-                self.planned.pop(item.interview_id, None)
+            await dispatcher.dispatch(due, retries)
         except Exception:
             log.exception("delivery failed unexpectedly; the next rescan tries again")
         finally:
-            self.token = None  # our own writes: make the next rescan look again
-
-    # --- the CLI's poke -----------------------------------------------------------------------
-
-    @property
-    def socket_path(self) -> Path:
-        return wake.socket_path(self.settings.database_url)
-
-    async def _listen(self) -> None:
-        path = self.socket_path
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        folder = path.parent.stat()
-        if folder.st_uid != os.getuid() or folder.st_mode & 0o077:
-            log.warning("%s is not private to this user; relying on rescans", path.parent)
-            return
-        if wake.poke(self.settings.database_url, None):
-            log.warning("another daemon listens on %s; relying on rescans", path)
-            return
-        _unlink(path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(str(path))
-        os.chmod(path, 0o600)
-        loop = asyncio.get_running_loop()
-        self.transport, _ = await loop.create_datagram_endpoint(
-            lambda: _PokeProtocol(self), sock=sock)
-
-    def poked(self, message: bytes) -> None:
-        text = message.decode(errors="replace").strip()
-        one = text.isascii() and text.isdigit() and len(text) < 19
-        coroutine = self.look_at(int(text)) if one else self.full_scan()
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self.inflight.add(task)
-        task.add_done_callback(self.inflight.discard)
+            for item in due:  # claimed or not, the next full scan plans what is left
+                self.planner.forget(item)
+            self.planner.token = None  # and it looks at everything, whatever went wrong
 
     def _status_line(self) -> str:
-        upcoming = min((fire_at for _, fire_at in self.planned.values()), default=None)
+        upcoming = self.planner.next_fire_at
+        hours = int(HORIZON.total_seconds() // 3600)
         when = (upcoming.astimezone(self.policy.zone).strftime("%a %d %b %H:%M")
-                if upcoming else "none within 12 hours")
-        return f"STATUS={self.waiting} waiting interview(s); next nudge: {when}"
-
-
-class _PokeProtocol(asyncio.DatagramProtocol):
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-
-    def datagram_received(self, data: bytes, addr) -> None:
-        self.daemon.poked(data)
+                if upcoming else f"none within {hours} hours")
+        return f"STATUS={self.planner.waiting} waiting interview(s); next nudge: {when}"
 
 
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def process_identity() -> str:
-    """This process, as `host/pid/start`: a pid alone could be reused after a crash."""
-    pid = os.getpid()
-    return f"{socket.gethostname()}/{pid}/{_start_ticks(pid)}"
+def _open_store(database_url: str):
+    from followup.store import Store
 
-
-def process_alive(identity: str) -> bool:
-    """Whether the process named by `process_identity` still runs (here; others are
-    taken as alive, since we cannot tell)."""
-    host, _, rest = identity.partition("/")
-    pid_text, _, start = rest.partition("/")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return True
-    return _start_ticks(int(pid_text)) == start
-
-
-def _start_ticks(pid: int) -> str:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
-def _unlink(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+    return Store.open(database_url)
 
 
 def _level(name: str) -> int:
     return getattr(logging, name.upper(), logging.INFO)
 
 
+class ZonedFormatter(logging.Formatter):
+    """Log times in the configured zone (set by the daemon once settings are read)."""
+
+    zone: ZoneInfo | None = None
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, self.zone)
+        return moment.strftime(datefmt or "%Y-%m-%d %H:%M:%S")
+
+
 def setup_logging(level: str, verbose: bool) -> None:
     """One line per event on stderr; no timestamps when journald adds its own."""
     handler = logging.StreamHandler()
     if os.environ.get("JOURNAL_STREAM"):
-        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        handler.setFormatter(ZonedFormatter("%(levelname)s %(message)s"))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
-                                               "%Y-%m-%d %H:%M:%S"))
+        handler.setFormatter(ZonedFormatter("%(asctime)s %(levelname)s %(message)s",
+                                            "%Y-%m-%d %H:%M:%S"))
     logger = logging.getLogger("followup")
     logger.handlers[:] = [handler]
     logger.propagate = False
     logger.setLevel(logging.DEBUG if verbose else _level(level))
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+

@@ -1,12 +1,23 @@
 """Claim, deliver, record: what happens when nudges fall due.
 
 A nudge is claimed in the database (the unique constraint on interview and
-number decides between racing daemons) before any channel sees it. Each
+number decides between racing daemons; a snoozed nudge coming back is claimed
+again by a compare-and-set on its `fired_at`) before any channel sees it. Each
 enabled channel then delivers on its own, and its result is recorded at once:
-delivered, or failed with a time for the next attempt (doubling from
-`retry_base_seconds` up to `retry_max_seconds`, and only inside working hours).
-The only window in which a nudge can reach a channel twice is between the
-channel accepting it and that result being written, one statement later.
+delivered; retrying, with a time for the next attempt (doubling from
+`retry_base_seconds` up to `retry_max_seconds`, and only inside working hours);
+or gave up. The only window in which a nudge can reach a channel twice is
+between the channel accepting it and that result being written, one statement
+later.
+
+When a delivery gives up (final: no scan takes it up again):
+- a failure that needs the user (a refused password, a missing program) has
+  happened NEEDS_FIX_ATTEMPTS times, `retry_max_seconds` apart: time enough to
+  fix it, after which the nudge is old news;
+- or the next attempt would come more than GIVE_UP_AFTER after the nudge
+  fired (a week: a retry across a weekend or a holiday still happens).
+A delivery no longer wanted (the employer replied, the interview was closed,
+the follow-up was sent) is cancelled, also final.
 """
 
 from __future__ import annotations
@@ -14,34 +25,37 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from followup import content, rules
-from followup.channels.base import Channel, Outcome, Result, transient
+from followup.channels.base import Channel, DeliveryResult, Result, try_again
 from followup.config import Settings
-from followup.errors import NotFound
+from followup.errors import NotFound, UserError
 from followup.models import DeliveryStatus, Policy, Record, Status
 
 log = logging.getLogger("followup")
 
 DIGEST_OVER = 3  # more nudges than this at once go to desktop and email as one digest
-ATTEMPT_TIMEOUT = 90.0  # a channel has its own timeouts; this bounds a misbehaving one
+ATTEMPT_TIMEOUT = 90.0  # each channel keeps its own, shorter deadline; this bounds a bad one
+NEEDS_FIX_ATTEMPTS = 5
+GIVE_UP_AFTER = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """A nudge the schedule says is due: claim it, then deliver it."""
+    """A nudge the schedule says is due: claim it (`again`: once more), then deliver it."""
 
     interview_id: int
     number: int
     opens_at: datetime
+    again: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Retry:
     """A delivery to attempt again; `previous_owner` is set when taking over from a
-    process that died while delivering."""
+    process that died while delivering (or from this one, after an error)."""
 
     interview_id: int
     number: int
@@ -49,13 +63,29 @@ class Retry:
     previous_owner: str | None = None
 
 
-RetryScheduler = Callable[[int, int, str, datetime], None]
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One channel's attempt at one nudge: `attempts` made before, the nudge's firing."""
+
+    record: Record
+    number: int
+    attempts: int
+    fired_at: datetime
+
+
+Key = tuple[int, int, str]  # interview, nudge number, channel
+RetryScheduler = Callable[..., None]  # (interview, number, channel, when, previous owner)
 
 
 class Dispatcher:
+    """Carries nudges from "due" to "recorded". `in_flight` holds the deliveries this
+    process is attempting right now (shared with the daemon's planner: any other
+    delivery it owns was stranded by an error and may be taken up again)."""
+
     def __init__(self, store, channels: Mapping[str, Channel], settings: Settings,
                  policy: Policy, owner: str, now: Callable[[], datetime],
-                 schedule_retry: RetryScheduler) -> None:
+                 schedule_retry: RetryScheduler, in_flight: set[Key] | None = None,
+                 failing: dict[str, str] | None = None, installation: str = "") -> None:
         self.store = store
         self.channels = dict(channels)
         self.settings = settings
@@ -63,23 +93,35 @@ class Dispatcher:
         self.owner = owner
         self.now = now
         self.schedule_retry = schedule_retry
+        self.in_flight = in_flight if in_flight is not None else set()
+        self.failing = failing if failing is not None else {}  # channel -> last reason
+        self.installation = installation  # the database's random id (Store.installation_id)
 
     async def dispatch(self, due: Iterable[Due], retries: Iterable[Retry]) -> None:
         """Claim the new nudges, take the retries, and deliver all of it, channel by
-        channel, each channel on its own so that a slow one delays no other."""
+        channel, each channel on its own so that a slow one delays no other. A
+        database error skips one item (a later scan finds it), never the rest."""
         now = self.now()
-        work: dict[str, list[tuple[Record, int]]] = {name: [] for name in self.channels}
+        work: dict[str, list[Job]] = {name: [] for name in self.channels}
         for item in due:
-            record = await asyncio.to_thread(self._claim, item, now)
+            record = await self._guarded(self._claim, item, now)
             if record is not None:
-                for items in work.values():
-                    items.append((record, item.number))
+                for jobs in work.values():
+                    jobs.append(Job(record, item.number, 0, now))
         for retry in retries:
-            record = await asyncio.to_thread(self._take, retry, now)
-            if record is not None and retry.channel in work:
-                work[retry.channel].append((record, retry.number))
-        await asyncio.gather(*(self._deliver(name, items, now)
-                               for name, items in work.items() if items))
+            job = await self._guarded(self._take, retry, now)
+            if job is not None and retry.channel in work:
+                work[retry.channel].append(job)
+        await asyncio.gather(*(self._deliver(name, jobs, now)
+                               for name, jobs in work.items() if jobs))
+
+    async def _guarded(self, step, item, now: datetime):
+        try:
+            return await asyncio.to_thread(step, item, now)
+        except UserError as error:  # the database was locked past its timeout, say
+            log.error("nudge %d for interview %d postponed: %s", item.number,
+                      item.interview_id, error.message)
+            return None
 
     # --- claiming ------------------------------------------------------------------------
 
@@ -87,17 +129,35 @@ class Dispatcher:
         def still_due(record: Record) -> bool:
             upcoming = rules.next_nudge(record, self.policy, now)
             return (upcoming is not None and upcoming.number == item.number
+                    and upcoming.again == item.again
                     and not upcoming.stale and upcoming.fire_at <= now)
 
-        record = self.store.claim_nudge(item.interview_id, item.number, item.opens_at,
-                                        self.channels, now, self.owner, still_due)
+        claim = self.store.claim_again if item.again else self._claim_first(item)
+        record = claim(item.interview_id, item.number, self.channels, now, self.owner,
+                       still_due)
         if record is not None:
-            log.info("claimed nudge %d for interview %d (%s)", item.number,
-                     item.interview_id, record.interview.company)
+            self.in_flight.update((item.interview_id, item.number, name)
+                                  for name in self.channels)
+            log.info("claimed nudge %d for interview %d (%s)%s", item.number,
+                     item.interview_id, record.interview.company,
+                     " again, after its snooze" if item.again else "")
         return record
 
-    def _take(self, retry: Retry, now: datetime) -> Record | None:
-        """Take a delivery for another attempt, unless it is no longer wanted."""
+    def _claim_first(self, item: Due):
+        def claim(interview_id, number, channels, now, owner, still_due):
+            return self.store.claim_nudge(interview_id, number, item.opens_at, channels, now,
+                                          owner, still_due)
+        return claim
+
+    def _take(self, retry: Retry, now: datetime) -> Job | None:
+        """Take a delivery for another attempt, unless it is no longer wanted, or
+        this is outside working hours (a retry firing late, after a resume)."""
+        if not rules.is_working_time(now, self.policy):
+            later = rules.first_working_instant(now, self.policy)
+            if later is not None:
+                self.schedule_retry(retry.interview_id, retry.number, retry.channel, later,
+                                    retry.previous_owner)
+            return None
         try:
             record = self.store.get(retry.interview_id)
         except NotFound:
@@ -112,70 +172,121 @@ class Dispatcher:
                    if interview.status is not Status.WAITING
                    else f"follow-up {retry.number} was already sent")
             self.store.record_delivery(retry.interview_id, retry.number, retry.channel,
-                                       DeliveryStatus.FAILED, now, f"not sent: {why}")
-            log.info("dropped the retry of nudge %d for interview %d by %s: %s",
-                     retry.number, retry.interview_id, retry.channel, why)
+                                       DeliveryStatus.CANCELLED, now, f"not sent: {why}")
+            log.info("cancelled the %s delivery of nudge %d for interview %d: %s",
+                     retry.channel, retry.number, retry.interview_id, why)
             return None
+        self.in_flight.add((retry.interview_id, retry.number, retry.channel))
+        attempts = _attempts(record, retry.number, retry.channel)
         log.info("retrying nudge %d for interview %d by %s (attempt %d)", retry.number,
-                 retry.interview_id, retry.channel, _attempts(record, retry.number,
-                                                              retry.channel) + 1)
-        return record
+                 retry.interview_id, retry.channel, attempts + 1)
+        return Job(record, retry.number, attempts, _fired_at(record, retry.number) or now)
 
     # --- delivering -------------------------------------------------------------------------
 
-    async def _deliver(self, name: str, items: list[tuple[Record, int]], now: datetime) -> None:
+    async def _deliver(self, name: str, jobs: list[Job], now: datetime) -> None:
         channel = self.channels[name]
         of = self.policy.max_followups
-        reminders = [content.reminder(record.interview, number, of, now, self.policy.zone,
-                                      sent=record.followups_sent, signature=self.settings.me.name,
-                                      opens_at=rules.window_opens(record, number, self.policy))
-                     for record, number in items]
-        if channel.takes_digest and len(items) > DIGEST_OVER:
-            batches = [(content.notice(reminders), items)]
-        else:
-            batches = [(content.notice([r]), [item]) for r, item in zip(reminders, items,
-                                                                        strict=True)]
-        for notice, covered in batches:
-            result = await self._attempt(channel, notice)
-            await asyncio.to_thread(self._record, name, covered, result)
+        try:
+            reminders = [content.reminder(
+                job.record.interview, job.number, of, now, self.policy.zone,
+                sent=job.record.followups_sent, signature=self.settings.me.name,
+                opens_at=rules.window_opens(job.record, job.number, self.policy))
+                for job in jobs]
+            if channel.takes_digest and len(jobs) > DIGEST_OVER:
+                batches = [(content.notice(reminders), jobs)]
+            else:
+                batches = [(content.notice([r]), [job])
+                           for r, job in zip(reminders, jobs, strict=True)]
+            for notice, covered in batches:
+                result = await self._attempt(channel, replace(notice, key=self._key(notice,
+                                                                                  covered)))
+                await asyncio.to_thread(self._record, name, covered, result)
+        finally:
+            # Whatever happened, these are no longer being attempted: what was not
+            # recorded (a database error) is taken up again by the next scan.
+            self.in_flight.difference_update((job.record.interview.id, job.number, name)
+                                             for job in jobs)
+
+    def _key(self, notice, covered: list[Job]) -> str:
+        """The notice's identity (an email's Message-ID): the same for every attempt at
+        the same nudges, new when a snoozed nudge comes again, and never the same
+        in two databases."""
+        fired = max(job.fired_at for job in covered)
+        return f"{notice.key}.{fired:%Y%m%d%H%M%S}.{self.installation}".rstrip(".")
 
     async def _attempt(self, channel: Channel, notice) -> Result:
         try:
             return await asyncio.wait_for(channel.deliver(notice), ATTEMPT_TIMEOUT)
         except TimeoutError:
-            return transient(f"no answer within {ATTEMPT_TIMEOUT:.0f} s")
+            return try_again(f"no answer within {ATTEMPT_TIMEOUT:.0f} s")
         except Exception as error:  # a channel should not raise; never let it stop the rest
             log.exception("%s channel raised while delivering", channel.name)
-            return transient(f"{type(error).__name__}: {error}")
+            return try_again(f"{type(error).__name__}: {error}")
 
-    def _record(self, name: str, covered: list[tuple[Record, int]], result: Result) -> None:
+    def _record(self, name: str, covered: list[Job], result: Result) -> None:
         now = self.now()
-        for record, number in covered:
-            interview_id = record.interview.id
+        if result.ok:
+            self._works(name)
+        for job in covered:
+            interview_id = job.record.interview.id
+            company = job.record.interview.company
             if result.ok:
-                self.store.record_delivery(interview_id, number, name,
+                self.store.record_delivery(interview_id, job.number, name,
                                            DeliveryStatus.DELIVERED, now)
-                log.info("delivered nudge %d for interview %d (%s) by %s", number,
-                         interview_id, record.interview.company, name)
+                log.info("delivered nudge %d for interview %d (%s) by %s", job.number,
+                         interview_id, company, name)
                 continue
-            attempts = _attempts(record, number, name) + 1
-            retry_at = self._next_attempt(now, attempts, result.outcome)
-            self.store.record_delivery(interview_id, number, name, DeliveryStatus.FAILED,
-                                       now, f"{result.outcome}: {result.reason}", retry_at)
-            log.warning("%s failed for nudge %d of interview %d (%s: %s); retry at %s",
-                        name, number, interview_id, result.outcome, result.reason,
-                        retry_at.isoformat(timespec="seconds") if retry_at else "never")
-            if retry_at is not None:
-                self.schedule_retry(interview_id, number, name, retry_at)
+            retry_at, why = self.next_attempt(job, result, now)
+            if retry_at is None:
+                self.store.record_delivery(interview_id, job.number, name,
+                                           DeliveryStatus.GAVE_UP, now,
+                                           f"{why}: {result.reason}")
+                log.warning("%s gave up on nudge %d for interview %d (%s) %s: %s", name,
+                            job.number, interview_id, company, why, result.reason)
+                continue
+            self.store.record_delivery(interview_id, job.number, name,
+                                       DeliveryStatus.RETRYING, now, result.reason, retry_at)
+            self._failed(name, job, result, retry_at)
+            self.schedule_retry(interview_id, job.number, name, retry_at)
 
-    def _next_attempt(self, now: datetime, attempts: int, outcome: Outcome) -> datetime | None:
+    def next_attempt(self, job: Job, result: Result, now: datetime
+                     ) -> tuple[datetime | None, str]:
+        """When to try again after this failure; (None, why) to give up."""
         daemon = self.settings.daemon
-        if outcome is Outcome.PERMANENT:
+        attempts = job.attempts + 1
+        if result.outcome is DeliveryResult.NEEDS_FIX:
+            if attempts >= NEEDS_FIX_ATTEMPTS:
+                return None, f"after {attempts} attempts"
             wait = daemon.retry_max_seconds
         else:
             wait = min(daemon.retry_base_seconds * 2 ** min(attempts - 1, 30),
                        daemon.retry_max_seconds)
-        return rules.first_working_instant(now + timedelta(seconds=wait), self.policy)
+        retry_at = rules.first_working_instant(now + timedelta(seconds=wait), self.policy)
+        if retry_at is None or retry_at - job.fired_at > GIVE_UP_AFTER:
+            return None, f"{GIVE_UP_AFTER.days} days after the nudge"
+        return retry_at, ""
+
+    # --- telling the log, once per change ---------------------------------------------------
+
+    def _failed(self, name: str, job: Job, result: Result, retry_at: datetime) -> None:
+        """A failure is news when the channel was working or failed differently."""
+        news = self.failing.get(name) != result.reason
+        self.failing[name] = result.reason
+        log.log(logging.WARNING if news else logging.DEBUG,
+                "%s failed for nudge %d of interview %d (%s): %s; will retry at %s", name,
+                job.number, job.record.interview.id, job.record.interview.company,
+                result.reason, self.local(retry_at))
+
+    def _works(self, name: str) -> None:
+        if self.failing.pop(name, None) is not None:
+            log.info("%s works again", name)
+
+    def local(self, moment: datetime) -> str:
+        """A time as the user reads it: "10:05" today, "Mon 09:00" on another day."""
+        shown, today = moment.astimezone(self.policy.zone), self.now().astimezone(
+            self.policy.zone)
+        return shown.strftime("%H:%M" if shown.date() == today.date() else "%a %d %b %H:%M")
 
 
 def _attempts(record: Record, number: int, channel: str) -> int:
@@ -186,3 +297,8 @@ def _attempts(record: Record, number: int, channel: str) -> int:
                 if delivery.channel == channel:
                     return delivery.attempts
     return 0
+
+
+def _fired_at(record: Record, number: int) -> datetime | None:
+    return next((nudge.fired_at for nudge in record.nudges if nudge.number == number), None)
+

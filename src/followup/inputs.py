@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from followup.errors import UserError
-from followup.models import Outcome
+from followup.models import ReplyOutcome
 
 ONE_LINE_MAX = 1000
 NOTES_MAX = 10_000
@@ -160,11 +160,11 @@ def email(value: str) -> str:
     return value
 
 
-def outcome(value: str) -> Outcome:
+def outcome(value: str) -> ReplyOutcome:
     try:
-        return Outcome(value)
+        return ReplyOutcome(value)
     except ValueError:
-        options = ", ".join(o.value for o in Outcome)
+        options = ", ".join(o.value for o in ReplyOutcome)
         raise UserError(f"outcome {shown(value)} is not one of {options}") from None
 
 

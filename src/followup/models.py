@@ -18,8 +18,9 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
-class Outcome(StrEnum):
-    """What the employer's reply was, recorded with `followup heard`."""
+class ReplyOutcome(StrEnum):
+    """What the employer's reply was, recorded with `followup heard` (how a delivery
+    went is `channels.base.DeliveryResult`)."""
 
     NEXT_ROUND = "next-round"
     OFFER = "offer"
@@ -28,9 +29,19 @@ class Outcome(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
-    PENDING = "pending"
+    """Where one channel's delivery of one nudge stands. The last three are final:
+    no scan takes them up again."""
+
+    PENDING = "pending"  # claimed, not attempted yet (or being attempted)
+    RETRYING = "retrying"  # failed; the next attempt is at `next_attempt_at`
     DELIVERED = "delivered"
-    FAILED = "failed"
+    GAVE_UP = "gave up"  # failed too long or too often; `error` says why
+    CANCELLED = "cancelled"  # no longer wanted: the employer replied, the follow-up was sent
+
+    @property
+    def final(self) -> bool:
+        return self in (DeliveryStatus.DELIVERED, DeliveryStatus.GAVE_UP,
+                        DeliveryStatus.CANCELLED)
 
 
 class Source(StrEnum):
@@ -154,6 +165,8 @@ class NextNudge:
     opens_at: datetime
     fire_at: datetime
     stale: bool = False
+    # Nudge `number` already fired and the user snoozed it: it comes back once.
+    again: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from followup import content
 from followup.app import View
-from followup.models import Draft, Nudge, Status
+from followup.models import Delivery, DeliveryStatus, Draft, Nudge, Status
 
 
 def iso(moment: datetime | date | None, zone: ZoneInfo) -> str | None:
@@ -62,9 +62,7 @@ def nudge_json(nudge: Nudge, zone: ZoneInfo) -> dict[str, Any]:
         "number": nudge.number,
         "fired_at": iso(nudge.fired_at, zone),
         "deliveries": [
-            {"channel": d.channel, "status": str(d.status), "attempts": d.attempts,
-             "delivered_at": iso(d.delivered_at, zone), "error": plain_error(d.error)}
-            for d in nudge.deliveries
+            delivery_json(d, zone) for d in nudge.deliveries
         ],
     }
 
@@ -88,15 +86,30 @@ def stale_note(view: View, zone: ZoneInfo) -> str | None:
 
 
 # How a delivery's failure reads: the channel's own words, after what happens next.
-FAILURE_WORDS = {"transient": "will retry", "permanent": "gave up"}
+LEGACY_WORDS = {"transient": "will retry", "permanent": "gave up"}  # errors written by 0.1
 
 
 def plain_error(error: str | None) -> str | None:
-    """A recorded delivery error in plain words ("will retry: ...", "gave up: ...")."""
+    """A recorded delivery error in plain words (older databases wrote "transient: ...")."""
     if not error:
         return error
     kind, sep, reason = error.partition(": ")
-    return f"{FAILURE_WORDS[kind]}: {reason}" if sep and kind in FAILURE_WORDS else error
+    return f"{LEGACY_WORDS[kind]}: {reason}" if sep and kind in LEGACY_WORDS else error
+
+
+def delivery_text(d: Delivery, zone: ZoneInfo, now: datetime) -> str:
+    """One channel's delivery as a person reads it: "email will retry Mon 30 Nov ...:
+    the server is busy", "command gave up after 5 attempts: ...", "desktop delivered"."""
+    error = plain_error(d.error)
+    if d.status is DeliveryStatus.RETRYING:
+        at = f" {when(d.next_attempt_at, zone, now)}" if d.next_attempt_at else ""
+        return f"{d.channel} failed (will retry{at}: {error})"
+    if d.status is DeliveryStatus.GAVE_UP:
+        return f"{d.channel} failed (gave up {error})" if error and not error.startswith(
+            "gave up") else f"{d.channel} failed ({error or 'gave up'})"
+    if d.status is DeliveryStatus.CANCELLED:
+        return f"{d.channel} cancelled" + (f" ({error})" if error else "")
+    return f"{d.channel} {d.status}" + (f" ({error})" if error else "")
 
 
 # --- human output --------------------------------------------------------------------------
@@ -168,9 +181,7 @@ def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:
         lines.append(f"  follow-up {f.number}:  sent {when(f.sent_at, zone, now)}"
                      + (f" — {f.note}" if f.note else ""))
     for n in view.record.nudges:
-        states = ", ".join(f"{d.channel} {d.status}"
-                           + (f" ({plain_error(d.error)})" if d.error else "")
-                           for d in n.deliveries) or "no channel"
+        states = ", ".join(delivery_text(d, zone, now) for d in n.deliveries) or "no channel"
         lines.append(f"  nudge {n.number}:      {when(n.fired_at, zone, now)}: {states}")
     if i.notes:
         lines.append("  notes:")
@@ -194,11 +205,22 @@ def draft_text(draft: Draft) -> str:
     return f"To: {draft.to or '(no address recorded)'}\nSubject: {draft.subject}\n\n{draft.body}"
 
 
+def delivery_json(d: Delivery, zone: ZoneInfo) -> dict[str, Any]:
+    """DESIGN's `status` (pending, delivered, failed), and the precise `state`:
+    pending, retrying (at `next_attempt_at`), delivered, gave up, cancelled."""
+    status = "failed" if d.status in FAILED_STATES else str(d.status)
+    return {"channel": d.channel, "status": status, "state": str(d.status),
+            "attempts": d.attempts, "delivered_at": iso(d.delivered_at, zone),
+            "next_attempt_at": iso(d.next_attempt_at, zone), "error": plain_error(d.error)}
+
+
+FAILED_STATES = (DeliveryStatus.RETRYING, DeliveryStatus.GAVE_UP, DeliveryStatus.CANCELLED)
+
+
 def last_deliveries_json(last: Sequence, zone: ZoneInfo) -> list[dict[str, Any]]:
-    return [{"channel": channel, "status": str(d.status), "attempts": d.attempts,
-             "delivered_at": iso(d.delivered_at, zone), "error": plain_error(d.error),
-             "interview_id": interview_id, "number": number, "company": company}
-            for channel, d, interview_id, number, company in last]
+    return [delivery_json(d, zone) | {"interview_id": interview_id, "number": number,
+                                      "company": company}
+            for _, d, interview_id, number, company in last]
 
 
 def service_text(state: Any, coming: Sequence[View], last: Sequence, zone: ZoneInfo,

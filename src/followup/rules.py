@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from followup.models import NextNudge, Policy, Record, Status
+from followup.models import NextNudge, Nudge, Policy, Record, Status
 
 # How far ahead to look for a working day before deciding there is none
 # (every day a holiday, say).
@@ -28,25 +28,75 @@ def next_nudge(record: Record, policy: Policy, now: datetime) -> NextNudge | Non
 
     None when the interview is not waiting, when `max_followups` follow-ups or
     nudges have already happened, or when no working instant can be found.
-    A stale nudge (window open longer than `stale_after_days`) is returned
-    with `stale=True`; delivering it is the caller's decision.
+
+    A snooze set after nudge k fired, while follow-up k is not sent, brings
+    nudge k back once (`again=True`, same number) at the first working instant
+    after the snooze; any other snooze only delays the next nudge.
+
+    A stale nudge (its window open longer than `stale_after_days`) is returned
+    with `stale=True`; delivering it is the caller's decision. The user's own
+    snooze does not count towards staleness: a snoozed nudge is judged from
+    the end of the snooze, so it is delivered when the snooze promised.
     """
     interview = record.interview
+    if interview.status != Status.WAITING:
+        return None
+    again = snoozed_nudge(record)
+    if again is not None:
+        opens_at = window_opens(record, again.number, policy) or _utc(again.fired_at)
+        # The window opened before the nudge fired; max() keeps "never early" for any history.
+        moments = (_utc(interview.snoozed_until), _utc(now), opens_at)
+        fire_at = first_working_instant(max(moments), policy)
+        return None if fire_at is None else NextNudge(
+            interview_id=interview.id, number=again.number, opens_at=opens_at,
+            fire_at=fire_at, again=True)
     # The highest numbers, not the counts: nudge 1 never fires when follow-up 1 was
     # sent first, and the next after nudge 2 is number 3 all the same.
     number = max((step.number for step in (*record.followups, *record.nudges)), default=0) + 1
-    if interview.status != Status.WAITING or number > policy.max_followups:
+    if number > policy.max_followups:
         return None
     opens_at = window_opens(record, number, policy)
     if opens_at is None:
         return None
-    moments = (opens_at, interview.snoozed_until, now)
+    snooze = interview.snoozed_until
+    moments = (opens_at, snooze, now)
     fire_at = first_working_instant(max(_utc(m) for m in moments if m is not None), policy)
     if fire_at is None:
         return None
-    stale = _utc(now) - opens_at > timedelta(days=policy.stale_after_days)
+    judged_from = max(opens_at, _utc(snooze)) if snooze is not None else opens_at
+    stale = _utc(now) - judged_from > timedelta(days=policy.stale_after_days)
     return NextNudge(interview_id=interview.id, number=number, opens_at=opens_at,
                      fire_at=fire_at, stale=stale)
+
+
+def snoozed_nudge(record: Record) -> Nudge | None:
+    """The fired nudge a snooze brings back, or None.
+
+    That is the newest nudge k when follow-up k is not sent and the snooze ends
+    after nudge k fired: a nudge fires only once its snooze is over, so a later
+    end means the user snoozed it after it fired. Firing it again moves its
+    `fired_at` past the snooze, which makes this "once".
+    """
+    snooze = record.interview.snoozed_until
+    if snooze is None or not record.nudges:
+        return None
+    latest = max(record.nudges, key=lambda nudge: nudge.number)
+    if any(followup.number >= latest.number for followup in record.followups):
+        return None
+    return latest if _utc(snooze) > _utc(latest.fired_at) else None
+
+
+def can_snooze(record: Record, policy: Policy, now: datetime) -> bool:
+    """Whether a snooze means anything: a nudge is still to come, or the newest
+    fired nudge has no follow-up yet (the snooze brings it back)."""
+    if record.interview.status != Status.WAITING:
+        return False
+    if next_nudge(record, policy, now) is not None:
+        return True
+    if not record.nudges:
+        return False
+    latest = max(nudge.number for nudge in record.nudges)
+    return not any(followup.number >= latest for followup in record.followups)
 
 
 def window_opens(record: Record, number: int, policy: Policy) -> datetime | None:

@@ -5,6 +5,10 @@ socket the daemon listens on under $XDG_RUNTIME_DIR. It costs the daemon
 nothing while idle (no polling), and the CLI never waits: no daemon, no
 socket, a full buffer, all are ignored, because the daemon's periodic rescan
 picks up any change anyway.
+
+A socket's path must fit in 107 bytes. When the runtime folder is too deep
+for that, the socket lives in a private folder of /tmp instead; both sides
+compute the same path, so the CLI finds it.
 """
 
 from __future__ import annotations
@@ -15,15 +19,24 @@ import socket
 import tempfile
 from pathlib import Path
 
+MAX_PATH = 107  # bytes in sockaddr_un.sun_path, less the terminating NUL
+
 
 def socket_path(database_url: str) -> Path:
     """The daemon's socket for one database (two databases, two daemons, two sockets)."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    # Without a runtime dir, a folder of our own in /tmp, named for the user.
-    folder = (Path(runtime) / "followup" if runtime
-              else Path(tempfile.gettempdir()) / f"followup-{os.getuid()}")
     tag = hashlib.sha256(database_url.encode()).hexdigest()[:12]
-    return folder / f"wake-{tag}.sock"
+    name = f"wake-{tag}.sock"
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        path = Path(runtime) / "followup" / name
+        if fits(path):
+            return path
+    # Without a (usable) runtime dir, a folder of our own in /tmp, named for the user.
+    return Path(tempfile.gettempdir()) / f"followup-{os.getuid()}" / name
+
+
+def fits(path: Path) -> bool:
+    return len(os.fsencode(path)) <= MAX_PATH
 
 
 def poke(database_url: str, interview_id: int | None = None) -> bool:

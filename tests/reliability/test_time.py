@@ -13,9 +13,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from faults import add_interviews
 from freezegun import freeze_time
 
 from support.cli import run
+from support.inprocess import running, until
 
 pytestmark = pytest.mark.reliability
 
@@ -53,9 +55,9 @@ def test_a_wall_clock_jump_fires_the_due_nudge_at_the_next_rescan(world, report)
     class Observed(Daemon):
         rescans = 0
 
-        async def rescan(self) -> None:
+        async def _rescan(self) -> None:
             self.rescans += 1
-            await super().rescan()
+            await super()._rescan()
 
     w = world(rescan_seconds=1)
     settings = config.load(w.config)
@@ -73,7 +75,7 @@ def test_a_wall_clock_jump_fires_the_due_nudge_at_the_next_rescan(world, report)
         running = asyncio.create_task(daemon.run())
         loop = asyncio.get_running_loop()
         try:
-            await until(lambda: added in daemon.planned and daemon.rescans >= 3)
+            await until(lambda: added in daemon.planner.planned and daemon.rescans >= 3)
             assert w.delivered() == []  # three rescans, hours before its time: nothing
             before, jumped = daemon.rescans, loop.time()
             clock.move_to(fire_at + timedelta(minutes=1))  # the machine wakes up
@@ -90,11 +92,168 @@ def test_a_wall_clock_jump_fires_the_due_nudge_at_the_next_rescan(world, report)
     assert seen["seconds"] < 5
 
 
-async def until(condition, timeout: float = 30.0) -> None:
-    """Poll `condition` on the loop's (real) clock, giving the daemon the loop meanwhile."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s")
-        await asyncio.sleep(0.05)
+# A fixed start, far from a new year (see test_snooze).
+START = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)
+
+
+def suspended(clock) -> None:
+    """From here on, the monotonic clock is the real one: a move of the wall clock is
+    then a suspend (or a clock step), which the monotonic clock does not see."""
+    import time
+
+    from freezegun.api import real_monotonic
+
+    time.monotonic = real_monotonic  # freezegun puts its own back when it stops
+
+
+def test_a_suspend_longer_than_the_horizon_fires_the_due_nudge_at_the_next_rescan(world,
+                                                                                  report):
+    from faults import add_interviews
+
+
+    w = world(rescan_seconds=1)
+    start = START
+
+    async def scenario(clock) -> dict:
+        [added] = add_interviews(w, 1, ago=-timedelta(hours=18))  # due in 18 h
+        async with running(w) as daemon:
+            loop = asyncio.get_running_loop()
+            await until(lambda: daemon.planner.last_look is not None)
+            assert daemon.planner.planned == {}  # past the 12 h horizon: no job yet
+            jumped = loop.time()
+            clock.move_to(start + timedelta(hours=20))  # 20 hours asleep
+            await until(lambda: w.nudges_seen() == [(added, 1)])
+            return {"seconds": loop.time() - jumped}
+
+    with freeze_time(start, tick=True, real_asyncio=True) as clock:
+        suspended(clock)
+        seen = asyncio.run(scenario(clock))
+    report(f"suspend of 20 h past a nudge 18 h away: it fired {seen['seconds']:.2f} s after "
+           "the wake-up (rescans every 1 s)")
+    assert seen["seconds"] < 10
+
+
+OFFICE_HOURS = """
+[hours]
+days = ["mon", "tue", "wed", "thu", "fri"]
+start = "09:00"
+end = "17:00"
+"""
+
+
+def test_a_retry_across_a_weekend_waits_for_monday_09_00(world, report, monkeypatch):
+    from faults import add_interviews, query
+
+    from support.daemon import ALWAYS_OPEN
+
+    w = world(rescan_seconds=1)
+    w.config.write_text(w.config.read_text().replace(ALWAYS_OPEN, OFFICE_HOURS))
+    monkeypatch.setenv("FOLLOWUP_TEST_GATE", str(w.gate))  # closed until the file exists
+    friday = datetime.fromisoformat("2026-03-06T16:58:00+01:00")
+    saturday = datetime.fromisoformat("2026-03-07T03:00:00+01:00")
+    monday = datetime.fromisoformat("2026-03-09T09:00:00+01:00")
+
+    def retry_jobs(daemon) -> list:
+        return [job.next_run_time for job in daemon.scheduler.get_jobs()
+                if job.id.startswith("retry-")]
+
+    async def scenario(clock) -> dict:
+        [added] = add_interviews(w, 1, ago=timedelta(minutes=1))
+        async with running(w) as daemon:
+            # The command fails (its gate is closed) on Friday just before 17:00.
+            await until(lambda: query(w, "SELECT status FROM deliveries") == [("retrying",)],
+                        what="a failed attempt on Friday")
+            w.gate.touch()  # it would work now...
+            clock.move_to(saturday)  # ...but the machine wakes up on Saturday night
+            await until(lambda: retry_jobs(daemon) and min(retry_jobs(daemon)) >= monday,
+                        what="the retry moved to Monday")
+            saturday_rescans = daemon.planner.last_look
+            await until(lambda: daemon.planner.last_look != saturday_rescans)
+            on_saturday = len(w.delivered())
+            clock.move_to(monday + timedelta(seconds=1))
+            await until(lambda: w.nudges_seen() == [(added, 1)], what="Monday's delivery")
+            await until(lambda: query(w, "SELECT status FROM deliveries") == [("delivered",)],
+                        what="its record")
+            [(delivered_at,)] = query(w, "SELECT delivered_at FROM deliveries")
+            return {"saturday": on_saturday, "delivered_at": delivered_at}
+
+    with freeze_time(friday, tick=True, real_asyncio=True) as clock:
+        seen = asyncio.run(scenario(clock))
+    report(f"retry across a weekend: {seen['saturday']} delivered on Saturday night; "
+           f"delivered at {seen['delivered_at']} UTC")
+    assert seen["saturday"] == 0
+    assert seen["delivered_at"].startswith("2026-03-09 08:00")
+
+
+def test_a_backward_clock_step_does_not_stop_the_watchdog(world, tmp_path, report):
+    import socket
+
+    from followup.sdnotify import SystemdNotifier
+
+    w = world(rescan_seconds=1)
+    address = str(tmp_path / "notify.sock")
+    start = START
+
+    async def scenario(clock, listener) -> int:
+        pings = []
+
+        def pinged(count: int) -> bool:
+            while True:
+                try:
+                    message = listener.recv(4096).decode()
+                except BlockingIOError:
+                    return len(pings) >= count
+                pings.extend(m for m in [message] if "WATCHDOG=1" in m)
+
+        # WatchdogSec of 0.4 s: a ping every 0.2 s.
+        async with running(w, notifier=SystemdNotifier(address, 400_000)):
+            await until(lambda: pinged(2), what="the first pings")
+            clock.move_to(start - timedelta(days=1))  # the clock steps back a day
+            before = len(pings)
+            await until(lambda: pinged(before + 10), what="pings after the step")
+            return len(pings) - before
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(address)
+        listener.setblocking(False)
+        with freeze_time(start, tick=True, real_asyncio=True) as clock:
+            suspended(clock)
+            after = asyncio.run(scenario(clock, listener))
+    report(f"wall clock stepped back a day: {after} watchdog pings followed")
+
+
+def test_loginds_resume_signal_replans_at_once(world, report, monkeypatch):
+    from dbus_fast import Message
+    from dbus_fast.aio import MessageBus
+
+    from support.dbus import private_bus
+
+    w = world(rescan_seconds=600)  # only the signal can bring the nudge in time
+    start = START
+
+    async def scenario(clock, address: str) -> float:
+        [added] = add_interviews(w, 1, ago=-timedelta(hours=18))
+        logind = await MessageBus(bus_address=address).connect()
+        try:
+            await logind.request_name("org.freedesktop.login1")
+            async with running(w) as daemon:
+                loop = asyncio.get_running_loop()
+                await until(lambda: daemon.watching_resume, what="the daemon to listen")
+                clock.move_to(start + timedelta(hours=20))  # 20 hours asleep
+                woke = loop.time()
+                await logind.send(Message.new_signal("/org/freedesktop/login1",
+                                                     "org.freedesktop.login1.Manager",
+                                                     "PrepareForSleep", "b", [False]))
+                await until(lambda: w.nudges_seen() == [(added, 1)], what="the nudge")
+                return loop.time() - woke
+        finally:
+            logind.disconnect()
+
+    with private_bus() as address:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
+        with freeze_time(start, tick=True, real_asyncio=True) as clock:
+            suspended(clock)
+            seconds = asyncio.run(scenario(clock, address))
+    report(f"logind's PrepareForSleep(false) after 20 h asleep: the nudge fired {seconds:.2f} s "
+           "later (rescans every 600 s)")
+    assert seconds < 20

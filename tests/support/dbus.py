@@ -198,7 +198,7 @@ class NotificationServer:
         with self._changed:
             return list(self._shown)
 
-    def wait_for_shown(self, count: int = 1, timeout: float = 5.0) -> list[Shown]:
+    def wait_for_shown(self, count: int = 1, timeout: float = 30.0) -> list[Shown]:
         with self._changed:
             if not self._changed.wait_for(lambda: len(self._shown) >= count, timeout):
                 raise AssertionError(f"expected {count} notifications, got {len(self._shown)}")

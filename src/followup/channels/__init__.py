@@ -54,9 +54,9 @@ def build(settings: Settings, on_action: ActionHandler | None = None) -> list[Ch
 
 def plain(result: Result) -> str:
     """A failed delivery in the words a person reads: what happens next, and why."""
-    from followup.channels.base import Outcome
+    from followup.channels.base import DeliveryResult
 
-    if result.outcome is Outcome.TRANSIENT:
+    if result.outcome is DeliveryResult.TRY_AGAIN:
         return f"failed, worth trying again later: {result.reason}"
     return f"failed, and trying again will not help until this is fixed: {result.reason}"
 

@@ -19,7 +19,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from followup.channels.base import DELIVERED, Channel, Result, permanent, transient
+from followup.channels.base import DELIVERED, Channel, Result, needs_fix, try_again
 from followup.models import Notice
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class AppriseChannel(Channel):
             return await asyncio.wait_for(asyncio.to_thread(self._send, notice.title,
                                                             notice.body), self._timeout + 5)
         except TimeoutError:
-            return transient(f"Apprise did not finish within {self._timeout:g} s")
+            return try_again(f"Apprise did not finish within {self._timeout:g} s")
 
     async def tell(self, title: str, body: str) -> Result:
         return await self.deliver(Notice(key="notice", title=title, body=body, reminders=()))
@@ -50,7 +50,7 @@ class AppriseChannel(Channel):
         try:
             import apprise
         except ImportError:
-            return permanent(NOT_INSTALLED)
+            return needs_fix(NOT_INSTALLED)
         sender = apprise.Apprise()
         config = apprise.AppriseConfig()
         for path in config_paths(self._settings):
@@ -60,11 +60,11 @@ class AppriseChannel(Channel):
         with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
             outcome = sender.notify(body=body, title=title, tag=tag)
         if _no_match(outcome):
-            return permanent(f"no Apprise URL to deliver to{_tag_words(self._settings)} in "
+            return needs_fix(f"no Apprise URL to deliver to{_tag_words(self._settings)} in "
                              f"{_where(self._settings)}")
         if not outcome:
             said = " ".join(captured.getvalue().split())[-300:]
-            return transient(f"Apprise could not deliver: {said or 'no reason given'}")
+            return try_again(f"Apprise could not deliver: {said or 'no reason given'}")
         return DELIVERED
 
 

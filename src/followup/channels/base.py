@@ -1,9 +1,10 @@
 """The channel interface.
 
 A channel delivers one `Notice` (a single reminder, or a digest of several)
-and says how it went: delivered, a transient failure worth retrying soon, or a
-permanent failure with a reason a person can act on. A channel never raises
-for a delivery problem; it returns a Result.
+and says how it went: delivered; failed for now (the network, a busy server:
+worth trying again soon); or failed until the user fixes something (a refused
+password, a missing program), with a reason a person can act on. A channel
+never raises for a delivery problem; it returns a Result.
 """
 
 from __future__ import annotations
@@ -16,31 +17,35 @@ from typing import ClassVar
 from followup.models import Notice
 
 
-class Outcome(StrEnum):
+class DeliveryResult(StrEnum):
+    """How one attempt at delivering went (the employer's reply is `models.ReplyOutcome`)."""
+
     DELIVERED = "delivered"
-    TRANSIENT = "transient"
-    PERMANENT = "permanent"
+    TRY_AGAIN = "try again"  # may pass by itself: the network, a busy server
+    NEEDS_FIX = "needs a fix"  # will not pass until the user changes something
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    outcome: Outcome
+    outcome: DeliveryResult
     reason: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.outcome is Outcome.DELIVERED
+        return self.outcome is DeliveryResult.DELIVERED
 
 
-DELIVERED = Result(Outcome.DELIVERED)
+DELIVERED = Result(DeliveryResult.DELIVERED)
 
 
-def transient(reason: str) -> Result:
-    return Result(Outcome.TRANSIENT, reason)
+def try_again(reason: str) -> Result:
+    """A failure that may pass by itself: worth another attempt soon."""
+    return Result(DeliveryResult.TRY_AGAIN, reason)
 
 
-def permanent(reason: str) -> Result:
-    return Result(Outcome.PERMANENT, reason)
+def needs_fix(reason: str) -> Result:
+    """A failure that lasts until the user changes something; `reason` says what."""
+    return Result(DeliveryResult.NEEDS_FIX, reason)
 
 
 class Channel(ABC):
@@ -58,7 +63,7 @@ class Channel(ABC):
     async def tell(self, title: str, body: str) -> Result:
         """Show a notice (not a nudge: no buttons, never counted). Only channels that
         show notices implement it; the others say so."""
-        return permanent(f"the {self.name} channel does not show notices")
+        return needs_fix(f"the {self.name} channel does not show notices")
 
     async def close(self) -> None:  # noqa: B027 - most channels hold nothing open
         """Release what the channel holds (a bus connection, say)."""

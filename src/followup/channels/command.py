@@ -14,7 +14,7 @@ import signal
 import subprocess
 from typing import TYPE_CHECKING
 
-from followup.channels.base import DELIVERED, Channel, Result, permanent, transient
+from followup.channels.base import DELIVERED, Channel, Result, needs_fix, try_again
 from followup.models import Notice, Reminder
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class CommandChannel(Channel):
 
     async def _run(self, data: bytes) -> Result:
         if not self._argv:
-            return permanent("no command to run: set [notify.command] argv")
+            return needs_fix("no command to run: set [notify.command] argv")
         program = self._argv[0]
         try:
             # A session of its own, so that a timeout stops its children too.
@@ -54,21 +54,21 @@ class CommandChannel(Channel):
                 *self._argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, start_new_session=True)
         except FileNotFoundError:
-            return permanent(f"the command {program!r} was not found: check [notify.command] "
+            return needs_fix(f"the command {program!r} was not found: check [notify.command] "
                              "argv (a full path, or a program on $PATH)")
         except PermissionError:
-            return permanent(f"the command {program!r} is not executable: check "
+            return needs_fix(f"the command {program!r} is not executable: check "
                              "[notify.command] argv and the file's permissions")
         except OSError as error:
-            return permanent(f"cannot run the command {program!r}: {error.strerror or error}")
+            return needs_fix(f"cannot run the command {program!r}: {error.strerror or error}")
         try:
             _, stderr = await asyncio.wait_for(process.communicate(data), self._timeout)
         except TimeoutError:
             await _stop(process)
-            return transient(f"the command {program!r} did not finish within "
+            return try_again(f"the command {program!r} did not finish within "
                              f"{self._timeout:g} s and was stopped")
         if process.returncode != 0:
-            return transient(f"the command {program!r} {_status(process.returncode)}"
+            return try_again(f"the command {program!r} {_status(process.returncode)}"
                              f"{_tail(stderr)}")
         return DELIVERED
 

@@ -30,7 +30,7 @@ from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
 from followup.channels import ActionHandler
-from followup.channels.base import DELIVERED, Channel, Result, transient
+from followup.channels.base import DELIVERED, Channel, Result, try_again
 from followup.content import mailto
 from followup.models import Draft, Notice, Reminder
 
@@ -99,18 +99,18 @@ class DesktopChannel(Channel):
     async def deliver(self, notice: Notice) -> Result:
         address = self._address or session_bus_address()
         if address is None:
-            return transient(NO_BUS)
+            return try_again(NO_BUS)
         try:
             async with asyncio.timeout(self._timeout):
                 shown = await self._notify(address, notice)
         except TimeoutError:
-            return transient(f"no answer from the desktop notification server within "
+            return try_again(f"no answer from the desktop notification server within "
                              f"{self._timeout:g} s (at {address})")
         except NotShown as error:
-            return transient(str(error))
+            return try_again(str(error))
         except Exception as error:  # dbus-fast raises many kinds for a bad or lost bus
             self._drop_bus()
-            return transient(f"cannot reach the desktop session bus at {address}: "
+            return try_again(f"cannot reach the desktop session bus at {address}: "
                              f"{_describe(error)}")
         if len(notice.reminders) == 1:
             self._remember(shown, notice.reminders[0])

@@ -3,23 +3,31 @@
 smtplib is blocking, so each delivery runs in a worker thread. Certificates are
 always verified. The password, when a username is set, comes from the system
 keyring and from nowhere else.
+
+Each attempt has one total deadline (`deadline`, shorter than the dispatcher's
+own bound) that the channel enforces itself: when it passes, the connection is
+shut down under the worker thread, so the thread ends then and cannot deliver
+after the attempt was reported failed (which would make the retry a duplicate).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import smtplib
 import socket
 import ssl
+import threading
+import time
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING
 
 from followup import clock, passwords
-from followup.channels.base import DELIVERED, Channel, Result, permanent, transient
+from followup.channels.base import DELIVERED, Channel, Result, needs_fix, try_again
 from followup.content import mailto
 from followup.errors import KeyringUnavailable
 from followup.models import Notice, Reminder
@@ -28,16 +36,19 @@ if TYPE_CHECKING:
     from followup.config import EmailSettings
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+DEADLINE = 60.0  # seconds for a whole attempt; dispatch.ATTEMPT_TIMEOUT is longer
 
 
 class EmailChannel(Channel):
     name = "email"
 
     def __init__(self, settings: EmailSettings, *, timeout: float = 30.0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
-        """`ssl_context` replaces the default one (which trusts the system's CAs)."""
+                 deadline: float = DEADLINE, ssl_context: ssl.SSLContext | None = None) -> None:
+        """`timeout` bounds each network step, `deadline` the whole attempt;
+        `ssl_context` replaces the default one (which trusts the system's CAs)."""
         self._settings = settings
-        self._timeout = timeout
+        self._timeout = min(timeout, deadline)
+        self._deadline = deadline
         self._ssl_context = ssl_context
 
     async def deliver(self, notice: Notice) -> Result:
@@ -55,42 +66,60 @@ class EmailChannel(Channel):
         try:
             password = passwords.get_password(username)
         except passwords.KeyringLocked as error:
-            return transient(error.message)
+            return try_again(error.message)
         except KeyringUnavailable as error:
-            return permanent(error.message)
+            return needs_fix(error.message)
         if password is None:
-            return permanent(f"no password in the keyring for {username}: "
+            return needs_fix(f"no password in the keyring for {username}: "
                              "run `followup password set`")
         return password
 
     def _send(self, message: EmailMessage, password: str | None) -> Result:
         settings = self._settings
+        smtp = self._client()
+        cut = threading.Timer(self._deadline, _shut, [smtp])
+        ends = time.monotonic() + self._deadline
+        cut.start()
         try:
-            smtp = self._connect()
             try:
+                code, reply = smtp.connect(settings.host, settings.port)
+                if code != 220:
+                    raise smtplib.SMTPConnectError(code, reply)
+                if settings.security == "starttls":
+                    smtp.starttls(context=self._context())
                 if password is not None:
                     smtp.login(settings.username, password)
                 smtp.send_message(message)
             finally:
                 _quit(smtp)
         except Exception as error:  # smtplib and ssl raise many kinds; classify them all
+            if time.monotonic() >= ends:
+                return try_again(f"{settings.host}:{settings.port} did not take the message "
+                                 f"within {self._deadline:g} s")
             return classify(error, settings, self._timeout)
+        finally:
+            cut.cancel()
         return DELIVERED
 
-    def _connect(self) -> smtplib.SMTP:
-        settings = self._settings
-        context = self._ssl_context or ssl.create_default_context()
-        if settings.security == "tls":
-            return smtplib.SMTP_SSL(settings.host, settings.port, timeout=self._timeout,
-                                    context=context)
-        smtp = smtplib.SMTP(settings.host, settings.port, timeout=self._timeout)
-        if settings.security == "starttls":
-            try:
-                smtp.starttls(context=context)
-            except BaseException:
-                smtp.close()
-                raise
+    def _client(self) -> smtplib.SMTP:
+        """An SMTP client not yet connected, so that the deadline can cut it at once."""
+        if self._settings.security == "tls":
+            smtp = smtplib.SMTP_SSL(timeout=self._timeout, context=self._context())
+        else:
+            smtp = smtplib.SMTP(timeout=self._timeout)
+        smtp._host = self._settings.host  # what the constructor would set: TLS checks it
         return smtp
+
+    def _context(self) -> ssl.SSLContext:
+        return self._ssl_context or ssl.create_default_context()
+
+
+def _shut(smtp: smtplib.SMTP) -> None:
+    """End a connection from another thread: its blocked call fails at once."""
+    sock = getattr(smtp, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _quit(smtp: smtplib.SMTP) -> None:
@@ -102,10 +131,10 @@ def _quit(smtp: smtplib.SMTP) -> None:
 
 
 def classify(error: Exception, settings: EmailSettings, timeout: float) -> Result:
-    """Transient for what may pass (network, 4xx); permanent for what needs the user (5xx)."""
+    """Try again for what may pass (network, 4xx); needs a fix for what needs the user (5xx)."""
     server = f"{settings.host}:{settings.port}"
     if isinstance(error, smtplib.SMTPAuthenticationError):
-        return permanent(f"{server} refused the login for {settings.username}: "
+        return needs_fix(f"{server} refused the login for {settings.username}: "
                          f"{_words(error.smtp_code, error.smtp_error)} (check the password "
                          "with `followup password set`)")
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -116,29 +145,29 @@ def classify(error: Exception, settings: EmailSettings, timeout: float) -> Resul
         return _by_code(error.smtp_code, f"{server} refused the sender {settings.sender}: "
                                          f"{_words(error.smtp_code, error.smtp_error)}")
     if isinstance(error, smtplib.SMTPConnectError):
-        return transient(f"{server} would not take a connection: "
+        return try_again(f"{server} would not take a connection: "
                          f"{_words(error.smtp_code, error.smtp_error)}")
     if isinstance(error, smtplib.SMTPResponseException):
         return _by_code(error.smtp_code, f"{server} refused the message: "
                                          f"{_words(error.smtp_code, error.smtp_error)}")
     if isinstance(error, smtplib.SMTPNotSupportedError):
-        return permanent(f"{server}: {error} (check [notify.email] security and port: "
+        return needs_fix(f"{server}: {error} (check [notify.email] security and port: "
                          "587 usually takes starttls, 465 tls)")
     if isinstance(error, smtplib.SMTPServerDisconnected):
         if isinstance(error.__context__, TimeoutError):  # smtplib hides a timeout in it
             return _network(error.__context__, server, timeout)
-        return transient(f"{server} closed the connection: {error}".rstrip(": "))
+        return try_again(f"{server} closed the connection: {error}".rstrip(": "))
     if isinstance(error, UnicodeError):  # smtplib logs in with ASCII only
-        return permanent(f"cannot log in to {server}: the username or password has "
+        return needs_fix(f"cannot log in to {server}: the username or password has "
                          "characters other than ASCII, which smtplib cannot send")
     if isinstance(error, ssl.SSLCertVerificationError):
-        return permanent(f"the certificate of {server} could not be verified "
+        return needs_fix(f"the certificate of {server} could not be verified "
                          f"({error.verify_message}): check [notify.email] host, or fix the "
                          "server's certificate")
     if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError):
-        return transient(f"{server} closed the connection during TLS: {error}")
+        return try_again(f"{server} closed the connection during TLS: {error}")
     if isinstance(error, ssl.SSLError):
-        return permanent(f"TLS with {server} failed ({error.reason or error}): check "
+        return needs_fix(f"TLS with {server} failed ({error.reason or error}): check "
                          "[notify.email] security and port (587 usually takes starttls, "
                          "465 tls)")
     return _network(error, server, timeout)
@@ -146,19 +175,19 @@ def classify(error: Exception, settings: EmailSettings, timeout: float) -> Resul
 
 def _network(error: BaseException, server: str, timeout: float) -> Result:
     if isinstance(error, TimeoutError):
-        return transient(f"no answer from {server} within {timeout:g} s")
+        return try_again(f"no answer from {server} within {timeout:g} s")
     if isinstance(error, ConnectionRefusedError):
-        return transient(f"{server} refused the connection (is the host and port right, "
+        return try_again(f"{server} refused the connection (is the host and port right, "
                          "and the server up?)")
     if isinstance(error, socket.gaierror):
-        return transient(f"cannot look up {server}: {error.strerror}")
+        return try_again(f"cannot look up {server}: {error.strerror}")
     if isinstance(error, OSError):
-        return transient(f"cannot talk to {server}: {error.strerror or error}")
-    return transient(f"sending through {server} failed: {type(error).__name__}: {error}")
+        return try_again(f"cannot talk to {server}: {error.strerror or error}")
+    return try_again(f"sending through {server} failed: {type(error).__name__}: {error}")
 
 
 def _by_code(code: int, reason: str) -> Result:
-    return permanent(reason) if 500 <= code < 600 else transient(reason)
+    return needs_fix(reason) if 500 <= code < 600 else try_again(reason)
 
 
 def _words(code: int, text: bytes | str) -> str:
@@ -177,7 +206,7 @@ def compose(notice: Notice, settings: EmailSettings) -> EmailMessage:
     message["To"] = header_text(settings.to)
     message["Subject"] = header_text(subject(notice))
     message["Date"] = format_datetime(clock.now())
-    message["Message-ID"] = message_id(notice.key)
+    message["Message-ID"] = message_id(notice.key, settings.sender)
     parts = [notice.body.strip()]
     for reminder in notice.reminders:
         parts.append(draft_text(reminder, heading=notice.is_digest))
@@ -211,9 +240,18 @@ def header_text(value: str) -> str:
     return CONTROL.sub(" ", value).strip()
 
 
-def message_id(key: str) -> str:
-    """A Message-ID that is the same for the same notice key, so retries keep one identity."""
+def message_id(key: str, sender: str) -> str:
+    """A Message-ID that is the same for the same notice key, so retries keep one
+    identity; its domain is the sender's (the key carries the database's
+    installation id, so two databases never make the same one)."""
     safe = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9.-]+", "-", key)).strip(".-")
     if safe != key or not 0 < len(safe) <= 64:
         safe = f"{safe[:40]}.{hashlib.sha256(key.encode()).hexdigest()[:16]}".lstrip(".")
-    return f"<{safe}@followup>"
+    return f"<{safe}@{_domain(sender)}>"
+
+
+def _domain(sender: str) -> str:
+    domain = parseaddr(sender)[1].rpartition("@")[2].lower()
+    if re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+        return domain
+    return "followup.invalid"  # no usable sender domain: a name that is nobody's

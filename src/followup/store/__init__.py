@@ -27,6 +27,7 @@ from followup.store.engine import (
     current_revision,
     database_errors,
     error_reason,
+    first_open_lock,
     sqlite_engine,
     upgrade,
 )
@@ -45,6 +46,9 @@ from followup.store.tables import (
 
 __all__ = ["SCHEMA_HEAD", "PendingDelivery", "Store", "UTCDateTime", "alembic_config",
            "metadata", "upgrade"]
+
+
+UNFINISHED = [str(s) for s in DeliveryStatus if not s.final]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +91,8 @@ class Store:
                 raise UserError(f"cannot use the database {sa_url!r}: {error}") from None
         store = cls(engine)
         if migrate:
-            store.migrate()
+            with first_open_lock(sa_url):
+                store.migrate()
         return store
 
     def migrate(self) -> None:
@@ -251,13 +256,50 @@ class Store:
         except IntegrityError:
             return None
 
+    def claim_again(self, interview_id: int, number: int, channels: Iterable[str],
+                    now: datetime, owner: str, still_due: Callable[[Record], bool]
+                    ) -> Record | None:
+        """Claim nudge `number` once more, after the user snoozed it (see
+        `rules.next_nudge`): a new delivery per channel, owned by `owner`.
+
+        As safe as the first claim: in one write transaction, re-read the
+        interview, ask `still_due`, and move the nudge's `fired_at` to `now` only
+        where it still holds the value read (a compare-and-set, so two daemons
+        never both succeed, and moving it ends the snooze's "once"). Refused while
+        any delivery of the nudge is being attempted. Returns the record as it was
+        before, or None.
+        """
+        with self._write() as conn:
+            found = load_records(conn, [interview_id])
+            if not found or not still_due(found[0]):
+                return None
+            nudge = next((n for n in found[0].nudges if n.number == number), None)
+            if nudge is None:
+                return None
+            row = conn.execute(sa.select(nudges.c.id).where(
+                nudges.c.interview_id == interview_id, nudges.c.number == number)).scalar()
+            busy = conn.execute(sa.select(sa.func.count()).select_from(deliveries).where(
+                deliveries.c.nudge_id == row, deliveries.c.owner.is_not(None))).scalar()
+            if busy:
+                return None
+            moved = conn.execute(nudges.update().where(
+                nudges.c.id == row, nudges.c.fired_at == nudge.fired_at).values(fired_at=now))
+            if moved.rowcount != 1:
+                return None
+            conn.execute(deliveries.delete().where(deliveries.c.nudge_id == row))
+            rows = [{"nudge_id": row, "channel": name, "status": "pending", "attempts": 0,
+                     "next_attempt_at": now, "owner": owner} for name in channels]
+            if rows:
+                conn.execute(deliveries.insert(), rows)
+            return found[0]
+
     def take_delivery(self, interview_id: int, number: int, channel: str, owner: str,
                       now: datetime, previous_owner: str | None = None) -> bool:
-        """Take one undelivered delivery for another attempt, if it is still free.
+        """Take one unfinished delivery for another attempt, if it is still free.
 
-        A compare-and-set: succeeds only while the delivery is not delivered, is
-        held by `previous_owner` (None: by nobody; or a process that died), and
-        its next attempt is due. So two daemons never attempt the same one.
+        A compare-and-set: succeeds only while the delivery is pending or
+        retrying, is held by `previous_owner` (None: by nobody; or a process that
+        died), and its next attempt is due. So two daemons never attempt the same one.
         """
         owned = (deliveries.c.owner.is_(None) if previous_owner is None
                  else deliveries.c.owner == previous_owner)
@@ -266,7 +308,7 @@ class Store:
                 deliveries.update()
                 .where(deliveries.c.nudge_id == nudge_id(interview_id, number),
                        deliveries.c.channel == channel,
-                       deliveries.c.status != str(DeliveryStatus.DELIVERED),
+                       deliveries.c.status.in_(UNFINISHED),
                        owned,
                        sa.or_(deliveries.c.next_attempt_at.is_(None),
                               deliveries.c.next_attempt_at <= now))
@@ -276,10 +318,13 @@ class Store:
     def record_delivery(self, interview_id: int, number: int, channel: str,
                         status: DeliveryStatus, now: datetime, error: str | None = None,
                         next_attempt_at: datetime | None = None) -> None:
-        """Record one channel's attempt at one nudge, and let go of it."""
+        """Record one channel's attempt at one nudge, and let go of it. Cancelling
+        (the delivery is no longer wanted) is not an attempt and is not counted."""
+        attempted = status is not DeliveryStatus.CANCELLED
         values: dict[str, Any] = {
-            "status": str(status), "attempts": deliveries.c.attempts + 1,
-            "error": error, "next_attempt_at": next_attempt_at, "owner": None,
+            "status": str(status), "error": error, "next_attempt_at": next_attempt_at,
+            "owner": None,
+            "attempts": deliveries.c.attempts + (1 if attempted else 0),
         }
         if status is DeliveryStatus.DELIVERED:
             values["delivered_at"] = now
@@ -290,12 +335,12 @@ class Store:
                          .values(**values))
 
     def undelivered(self) -> list[PendingDelivery]:
-        """Every delivery not yet done (pending or failed), with its interview's record."""
+        """Every delivery not finished (pending or retrying), with its interview's record."""
         query = (
             sa.select(nudges.c.interview_id, nudges.c.number, deliveries.c.channel,
                       deliveries.c.attempts, deliveries.c.next_attempt_at, deliveries.c.owner)
             .join(deliveries, deliveries.c.nudge_id == nudges.c.id)
-            .where(deliveries.c.status != str(DeliveryStatus.DELIVERED))
+            .where(deliveries.c.status.in_(UNFINISHED))
         )
         with self._read() as conn:
             rows = conn.execute(query).all()

@@ -79,6 +79,33 @@ def private_file(path: Path) -> None:
             raise UserError(f"cannot create the database {path}: {error.strerror}") from None
 
 
+@contextmanager
+def first_open_lock(url: sa.URL) -> Iterator[None]:
+    """Hold an exclusive lock on `<database>-lock` while opening and migrating a SQLite
+    file, so that processes opening a fresh database at once (the daemon starting
+    while the CLI adds) take turns: the first creates the tables and switches to
+    WAL, the others find it done. The lock file sits beside the -wal and -shm
+    files; a separate file, because closing a descriptor of the database itself
+    would drop SQLite's own locks."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    path = Path(url.database).expanduser()
+    lock = path.with_name(path.name + "-lock")
+    try:
+        descriptor = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError:  # a read-only folder, say: go on without it
+        yield
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
 # --- migrations ---------------------------------------------------------------------------
 
 

@@ -52,12 +52,14 @@ def load_records(conn: Connection, ids: Iterable[int], with_deliveries: bool = T
 def load_by_status(conn: Connection, statuses: Collection[Status] | None,
                    with_deliveries: bool = False, below: int | None = None) -> list[Record]:
     """Every record in these statuses (all when None), by interview time; with
-    `below`, only those with fewer than that many follow-ups sent and nudges fired
-    (the others can have no next nudge: the rules' cap, applied in SQL)."""
+    `below`, only those with fewer than that many follow-ups sent and nudges fired,
+    or snoozed (the others can have no next nudge: the rules' cap, applied in SQL)."""
     where = (sa.true() if statuses is None
              else interviews.c.status.in_([str(s) for s in statuses]))
     if below is not None:
-        where = sa.and_(where, _count(followups) < below, _count(nudges) < below)
+        # A snoozed interview can have its last nudge come again (see rules.next_nudge).
+        room = sa.and_(_count(followups) < below, _count(nudges) < below)
+        where = sa.and_(where, sa.or_(room, interviews.c.snoozed_until.is_not(None)))
     records = _load(conn, where, with_deliveries)
     return sorted(records, key=lambda r: (r.interview.interview_at, r.interview.id))
 

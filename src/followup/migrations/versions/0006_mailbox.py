@@ -1,7 +1,7 @@
 """The mailbox watch: per-folder scan state, and the messages already dealt with.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 
 `mailbox_folders` keeps, per account and folder, the UIDVALIDITY and the last
 UID read, so a scan reads only new messages. `mailbox_messages` remembers each
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
