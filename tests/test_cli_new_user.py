@@ -341,7 +341,7 @@ def test_show_says_in_plain_words_what_a_failed_delivery_will_do(fu, tmp_path):
     assert ("command failed (will retry Mon 23 Nov 2026 11:00") in shown
     assert ("the command 'notify-me' exited with status 2: notify-me: no route to the "
             "phone)") in shown
-    assert "email failed (gave up after 5 attempts: the server refused the password)" in shown
+    assert "email gave up (after 5 attempts: the server refused the password)" in shown
     assert "transient" not in shown and "permanent" not in shown
     deliveries = fu("show", "1", "--json").json()["nudges"][0]["deliveries"]
     assert [(d["status"], d["state"]) for d in deliveries] == [

@@ -99,14 +99,14 @@ def plain_error(error: str | None) -> str | None:
 
 def delivery_text(d: Delivery, zone: ZoneInfo, now: datetime) -> str:
     """One channel's delivery as a person reads it: "email will retry Mon 30 Nov ...:
-    the server is busy", "command gave up after 5 attempts: ...", "desktop delivered"."""
+    the server is busy", "command gave up (after 5 attempts: ...)", "desktop delivered"."""
     error = plain_error(d.error)
     if d.status is DeliveryStatus.RETRYING:
         at = f" {when(d.next_attempt_at, zone, now)}" if d.next_attempt_at else ""
         return f"{d.channel} failed (will retry{at}: {error})"
     if d.status is DeliveryStatus.GAVE_UP:
-        return f"{d.channel} failed (gave up {error})" if error and not error.startswith(
-            "gave up") else f"{d.channel} failed ({error or 'gave up'})"
+        return f"{d.channel} gave up" + (f" ({error.removeprefix('gave up: ')})"
+                                         if error else "")
     if d.status is DeliveryStatus.CANCELLED:
         return f"{d.channel} cancelled" + (f" ({error})" if error else "")
     return f"{d.channel} {d.status}" + (f" ({error})" if error else "")
