@@ -6,19 +6,16 @@ description. Its UID is stable per interview and nudge number, so a calendar
 subscribed to the file updates an event rather than adding another. SEQUENCE
 is raised and LAST-MODIFIED set whenever an event's content changes; DTSTAMP
 is pinned to that change too, so an unchanged plan renders to identical
-bytes (and the file is not rewritten). Pure apart from `write_atomically`.
+bytes (and the file is not rewritten: `files.write_atomically`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from followup import content
 from followup.models import Interview
@@ -127,24 +124,3 @@ def stamps_from_json(text: str | None) -> dict[str, Stamp]:
         return {}
 
 
-def write_atomically(path: Path, data: bytes) -> bool:
-    """Write `data` to `path` through a temporary file and a rename, so a reader
-    never sees half a file. Returns False (and writes nothing) when unchanged."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return True

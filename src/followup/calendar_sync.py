@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from followup import calendar_export, calendar_io, calendar_net
 from followup.calendar_io import CalendarError, Reader, Reading
+from followup.files import write_atomically
 from followup.models import Interview, Status
 from followup.sources import events
 from followup.sources.events import EventKey, Step
@@ -194,7 +195,7 @@ class CalendarSync:
 
     def export_file(self, path: Path) -> bool:
         """Keep `path` current; returns whether it was rewritten."""
-        return calendar_export.write_atomically(path, self.export_bytes())
+        return write_atomically(path, self.export_bytes())
 
     def export_caldav(self, url: str) -> int:
         """Bring the export collection in step with the plan; returns how many events

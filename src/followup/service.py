@@ -12,13 +12,13 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from followup.errors import UserError
+from followup.files import write_atomically
 
 UNIT = "followup.service"
 PLACEHOLDER = "@FOLLOWUP@"
@@ -153,7 +153,7 @@ def install(config_path: Path | None, start: bool = True) -> InstallResult:
     path = unit_path()
     changed = _read(path) != text
     if changed:
-        _write_atomically(path, text)
+        write_atomically(path, text.encode(), mode=0o644)
     _systemctl("daemon-reload", timeout=JOB)
     _systemctl("enable", UNIT)
     if start:
@@ -197,21 +197,6 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # --- status ------------------------------------------------------------------------

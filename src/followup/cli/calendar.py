@@ -57,7 +57,7 @@ def export(ctx: Context, out: str | None) -> None:
     """The planned nudges as an iCalendar file (one event per nudge)."""
     from pathlib import Path
 
-    from followup.calendar_export import write_atomically
+    from followup.files import write_atomically
 
     data = ctx.app.export_calendar()
     if out is None:
