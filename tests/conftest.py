@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 # Fixtures for real parts: SMTP servers (aiosmtpd) and daemons in worlds of their own.
-pytest_plugins = ["support.smtp", "support.daemon"]
+pytest_plugins = ["support.smtp", "support.daemon", "support.postgres"]
 
 
 @pytest.fixture(autouse=True)

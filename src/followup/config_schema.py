@@ -137,7 +137,21 @@ def database_url(value: Any) -> str:
     text(4000)(value)
     if not re.match(r"^[a-z][a-z0-9+]*://", value):
         raise Invalid(f"{shown(value)} is not a database URL (like \"sqlite:////path/to/file.db\")")
+    if _has_password(value):  # never echoed: the message must not carry it either
+        raise Invalid("a password in the URL is not allowed (this file is not a place for "
+                      "secrets): remove it, and put it in ~/.pgpass or the PostgreSQL "
+                      "service file, where libpq finds it")
     return value
+
+
+def _has_password(url: str) -> bool:
+    """Whether the URL carries a password: `user:password@host`, or `?password=`."""
+    rest = url.split("://", 1)[1]
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    user_info, at, _ = authority.rpartition("@")
+    query = rest.partition("?")[2]
+    keys = {pair.partition("=")[0].lower() for pair in query.split("&")}
+    return (bool(at) and ":" in user_info) or "password" in keys
 
 
 SCHEMA: dict[str, dict[str, Check]] = {

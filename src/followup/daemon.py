@@ -292,6 +292,8 @@ class Daemon:
         owner = pending.owner
         if owner == self.owner or (owner is not None and process_alive(owner)):
             return  # being delivered right now, here or by another daemon
+        if owner is not None:  # a process on this machine that died: no need to wait
+            self.store.end_leases(owner)  # for its lease to lapse
         when = max(pending.next_attempt_at or now, now)
         self.schedule_retry(pending.record.interview.id, pending.number, pending.channel, when,
                             previous_owner=owner)
