@@ -1,4 +1,5 @@
-"""`followup run` as a real subprocess against real SQLite files.
+"""`followup run` as a real subprocess against real databases: SQLite files and a
+PostgreSQL server (each test runs on both).
 
 The command channel (a small script) records each nudge to a file; the
 tests read that file. Working hours are always open unless a test says so.
@@ -19,6 +20,15 @@ import pytest
 
 from support.daemon import wait_for
 from support.dbus import bus_address_fixture, notification_server_fixture  # noqa: F401
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(request, world):
+    """Every test here runs on both engines: PostgreSQL worlds get a fresh database."""
+    if request.param == "sqlite":
+        return world
+    make_url = request.getfixturevalue("postgres_url")
+    return lambda **options: world(database_url=make_url(), **options)
 
 
 def test_a_due_nudge_fires_once_and_a_restart_does_not_repeat_it(world):

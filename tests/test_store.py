@@ -244,16 +244,6 @@ def test_two_processes_racing_claim_each_nudge_once(database_url):
     store.close()
 
 
-def test_change_token_moves_when_another_connection_commits(sqlite_db, tmp_path):
-    db = sqlite_db
-    before = db.change_token()
-    assert db.change_token() == before
-    with sqlite3.connect(tmp_path / "data" / "followup.db") as conn:
-        conn.execute("UPDATE interviews SET company = 'x'")
-        conn.execute("INSERT INTO alembic_version VALUES ('scratch')")
-    assert db.change_token() != before
-
-
 def test_records_below_the_cap_leave_out_interviews_with_nothing_left(db):
     fresh = db.add_interview(interview(company="Fresh"), T0)
     sent_twice = db.add_interview(interview(company="Sent twice"), T0)

@@ -175,6 +175,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "retry_base_seconds": integer(1, 86400),
         "retry_max_seconds": integer(1, 7 * 86400),
         "log_level": choice(LOG_LEVELS),
+        "lease_seconds": integer(3, 3600),
     },
     "notify.desktop": {"enabled": boolean},
     "notify.email": {

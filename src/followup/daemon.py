@@ -7,10 +7,13 @@ horizon; a job that fires hands its nudge to the dispatcher, which claims it in
 the database before any channel sees it.
 
 The daemon looks again at one interview when the CLI pokes its socket (see
-`wake`), and at everything on a periodic rescan that costs one `PRAGMA
-data_version` read when nothing changed. The rescan also bounds how late a
-nudge can be after a suspend: the scheduler's sleep is on the monotonic clock,
-which stops while the machine sleeps.
+`wake`), and at whatever the change log says changed (see `pickup`): at once
+on PostgreSQL's NOTIFY, whichever machine wrote it, and at each periodic
+rescan, which costs one small read when nothing changed. The rescan also
+bounds how late a nudge can be after a suspend: the scheduler's sleep is on
+the monotonic clock, which stops while the machine sleeps. Deliveries in
+flight are leased in the database and renewed while they run; the rescan
+takes over those of other daemons whose lease lapsed.
 
 Signal handlers only set flags; the main loop acts on them.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import signal
@@ -32,7 +36,7 @@ from pathlib import Path
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from followup import rules, wake
+from followup import pickup, rules, wake
 from followup.channels.base import Channel
 from followup.config import Settings
 from followup.dispatch import Dispatcher, Due, Retry
@@ -69,7 +73,10 @@ class Daemon:
             timezone="UTC",
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
         self.planned: dict[int, tuple[int, datetime]] = {}  # interview -> (number, fire_at)
-        self.token: int | None = None
+        self.cursor = 0  # the newest change (store.changes) applied
+        self.full_scan_wanted = False
+        self.pickup = pickup.Pickup(settings.database_url, self.catch_up)
+        self.started_at = now()
         self.waiting = 0
         self.last_full_scan = 0.0
         self.inflight: set[asyncio.Task] = set()
@@ -97,6 +104,8 @@ class Daemon:
         self.scheduler.start()
         self._schedule_housekeeping()
         await self.full_scan()
+        await asyncio.to_thread(self._register)
+        self.pickup.start()
         self._start_sources()
         self.notifier.send("READY=1", self._status_line())
         log.info("started: %d channel(s) (%s), database %s", len(self.channels),
@@ -122,6 +131,7 @@ class Daemon:
         self.notifier.send("STOPPING=1")
         log.info("stopping")
         self.scheduler.shutdown(wait=False)
+        await self.pickup.stop()
         await self._stop_sources()
         if self.transport is not None:
             self.transport.close()
@@ -133,6 +143,8 @@ class Daemon:
             for task in pending:
                 task.cancel()
         await self._close_channels()
+        with contextlib.suppress(UserError):
+            await asyncio.to_thread(self.store.daemon_stopped, self.owner)
         await asyncio.to_thread(self.store.close)
         log.info("stopped")
 
@@ -147,6 +159,7 @@ class Daemon:
                         "(see [notify.*] in %s)", settings.path or "the configuration")
         self.dispatcher = Dispatcher(self.store, self.channels, settings, self.policy,
                                      self.owner, self.now, self.schedule_retry)
+        self.store.lease_seconds = settings.daemon.lease_seconds
         if not self.verbose:
             logging.getLogger("followup").setLevel(_level(settings.daemon.log_level))
 
@@ -163,6 +176,7 @@ class Daemon:
         await self._stop_sources()
         await self._close_channels()
         self._use_settings(settings)
+        await asyncio.to_thread(self._register)  # the channels may have changed
         self._start_sources()
         self.planned.clear()
         self.scheduler.remove_all_jobs()
@@ -228,15 +242,22 @@ class Daemon:
                                    id="watchdog", replace_existing=True, seconds=interval)
 
     async def rescan(self) -> None:
-        """The periodic look: a full scan if the database changed, or the horizon moved."""
-        token = await asyncio.to_thread(self.store.change_token)
+        """The periodic look: what changed (the change log's tail), the heartbeat and the
+        leases of other daemons; a full scan when the horizon moved or work failed."""
         stale_horizon = time.monotonic() - self.last_full_scan > HORIZON.total_seconds() / 2
-        if token is None or token != self.token or stale_horizon:
-            await self.full_scan()
+        try:
+            if stale_horizon or self.full_scan_wanted:
+                await self.full_scan()
+            else:
+                self.pickup.poke()
+            await self.keep_in_touch()
+        except UserError as error:  # the database is away: the next rescan tries again
+            log.warning("rescan postponed: %s", error.message)
         self.scheduler.wakeup()  # due jobs are found by wall time, after a suspend too
 
     async def full_scan(self) -> None:
-        token = await asyncio.to_thread(self.store.change_token)
+        self.full_scan_wanted = False
+        cursor = await asyncio.to_thread(self.store.newest_change)
         records = await asyncio.to_thread(self.store.records, [Status.WAITING], False,
                                           self.policy.max_followups)
         undelivered = await asyncio.to_thread(self.store.undelivered)
@@ -249,7 +270,7 @@ class Daemon:
             self._unplan(interview_id)
         for pending in undelivered:
             self._plan_retry(pending, now)
-        self.token, self.last_full_scan = token, time.monotonic()
+        self.cursor, self.last_full_scan = cursor, time.monotonic()
         self.waiting = len(records)
         self.notifier.send(self._status_line())
         log.debug("scanned %d waiting interview(s); %d nudge(s) scheduled",
@@ -337,15 +358,62 @@ class Daemon:
 
     async def _dispatch(self, due: list[Due], retries: list[Retry]) -> None:
         try:
-            await self.dispatcher.dispatch(due, retries)
+            every = self.settings.daemon.lease_seconds / 3
+            async with pickup.leases_renewed(self.store, self.owner, every):
+                await self.dispatcher.dispatch(due, retries)
         except UserError as error:  # the database was locked past its timeout, say
             log.error("delivery postponed: %s", error.message)
             for item in due:
                 self.planned.pop(item.interview_id, None)
+            self.full_scan_wanted = True
         except Exception:
             log.exception("delivery failed unexpectedly; the next rescan tries again")
-        finally:
-            self.token = None  # our own writes: make the next rescan look again
+            self.full_scan_wanted = True
+
+    # --- several daemons: changes made elsewhere, who we are, lapsed leases ------------------
+
+    async def catch_up(self) -> None:
+        """Apply what changed since the last look, whoever wrote it (see `pickup`)."""
+        found, records, pending = await asyncio.to_thread(self.store.changed_since, self.cursor)
+        if found.everything:
+            await self.full_scan()
+            return
+        now, present = self.now(), set()
+        for record in records:
+            present.add(record.interview.id)
+            self._plan(record, now)
+        for interview_id in found.interview_ids - present:
+            self._unplan(interview_id)
+        for delivery in pending:
+            self._plan_retry(delivery, now)
+        self.cursor = max(self.cursor, found.newest)
+        if found.interview_ids:
+            log.debug("applied changes to %d interview(s)", len(found.interview_ids))
+            self.scheduler.wakeup()
+
+    def _register(self) -> None:
+        """Tell the database who we are and which channels we deliver (`service status`,
+        and the claims of other daemons, which leave our channels' deliveries to us)."""
+        host, pid = socket.gethostname(), os.getpid()
+        where = f"{host}\0{self.settings.path or ''}\0{os.getuid()}"
+        place = hashlib.sha256(where.encode()).hexdigest()[:16]
+        self.store.register_daemon(self.owner, host, pid, place, tuple(self.channels),
+                                   self.started_at)
+
+    async def keep_in_touch(self) -> None:
+        """The heartbeat, and taking over the deliveries whose owner's lease lapsed
+        (it died, or its machine is off) on channels we have."""
+        if not await asyncio.to_thread(self.store.heartbeat, self.owner):
+            await asyncio.to_thread(self._register)
+        lapsed = await asyncio.to_thread(self.store.undelivered, None, True)
+        for delivery in lapsed:
+            if delivery.channel in self.channels and delivery.owner != self.owner:
+                interview_id = delivery.record.interview.id
+                log.info("taking over nudge %d for interview %d by %s from %s (its lease "
+                         "lapsed)", delivery.number, interview_id, delivery.channel,
+                         delivery.owner)
+                self.schedule_retry(interview_id, delivery.number, delivery.channel,
+                                    self.now(), previous_owner=delivery.owner)
 
     # --- the CLI's poke -----------------------------------------------------------------------
 

@@ -112,7 +112,8 @@ class Dispatcher:
                    if interview.status is not Status.WAITING
                    else f"follow-up {retry.number} was already sent")
             self.store.record_delivery(retry.interview_id, retry.number, retry.channel,
-                                       DeliveryStatus.FAILED, now, f"not sent: {why}")
+                                       DeliveryStatus.FAILED, now, f"not sent: {why}",
+                                       owner=self.owner)
             log.info("dropped the retry of nudge %d for interview %d by %s: %s",
                      retry.number, retry.interview_id, retry.channel, why)
             return None
@@ -151,15 +152,22 @@ class Dispatcher:
         for record, number in covered:
             interview_id = record.interview.id
             if result.ok:
-                self.store.record_delivery(interview_id, number, name,
-                                           DeliveryStatus.DELIVERED, now)
-                log.info("delivered nudge %d for interview %d (%s) by %s", number,
-                         interview_id, record.interview.company, name)
+                if self.store.record_delivery(interview_id, number, name,
+                                              DeliveryStatus.DELIVERED, now, owner=self.owner):
+                    log.info("delivered nudge %d for interview %d (%s) by %s", number,
+                             interview_id, record.interview.company, name)
+                else:
+                    log.warning("delivered nudge %d for interview %d by %s after another "
+                                "daemon took it over (our lease lapsed)", number,
+                                interview_id, name)
                 continue
             attempts = _attempts(record, number, name) + 1
             retry_at = self._next_attempt(now, attempts, result.outcome)
-            self.store.record_delivery(interview_id, number, name, DeliveryStatus.FAILED,
-                                       now, f"{result.outcome}: {result.reason}", retry_at)
+            if not self.store.record_delivery(interview_id, number, name,
+                                              DeliveryStatus.FAILED, now,
+                                              f"{result.outcome}: {result.reason}", retry_at,
+                                              owner=self.owner):
+                continue  # another daemon took it over: its attempt, its record
             log.warning("%s failed for nudge %d of interview %d (%s: %s); retry at %s",
                         name, number, interview_id, result.outcome, result.reason,
                         retry_at.isoformat(timespec="seconds") if retry_at else "never")

@@ -71,7 +71,6 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._watch: Any = None
         self.lease_seconds: float = LEASE_SECONDS  # the daemon sets its configured lease
 
     # --- opening ---------------------------------------------------------------------
@@ -111,9 +110,6 @@ class Store:
             raise Unreachable(f"cannot open the database: {error_reason(error)}") from None
 
     def close(self) -> None:
-        if self._watch is not None:
-            self._watch.close()
-            self._watch = None
         self.engine.dispose()
 
     @contextmanager
@@ -346,23 +342,6 @@ class Store:
                  Delivery(row.channel, DeliveryStatus(row.status), row.attempts,
                           row.delivered_at, row.error, row.next_attempt_at),
                  row.interview_id, row.number, row.company) for row in rows]
-
-    def change_token(self) -> int | None:
-        """A number that changes when another connection commits (SQLite only).
-
-        Reading it costs microseconds, so a rescan can skip all work when
-        nothing changed. None on other databases: rescan every time.
-        """
-        if self.engine.dialect.name != "sqlite":
-            return None
-        if self._watch is None:
-            # A raw connection in autocommit: no transaction holds a snapshot open.
-            self._watch = self.engine.raw_connection()
-        cursor = self._watch.cursor()
-        try:
-            return cursor.execute("PRAGMA data_version").fetchone()[0]
-        finally:
-            cursor.close()
 
     # --- several daemons: the change log, leases, who delivers what -------------------
 
