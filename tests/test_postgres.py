@@ -90,3 +90,15 @@ def test_a_database_at_the_first_revision_reaches_head_keeping_its_rows(postgres
     assert (record.interview.company, record.followups_sent) == ("Old Co", 1)
     assert record.interview.heard_via == "manual"
     store.close()
+
+
+def test_stores_opened_together_on_a_new_database_migrate_it_once(postgres_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(3):
+        url = postgres_url()
+        with ThreadPoolExecutor(4) as pool:
+            stores = list(pool.map(lambda _: Store.open(url), range(4)))
+        for store in stores:
+            assert store.records() == []
+            store.close()

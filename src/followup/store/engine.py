@@ -16,6 +16,7 @@ from followup.errors import UserError
 
 SCHEMA_HEAD = "0008"  # the newest migration in migrations/versions
 BUSY_TIMEOUT_MS = 10_000
+MIGRATION_LOCK = 0x666F6C6C6F776D  # PostgreSQL advisory lock held while migrating
 
 
 @contextmanager
@@ -137,6 +138,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")
         try:
             conn.execution_options(write=True)
+            if engine.dialect.name == "postgresql":
+                # Two daemons starting together on a new database take turns (SQLite's
+                # BEGIN IMMEDIATE does this there); the second then finds nothing to do.
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             command.upgrade(alembic_config(conn), revision)
             conn.commit()
         finally:
