@@ -98,7 +98,7 @@ def test_stores_opened_together_on_a_new_database_migrate_it_once(postgres_url):
     for _ in range(3):
         url = postgres_url()
         with ThreadPoolExecutor(4) as pool:
-            stores = list(pool.map(lambda _: Store.open(url), range(4)))
+            stores = list(pool.map(Store.open, [url] * 4))
         for store in stores:
             assert store.records() == []
             store.close()
