@@ -141,9 +141,13 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture
 def postgres_url(postgres_server, private_home) -> Callable[[], str]:
     """Make a fresh database on the session's server; its URL has no password, the
-    test's ~/.pgpass has it."""
-    write_pgpass(private_home, postgres_server)
-    return lambda: postgres_server.url(postgres_server.create_database())
+    test's ~/.pgpass has it (in $HOME as it is then: a user manager has its own)."""
+
+    def make() -> str:
+        write_pgpass(Path(os.environ["HOME"]), postgres_server)
+        return postgres_server.url(postgres_server.create_database())
+
+    return make
 
 
 @pytest.fixture
