@@ -248,6 +248,8 @@ class Daemon:
         try:
             if stale_horizon or self.full_scan_wanted:
                 await self.full_scan()
+                if stale_horizon:  # every 6 hours: the change log keeps a week
+                    await asyncio.to_thread(self.store.prune_changes)
             else:
                 self.pickup.poke()
             await self.keep_in_touch()
