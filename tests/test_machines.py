@@ -8,6 +8,7 @@ import os
 import signal
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +125,31 @@ def test_a_postgresql_restart_under_a_running_daemon(machines, postgres_server):
     assert daemon.text().count("listening for changes made on other machines") == 2
     assert daemon.stop() == 0
     assert "Traceback" not in daemon.text()
+
+
+def test_a_daemon_waits_for_a_server_that_is_not_up_yet(world, postgres_server):
+    from support.postgres import PostgresServer, write_pgpass
+
+    late = PostgresServer(postgres_server.bin)
+    try:
+        late.init()
+        write_pgpass(Path(os.environ["HOME"]), late)
+        w = world(database_url=late.url("t1"))
+        daemon = w.start()
+        wait_for(lambda: "trying again in 2 s" in daemon.text(), what="the retries")
+        assert daemon.process.poll() is None
+        late.start()
+        late.create_role()
+        late.create_database()
+        daemon.wait_started(timeout=60)
+        assert "Traceback" not in daemon.text()
+        assert daemon.stop() == 0
+        running = w.start()
+        running.wait_started()
+        late.stop()
+        assert running.stop() == 0  # the server went away under it: still a clean exit
+        patient = w.start()
+        wait_for(lambda: "trying again in 1 s" in patient.text(), what="the first retry")
+        assert patient.stop() == 0  # a stop request while it waits: a clean exit
+    finally:
+        late.remove()
