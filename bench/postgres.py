@@ -227,8 +227,9 @@ class Bench:
 
     def run(self) -> None:
         for name, step in (("databases", self.make_databases), ("due", self.due),
-                           ("cross-machine pickup", self.pickup),
-                           ("daemons at 100k", self.daemons)):
+                           ("pickup", self.pickup), ("daemons", self.daemons)):
+            if name in self.args.skip:
+                continue
             self.say(name)
             step()
 
@@ -236,6 +237,8 @@ class Bench:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter windows and repeats")
+    parser.add_argument("--skip", action="append", default=[],
+                        help="skip a step: 'due', 'pickup' or 'daemons'")
     args = parser.parse_args(argv)
     bin_dir = binaries()
     if bin_dir is None:

@@ -122,7 +122,7 @@ def test_a_postgresql_restart_under_a_running_daemon(machines, postgres_server):
     added = laptop.add("Acme", ago=timedelta(hours=2))
     wait_for(lambda: server.nudges_seen() == [(added, 1)], timeout=60,
              what="the nudge after the restart")
-    assert daemon.text().count("listening for changes made on other machines") == 2
+    assert daemon.text().count("listening for changes made on other machines") >= 2
     assert daemon.stop() == 0
     assert "Traceback" not in daemon.text()
 

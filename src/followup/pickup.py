@@ -76,7 +76,7 @@ class Pickup:
                 await self._listen_once()
             except Exception as error:  # psycopg.OperationalError and kin: any loss
                 self.listening = False
-                log.warning("not listening for changes: %s; trying again in %.0f s",
+                log.warning("not listening for changes: %s; trying again in %g s",
                             _reason(error), delay)
             if time.monotonic() - started > RETRY_MAX:
                 delay = RETRY_FIRST  # it was up for a while: a fresh loss, retry soon
@@ -84,20 +84,40 @@ class Pickup:
             delay = min(delay * 2, RETRY_MAX)
 
     async def _listen_once(self) -> None:
+        """Listen on a connection of its own until it is lost. The socket is watched by
+        the event loop (psycopg's own `notifies()` wakes up ten times a second)."""
         import psycopg
 
         from followup.store.changes import CHANNEL
 
         conninfo, options = connection_arguments(self.database_url)
-        conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, **options)
-        async with conn:
-            await conn.execute(f"LISTEN {CHANNEL}")
-            if not self.listening:
-                log.info("listening for changes made on other machines")
-            self.listening = True
-            self.poke()  # what was written while nobody listened
-            async for _ in conn.notifies():
-                self.poke()
+        conn = await asyncio.to_thread(psycopg.connect, conninfo, autocommit=True, **options)
+        loop = asyncio.get_running_loop()
+        lost: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            try:
+                conn.pgconn.consume_input()  # raises once the connection is gone
+                while conn.pgconn.notifies() is not None:
+                    self.poke()
+            except Exception as error:
+                if not lost.done():
+                    lost.set_exception(error)
+
+        try:
+            await asyncio.to_thread(conn.execute, f"LISTEN {CHANNEL}")
+            socket = conn.fileno()  # asked once: it raises after the connection is lost
+            loop.add_reader(socket, readable)
+            try:
+                if not self.listening:
+                    log.info("listening for changes made on other machines")
+                self.listening = True
+                self.poke()  # what was written while nobody listened
+                await lost
+            finally:
+                loop.remove_reader(socket)
+        finally:
+            conn.close()
 
 
 def connection_arguments(database_url: str) -> tuple[str, dict]:
