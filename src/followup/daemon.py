@@ -250,9 +250,10 @@ class Daemon:
                 await self.full_scan()
                 if stale_horizon:  # every 6 hours: the change log keeps a week
                     await asyncio.to_thread(self.store.prune_changes)
-            else:
-                self.pickup.poke()
-            await self.keep_in_touch()
+            # One trip to the database's thread: each one wakes the process twice.
+            changes, lapsed = await asyncio.to_thread(self._look_around)
+            await self._apply(changes)
+            self._take_over(lapsed)
         except UserError as error:  # the database is away: the next rescan tries again
             log.warning("rescan postponed: %s", error.message)
         self.scheduler.wakeup()  # due jobs are found by wall time, after a suspend too
@@ -376,7 +377,10 @@ class Daemon:
 
     async def catch_up(self) -> None:
         """Apply what changed since the last look, whoever wrote it (see `pickup`)."""
-        found, records, pending = await asyncio.to_thread(self.store.changed_since, self.cursor)
+        await self._apply(await asyncio.to_thread(self.store.changed_since, self.cursor))
+
+    async def _apply(self, changes: tuple) -> None:
+        found, records, pending = changes
         if found.everything:
             await self.full_scan()
             return
@@ -402,12 +406,15 @@ class Daemon:
         self.store.register_daemon(self.owner, host, pid, place, tuple(self.channels),
                                    self.started_at)
 
-    async def keep_in_touch(self) -> None:
-        """The heartbeat, and taking over the deliveries whose owner's lease lapsed
-        (it died, or its machine is off) on channels we have."""
-        if not await asyncio.to_thread(self.store.heartbeat, self.owner):
-            await asyncio.to_thread(self._register)
-        lapsed = await asyncio.to_thread(self.store.undelivered, None, True)
+    def _look_around(self) -> tuple:
+        """The rescan's reads and the heartbeat (in a worker thread): what changed, and
+        the deliveries whose owner's lease lapsed (it died, or its machine is off)."""
+        if not self.store.heartbeat(self.owner):
+            self._register()
+        return self.store.changed_since(self.cursor), self.store.undelivered(None, True)
+
+    def _take_over(self, lapsed: list) -> None:
+        """Take over the lapsed deliveries on channels we have."""
         for delivery in lapsed:
             if delivery.channel in self.channels and delivery.owner != self.owner:
                 interview_id = delivery.record.interview.id
