@@ -201,13 +201,14 @@ class Bench:
         config.write_text(config_text(url, self.work.recorder, out, rescan=3600,
                                       always_open=True))
         daemon = probe.Daemon(self.work, config, "pickup")
-        lags = []
+        lags, from_start = [], []
         try:
             probe.wait_for(daemon.poll_started, 120, "the daemon to start")
             probe.wait_for(lambda: "listening for changes" in daemon.log(), 60, "the LISTEN")
             for n in range(20):
                 at = (datetime.now().astimezone() - timedelta(hours=1)).isoformat(
                     timespec="seconds")
+                started = time.time()
                 done = subprocess.run(
                     [probe.FOLLOWUP, "--config", str(config), "add", "--company",
                      f"Pickup {n}", "--role", "Engineer", "--at", at, "--json"],
@@ -218,14 +219,21 @@ class Bench:
                 arrived = probe.wait_for(lambda key=key: probe.read_arrivals(out).get(key), 60,
                                          "the nudge", every=0.005)[0]
                 lags.append(arrived - exited)
+                from_start.append(arrived - started)
         finally:
             daemon.stop()
         self.add("cross-machine pickup p50 (CLI exit -> delivered)", None,
                  probe.percentile(lags, 50), "s", None, note="20 adds; PostgreSQL NOTIFY")
         self.add("cross-machine pickup p99", None, probe.percentile(lags, 99), "s", 1.0,
-                 note=f"min {min(lags):.3f}, max {max(lags):.3f}")
+                 note=f"min {min(lags):.3f}, max {max(lags):.3f} (negative: delivered before "
+                      "the CLI had finished exiting)")
+        self.add("cross-machine pickup p99 from the CLI's start", None,
+                 probe.percentile(from_start, 99), "s", None,
+                 note=f"p50 {probe.percentile(from_start, 50):.3f} s")
 
     def run(self) -> None:
+        if "due" in self.args.skip and "daemons" in self.args.skip:
+            self.args.skip.append("databases")  # only the pickup: no 100k database needed
         for name, step in (("databases", self.make_databases), ("due", self.due),
                            ("pickup", self.pickup), ("daemons", self.daemons)):
             if name in self.args.skip:
