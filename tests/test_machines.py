@@ -153,3 +153,31 @@ def test_a_daemon_waits_for_a_server_that_is_not_up_yet(world, postgres_server):
         assert patient.stop() == 0  # a stop request while it waits: a clean exit
     finally:
         late.remove()
+
+
+# A command channel that takes longer than the lease: only renewals keep it its owner's.
+SLOW_RECORDER = """\
+import json, pathlib, sys, time
+data = json.loads(sys.stdin.read())
+pathlib.Path(sys.argv[1] + ".started").write_text(str(data["interview_id"]))
+time.sleep(8)
+with open(sys.argv[1], "a") as out:
+    out.write(json.dumps(data) + "\\n")
+"""
+
+
+def test_a_lease_is_renewed_while_its_owner_delivers(machines):
+    slow, other = machines(), machines()
+    for w in (slow, other):
+        w.config.write_text(w.config.read_text().replace("[daemon]\n",
+                                                         "[daemon]\nlease_seconds = 3\n"))
+    (slow.folder / "recorder.py").write_text(SLOW_RECORDER)
+    added = slow.add("Acme")
+    owner = slow.start()
+    wait_for((slow.folder / "delivered.jsonl.started").exists, what="the slow delivery")
+    watcher = other.start()  # checks for lapsed leases every second meanwhile
+    watcher.wait_started()
+    wait_for(lambda: "delivered nudge 1 for interview" in owner.text(), what="the record")
+    assert owner.stop() == 0 and watcher.stop() == 0
+    assert slow.nudges_seen() == [(added, 1)] and other.delivered() == []
+    assert "taking over" not in watcher.text()
