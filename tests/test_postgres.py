@@ -102,3 +102,10 @@ def test_stores_opened_together_on_a_new_database_migrate_it_once(postgres_url):
         for store in stores:
             assert store.records() == []
             store.close()
+
+
+def test_a_url_without_a_driver_uses_psycopg(postgres_url):
+    url = postgres_url().replace("postgresql+psycopg://", "postgresql://")
+    store = Store.open(url)
+    assert store.engine.dialect.driver == "psycopg" and store.records() == []
+    store.close()

@@ -46,6 +46,8 @@ def postgresql_engine(url: sa.URL) -> Engine:
     a connection attempt gives up after CONNECT_TIMEOUT seconds, and TCP
     keepalives notice a server that vanished (a machine switched off).
     """
+    if url.drivername == "postgresql":  # no driver named: ours, not SQLAlchemy's default
+        url = url.set(drivername="postgresql+psycopg")
     given = set(url.query)
     options = {key: value for key, value in POSTGRESQL_OPTIONS.items() if key not in given}
     try:
