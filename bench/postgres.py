@@ -198,7 +198,7 @@ class Bench:
         url = self.server.url(self.server.create_database())
         out = self.root / "out-pickup"
         config = self.root / "config-pickup.toml"
-        config.write_text(config_text(url, self.work.recorder, out, rescan=3600,
+        config.write_text(config_text(url, self.work.recorder, out, rescan=600,
                                       always_open=True))
         daemon = probe.Daemon(self.work, config, "pickup")
         lags, from_start = [], []
