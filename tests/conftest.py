@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 # Fixtures for real parts: SMTP servers (aiosmtpd) and daemons in worlds of their own.
-pytest_plugins = ["support.smtp", "support.daemon", "support.calendars", "support.imap"]
+pytest_plugins = ["support.smtp", "support.daemon", "support.calendars", "support.imap",
+                  "support.postgres"]
 
 
 @pytest.fixture(autouse=True)

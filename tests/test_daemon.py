@@ -1,4 +1,5 @@
-"""`followup run` as a real subprocess against real SQLite files.
+"""`followup run` as a real subprocess against real databases: SQLite files and a
+PostgreSQL server (each test runs on both).
 
 The command channel (a small script) records each nudge to a file; the
 tests read that file. Working hours are always open unless a test says so.
@@ -23,6 +24,15 @@ import pytest
 
 from support.daemon import wait_for
 from support.dbus import bus_address_fixture, notification_server_fixture  # noqa: F401
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(request, world):
+    """Every test here runs on both engines: PostgreSQL worlds get a fresh database."""
+    if request.param == "sqlite":
+        return world
+    make_url = request.getfixturevalue("postgres_url")
+    return lambda **options: world(database_url=make_url(), **options)
 
 
 def test_a_due_nudge_fires_once_and_a_restart_does_not_repeat_it(world):
@@ -316,17 +326,17 @@ def test_a_database_error_mid_dispatch_strands_no_claimed_delivery(world):
     class FailsOnce(Store):
         failed = 0
 
-        def record_delivery(self, *args, **kwargs) -> None:
+        def record_delivery(self, *args, **kwargs) -> bool:
             if not self.failed:
                 self.failed += 1
                 raise UserError("database error: database is locked")
-            super().record_delivery(*args, **kwargs)
+            return super().record_delivery(*args, **kwargs)
 
     w = world()
     added = w.add("Acme")
 
     async def scenario() -> None:
-        store = FailsOnce(Store.open(f"sqlite:///{w.database}").engine)
+        store = FailsOnce(Store.open(w.database_url).engine)
         async with running(w, store=store):
             await until(lambda: store.failed == 1, what="the failed record")
             await until(lambda: statuses(w, added) == ["delivered"],
@@ -367,7 +377,7 @@ security = "none"
     daemon = w.start()
     wait_for(lambda: server.handler.received, what="the email")
     daemon.stop()
-    store = Store.open(f"sqlite:///{w.database}")
+    store = Store.open(w.database_url)
     installation = store.installation_id()
     fired = store.get(added).nudges[0].fired_at
     store.close()
@@ -400,7 +410,7 @@ def test_sighup_with_a_new_database_url_moves_the_daemon_to_it(world):
     daemon = w.start()
     daemon.wait_started()
     moved = w.folder / "moved.db"
-    w.config.write_text(w.config.read_text().replace(str(w.database), str(moved)))
+    w.config.write_text(w.config.read_text().replace(w.database_url, f"sqlite:///{moved}"))
     daemon.signal(signal.SIGHUP)
     wait_for(lambda: "reloaded" in daemon.text(), what="the reload")
     added = w.add("Acme")  # written to the new database

@@ -349,3 +349,60 @@ def test_uninstall_stops_and_removes_the_service_even_with_a_broken_config(
     assert user_manager.show("followup.service", "LoadState", "ActiveState") == {
         "LoadState": "not-found", "ActiveState": "inactive"}
     followup(user_manager, config, "service", "uninstall")  # again: nothing to do
+
+
+# --- the daemons sharing the database ------------------------------------------------
+
+
+def test_the_daemons_block_says_who_delivers_what_and_when_each_was_heard_from():
+    from zoneinfo import ZoneInfo
+
+    from followup.store.daemons import DaemonInfo
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    found = [
+        DaemonInfo("server/10/1", "server", 10, ("email", "command"),
+                   now - timedelta(days=2), now - timedelta(seconds=20), None),
+        DaemonInfo("laptop/20/2", "laptop", 20, ("desktop",), now - timedelta(hours=5),
+                   now - timedelta(hours=3), now - timedelta(hours=3)),
+    ]
+    assert service.daemons_text(found, now, ZoneInfo("Europe/Berlin")).splitlines() == [
+        "daemons:      2 on this database",
+        "  server (pid 10): email, command; since Sun 29 Nov 13:00, heartbeat just now",
+        "  laptop (pid 20): desktop; since Tue 01 Dec 08:00, stopped 3 hours ago",
+    ]
+    assert service.daemons_text([], now, ZoneInfo("UTC")) == (
+        "daemons:      none has used this database yet")
+    shown = service.daemons_json(found, now)
+    assert shown[0] | {"since": None} == {
+        "host": "server", "pid": 10, "channels": ["email", "command"], "since": None,
+        "heartbeat": "2026-12-01T11:59:40+00:00", "heartbeat_seconds_ago": 20,
+        "stopped_at": None}
+
+
+def test_status_shows_the_daemons_of_every_machine_on_the_database(user_manager, world,
+                                                                   postgres_url, smtp_server):
+    url = postgres_url()
+    mail = smtp_server()
+    server = world(database_url=url, own_runtime=True)
+    laptop = world(database_url=url, own_runtime=True, command=False, extra=f"""
+[notify.email]
+enabled = true
+to = "me@example.com"
+from = "followup@example.com"
+host = "{mail.host}"
+port = {mail.port}
+security = "none"
+""")
+    first, second = server.start(), laptop.start()
+    first.wait_started(), second.wait_started()
+    shown = json.loads(followup(user_manager, server.config, "service", "status",
+                                "--json").stdout)
+    channels = sorted(tuple(d["channels"]) for d in shown["daemons"])
+    assert channels == [("command",), ("email",)]
+    assert {d["pid"] for d in shown["daemons"]} == {first.process.pid, second.process.pid}
+    assert all(d["stopped_at"] is None for d in shown["daemons"])
+    text = followup(user_manager, laptop.config, "service", "status").stdout
+    assert "daemons:      2 on this database" in text
+    assert f"(pid {second.process.pid}): email; since" in text
+    assert first.stop() == 0 and second.stop() == 0

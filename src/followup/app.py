@@ -305,6 +305,11 @@ class App:
         from followup.daemon import Daemon, setup_logging
 
         setup_logging(self.settings.daemon.log_level, verbose)
+        # A database server that is not up yet (or another machine that is away) is
+        # waited for, with backoff, rather than an exit; the CLI's commands fail at once.
+        from followup.pickup import open_patiently
+
+        self.__dict__["store"] = open_patiently(self.settings.database_url)  # cached_property
 
         def build(settings: Settings) -> dict:
             return {c.name: c for c in channels.build(settings, self.on_action)}

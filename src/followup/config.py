@@ -50,6 +50,7 @@ class DaemonSettings:
     retry_base_seconds: int = 60
     retry_max_seconds: int = 21600
     log_level: str = "info"
+    lease_seconds: int = 30  # a delivery in flight is its daemon's for this long, renewed
 
 
 @dataclass(frozen=True, slots=True)

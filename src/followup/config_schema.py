@@ -154,7 +154,7 @@ def database_url(value: Any) -> str:
     if not re.match(r"^[a-z][a-z0-9+]*://", value):
         where = "" if "@" in value else f"{shown(value)} "
         raise Invalid(f"{where}is not a database URL (like \"sqlite:////path/to/file.db\")")
-    if url_password(value):
+    if url_password(value) or _query_password(value):
         raise Invalid("a password does not go in the database URL (it would show in "
                       "logs and output): remove it and let the driver find it, for "
                       "PostgreSQL in ~/.pgpass")
@@ -169,6 +169,12 @@ def url_password(url: str) -> str | None:
         return None
     _, colon, password = userinfo.partition(":")
     return password if colon and password else None
+
+
+def _query_password(url: str) -> bool:
+    """Whether the URL's query carries a password (`?password=...`)."""
+    query = url.partition("?")[2]
+    return "password" in {pair.partition("=")[0].lower() for pair in query.split("&")}
 
 
 def path_text(value: Any) -> str:
@@ -235,6 +241,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "retry_base_seconds": integer(1, 86400),
         "retry_max_seconds": integer(1, 7 * 86400),
         "log_level": choice(LOG_LEVELS),
+        "lease_seconds": integer(3, 3600),
     },
     "notify.desktop": {"enabled": boolean},
     "notify.email": {

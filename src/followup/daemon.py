@@ -9,6 +9,12 @@ Three pieces, each in its own module:
   handing what falls due to the dispatcher (`dispatch`), which claims each
   nudge in the database before any channel sees it.
 
+Changes made anywhere reach the planner through the change log (see
+`pickup`): at once on PostgreSQL's NOTIFY, whichever machine wrote it, and at
+each periodic rescan, which costs one small read when nothing changed.
+Deliveries in flight are leased in the database and renewed while they run;
+the rescan takes over those of other daemons whose lease lapsed.
+
 Signal handlers only set flags; the loop acts on them. Timers that must keep
 going whatever the wall clock does (the watchdog) run on the event loop's
 monotonic clock; everything about when nudges are due is judged by the wall
@@ -18,16 +24,20 @@ clock (see `planner`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
 import logging
 import os
 import signal
+import socket
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from followup import pickup
 from followup.channels.base import Channel
 from followup.config import Settings
 from followup.dispatch import Dispatcher, Due, Key, Retry
@@ -72,6 +82,9 @@ class Daemon:
         self.planner = Planner(self.scheduler, self.owner, self.in_flight, now,
                                self._due, self._retry)
         self.pokes = PokeListener(self.planner.look_at, self._look_at_everything)
+        self.planner.look_around = self._look_around
+        self.pickup = pickup.Pickup(settings.database_url, self.planner.catch_up)
+        self.started_at = now()
         self.resume_watch: asyncio.Task | None = None
         self.watching_resume = False
         self.tasks: set[asyncio.Task] = set()
@@ -102,6 +115,8 @@ class Daemon:
         self.scheduler.start()
         self._schedule_rescan()
         await self.planner.full_scan()
+        await asyncio.to_thread(self._register)
+        self.pickup.start()
         self._start_sources()
         self.resume_watch = loop.create_task(watch_resume(
             lambda: self.pokes.poke(None), lambda: setattr(self, "watching_resume", True)))
@@ -132,6 +147,7 @@ class Daemon:
         for handle in (self.watchdog_handle, self.flush_handle):
             if handle is not None:
                 handle.cancel()
+        await self.pickup.stop()
         await self._stop_sources()
         if self.resume_watch is not None:
             self.resume_watch.cancel()
@@ -142,6 +158,8 @@ class Daemon:
             for task in pending:
                 task.cancel()
         await self._close_channels()
+        with contextlib.suppress(UserError):
+            await asyncio.to_thread(self.store.daemon_stopped, self.owner)
         await asyncio.to_thread(self.store.close)
         log.info("stopped")
 
@@ -173,6 +191,7 @@ class Daemon:
                                      self.owner, self.now, self.planner.schedule_retry,
                                      self.in_flight, self.failing, self.installation)
         self.planner.use(self.store, self.policy, self.channels)
+        self.store.lease_seconds = settings.daemon.lease_seconds
         if not self.verbose:
             logging.getLogger("followup").setLevel(_level(settings.daemon.log_level))
         for handler in logging.getLogger("followup").handlers:
@@ -199,9 +218,12 @@ class Daemon:
         if moved:
             await self._move_to(store, settings.database_url)
         self._use_settings(settings)
+        await asyncio.to_thread(self._register)  # the channels may have changed
         self._start_sources()
         self._schedule_rescan()
         await self.planner.full_scan()
+        if moved:
+            self.pickup.start()
         log.info("reloaded %s", settings.path or "the defaults")
 
     async def _move_to(self, store, database_url: str) -> None:
@@ -209,8 +231,12 @@ class Daemon:
         switch the store and the wake socket."""
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=STOP_GRACE)
+        await self.pickup.stop()
         old, self.store = self.store, store
+        with contextlib.suppress(UserError):
+            await asyncio.to_thread(old.daemon_stopped, self.owner)
         await asyncio.to_thread(old.close)
+        self.pickup = pickup.Pickup(database_url, self.planner.catch_up)
         self.installation = await asyncio.to_thread(store.installation_id)
         await self.pokes.close(stop_worker=False)
         await self.pokes.listen(database_url)
@@ -307,13 +333,31 @@ class Daemon:
     async def _dispatch(self, dispatcher: Dispatcher, due: list[Due],
                         retries: list[Retry]) -> None:
         try:
-            await dispatcher.dispatch(due, retries)
+            every = self.settings.daemon.lease_seconds / 3
+            async with pickup.leases_renewed(dispatcher.store, self.owner, every):
+                await dispatcher.dispatch(due, retries)
         except Exception:
             log.exception("delivery failed unexpectedly; the next rescan tries again")
+            self.planner.full_scan_wanted = True  # whatever went wrong, look at everything
         finally:
-            for item in due:  # claimed or not, the next full scan plans what is left
+            for item in due:  # claimed or not, the next rescan plans what is left
                 self.planner.forget(item)
-            self.planner.token = None  # and it looks at everything, whatever went wrong
+
+    # --- several daemons: who we are, the heartbeat -------------------------------------------
+
+    def _register(self) -> None:
+        """Tell the database who we are and which channels we deliver (`service status`,
+        and the claims of other daemons, which leave our channels' deliveries to us)."""
+        host, pid = socket.gethostname(), os.getpid()
+        where = f"{host}\0{self.settings.path or ''}\0{os.getuid()}"
+        place = hashlib.sha256(where.encode()).hexdigest()[:16]
+        self.store.register_daemon(self.owner, host, pid, place, tuple(self.channels),
+                                   self.started_at)
+
+    def _look_around(self) -> None:
+        """The rescan's heartbeat (in the worker thread, with the rescan's reads)."""
+        if not self.store.heartbeat(self.owner):
+            self._register()
 
     def _status_line(self) -> str:
         upcoming = self.planner.next_fire_at

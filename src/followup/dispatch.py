@@ -172,7 +172,8 @@ class Dispatcher:
                    if interview.status is not Status.WAITING
                    else f"follow-up {retry.number} was already sent")
             self.store.record_delivery(retry.interview_id, retry.number, retry.channel,
-                                       DeliveryStatus.CANCELLED, now, f"not sent: {why}")
+                                       DeliveryStatus.CANCELLED, now, f"not sent: {why}",
+                                       owner=self.owner)
             log.info("cancelled the %s delivery of nudge %d for interview %d: %s",
                      retry.channel, retry.number, retry.interview_id, why)
             return None
@@ -232,21 +233,27 @@ class Dispatcher:
             interview_id = job.record.interview.id
             company = job.record.interview.company
             if result.ok:
-                self.store.record_delivery(interview_id, job.number, name,
-                                           DeliveryStatus.DELIVERED, now)
-                log.info("delivered nudge %d for interview %d (%s) by %s", job.number,
-                         interview_id, company, name)
+                if self.store.record_delivery(interview_id, job.number, name,
+                                              DeliveryStatus.DELIVERED, now, owner=self.owner):
+                    log.info("delivered nudge %d for interview %d (%s) by %s", job.number,
+                             interview_id, company, name)
+                else:
+                    log.warning("delivered nudge %d for interview %d by %s after another "
+                                "daemon took it over (our lease lapsed)", job.number,
+                                interview_id, name)
                 continue
             retry_at, why = self.next_attempt(job, result, now)
             if retry_at is None:
-                self.store.record_delivery(interview_id, job.number, name,
-                                           DeliveryStatus.GAVE_UP, now,
-                                           f"{why}: {result.reason}")
-                log.warning("%s gave up on nudge %d for interview %d (%s) %s: %s", name,
-                            job.number, interview_id, company, why, result.reason)
-                continue
-            self.store.record_delivery(interview_id, job.number, name,
-                                       DeliveryStatus.RETRYING, now, result.reason, retry_at)
+                if self.store.record_delivery(interview_id, job.number, name,
+                                              DeliveryStatus.GAVE_UP, now,
+                                              f"{why}: {result.reason}", owner=self.owner):
+                    log.warning("%s gave up on nudge %d for interview %d (%s) %s: %s", name,
+                                job.number, interview_id, company, why, result.reason)
+                continue  # else another daemon took it over: its attempt, its record
+            if not self.store.record_delivery(interview_id, job.number, name,
+                                              DeliveryStatus.RETRYING, now, result.reason,
+                                              retry_at, owner=self.owner):
+                continue  # another daemon took it over: its attempt, its record
             self._failed(name, job, result, retry_at)
             self.schedule_retry(interview_id, job.number, name, retry_at)
 

@@ -5,6 +5,11 @@ one one-shot APScheduler job per nudge falling due within the horizon, plus
 one job per delivery to retry. The schedule can be thrown away and rebuilt
 at any time: the database is the truth.
 
+Changes are read from the change log (see `store.changes`) after the last id
+applied: a NOTIFY on PostgreSQL (see `pickup`) and the periodic rescan read
+its tail, so a rescan costs one small read when nothing changed. The rescan
+also takes over the deliveries of other daemons whose lease lapsed.
+
 Time is judged by the wall clock, never by the monotonic one, which stops
 while the machine sleeps: the periodic rescan looks at everything again when
 the wall clock says the last full scan is older than half the horizon, or
@@ -53,9 +58,13 @@ class Planner:
         self.fire = fire
         self.fire_retry = fire_retry
         self.planned: dict[int, tuple[int, datetime]] = {}  # interview -> (number, fire_at)
-        self.token: int | None = None
+        self.cursor = 0  # the newest change (store.changes) applied
+        self.full_scan_wanted = True
+        self.recheck: set[int] = set()  # interviews to look at again at the next rescan
+        self.look_around: Callable[[], object] = lambda: None  # the rescan's heartbeat
         self.waiting = 0
         self.last_full_scan: datetime | None = None
+        self.last_prune: datetime | None = None
         self.last_look: tuple[datetime, float] | None = None  # (wall, monotonic)
 
     def use(self, store, policy: Policy, channels: Collection[str]) -> None:
@@ -70,17 +79,69 @@ class Planner:
         for job in self.scheduler.get_jobs():
             if job.id.startswith("retry-"):
                 job.remove()
-        self.token = None
+        self.full_scan_wanted = True
 
     # --- looking -----------------------------------------------------------------------
 
     async def rescan(self) -> None:
-        """The periodic look: a full scan if the database changed, the last full scan
-        is old by the wall clock, or the wall clock jumped (a resume, a clock step)."""
-        token = await asyncio.to_thread(self.store.change_token)
-        if token is None or token != self.token or self.clock_says_look():
+        """The periodic look: what changed (the change log's tail) and the leases of
+        other daemons; a full scan when work failed, the last full scan is old by the
+        wall clock, or the wall clock jumped (a resume, a clock step)."""
+        if self.clock_says_look() or self.full_scan_wanted:
             await self.full_scan()
+        now = self.now()
+        if self.last_prune is None:
+            self.last_prune = now
+        elif not self.last_prune <= now < self.last_prune + HORIZON / 2:
+            self.last_prune = now  # every 6 hours: the change log keeps a week
+            await asyncio.to_thread(self.store.prune_changes)
+        if self.recheck:
+            again, self.recheck = self.recheck, set()
+            await self.look_at(sorted(again))
+        # One trip to the database's thread: each one wakes the process twice.
+        changes, lapsed = await asyncio.to_thread(self._look_around)
+        await self.apply(changes)
+        self.take_over(lapsed)
         self.scheduler.wakeup()  # due jobs are found by wall time, after a suspend too
+
+    def _look_around(self) -> tuple:
+        """The rescan's reads (in a worker thread): the heartbeat, what changed, and the
+        deliveries whose owner's lease lapsed (it died, or its machine is off)."""
+        self.look_around()
+        return self.store.changed_since(self.cursor), self.store.undelivered(None, True)
+
+    async def catch_up(self) -> None:
+        """Apply what changed since the last look, whoever wrote it (see `pickup`)."""
+        await self.apply(await asyncio.to_thread(self.store.changed_since, self.cursor))
+
+    async def apply(self, changes: tuple) -> None:
+        found, records, pending = changes
+        if found.everything:
+            await self.full_scan()
+            return
+        now, present = self.now(), set()
+        for record in records:
+            present.add(record.interview.id)
+            self.plan(record, now)
+        for interview_id in found.interview_ids - present:
+            self._unplan(interview_id)
+        for delivery in pending:
+            self.plan_retry(delivery, now)
+        self.cursor = max(self.cursor, found.newest)
+        if found.interview_ids:
+            log.debug("applied changes to %d interview(s)", len(found.interview_ids))
+            self.scheduler.wakeup()
+
+    def take_over(self, lapsed: list) -> None:
+        """Take over the lapsed deliveries of other daemons, on channels we have."""
+        for delivery in lapsed:
+            if delivery.channel in self.channels and delivery.owner != self.owner:
+                interview_id = delivery.record.interview.id
+                log.info("taking over nudge %d for interview %d by %s from %s (its lease "
+                         "lapsed)", delivery.number, interview_id, delivery.channel,
+                         delivery.owner)
+                self.schedule_retry(interview_id, delivery.number, delivery.channel,
+                                    self.now(), previous_owner=delivery.owner)
 
     def clock_says_look(self) -> bool:
         now, ticks = self.now(), time.monotonic()
@@ -98,7 +159,8 @@ class Planner:
         return False
 
     async def full_scan(self) -> None:
-        token = await asyncio.to_thread(self.store.change_token)
+        self.full_scan_wanted = True  # until this one is done
+        cursor = await asyncio.to_thread(self.store.newest_change)
         records = await asyncio.to_thread(self.store.records, [Status.WAITING], False,
                                           self.policy.max_followups)
         undelivered = await asyncio.to_thread(self.store.undelivered)
@@ -111,7 +173,8 @@ class Planner:
             self.plan_retry(pending, now)
         for interview_id in set(self.planned) - seen:
             self._unplan(interview_id)
-        self.token, self.last_full_scan = token, now
+        self.cursor, self.last_full_scan = cursor, now
+        self.full_scan_wanted = False
         self.last_look = (now, time.monotonic())
         self.waiting = len(records)
         log.debug("scanned %d waiting interview(s); %d nudge(s) scheduled",
@@ -154,9 +217,10 @@ class Planner:
         self.fire(due)
 
     def forget(self, due: Due) -> None:
-        """A due nudge could not be claimed (a database error): plan it again."""
+        """A due nudge was handed over, claimed or not (a database error, say): the
+        next rescan plans its interview again."""
         self.planned.pop(due.interview_id, None)
-        self.token = None
+        self.recheck.add(due.interview_id)
 
     def _unplan(self, interview_id: int) -> None:
         if self.planned.pop(interview_id, None) is not None:
@@ -177,9 +241,10 @@ class Planner:
         key = (pending.record.interview.id, pending.number, pending.channel)
         if owner == self.owner and key in self.in_flight:
             return
-        if (owner is not None and owner != self.owner
-                and process_alive(owner, self.store.engine.dialect.name == "sqlite")):
-            return
+        if owner is not None and owner != self.owner:
+            if process_alive(owner, self.store.engine.dialect.name == "sqlite"):
+                return  # being delivered by another daemon (its lease says until when)
+            self.store.end_leases(owner)  # a process that died: no need to wait for its lease
         when = max(pending.next_attempt_at or now, now)
         self.schedule_retry(*key, when, previous_owner=owner)
 

@@ -50,9 +50,15 @@ class World:
     """A configuration, a database and a command channel recording to a file."""
 
     def __init__(self, folder: Path, extra: str = "", rescan_seconds: int = 1,
-                 first_after_days: int = 0, command: bool = True) -> None:
+                 first_after_days: int = 0, command: bool = True,
+                 database_url: str | None = None, own_runtime: bool = False) -> None:
         self.folder = folder
         self.database = folder / "followup.db"
+        self.database_url = database_url or f"sqlite:///{self.database}"
+        # A machine of its own: no poke through a runtime folder shared with another world.
+        self.runtime = folder / "runtime" if own_runtime else None
+        if self.runtime is not None:
+            self.runtime.mkdir(mode=0o700)
         self.delivered_file = folder / "delivered.jsonl"
         self.gate = folder / "gate"
         recorder = folder / "recorder.py"
@@ -62,7 +68,7 @@ class World:
         self.config.write_text(textwrap.dedent(f"""\
             timezone = "Europe/Berlin"
             [database]
-            url = "sqlite:///{self.database}"
+            url = "{self.database_url}"
             [rules]
             first_after_days = {first_after_days}
             second_after_days = 7
@@ -81,6 +87,8 @@ class World:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = os.environ.copy()
+        if self.runtime is not None:
+            env["XDG_RUNTIME_DIR"] = str(self.runtime)
         env.update(extra)
         return env
 

@@ -204,14 +204,17 @@ def service_status(ctx: Context, as_json: bool) -> None:
     last = ctx.app.store.last_deliveries()
     sources = ctx.app.sources()
     zone, now = ctx.settings.zone, ctx.app.now()
+    db_now, daemons = ctx.app.store.known_daemons()  # on every machine sharing the database
     if as_json:
         service = ({"installed": service_module.unit_path().exists(), "error": state}
                    if isinstance(state, str) else state.to_dict())
         emit(service | {"sources": sources,
                         "next_nudges": present.due_json(coming[:5], zone),
-                        "last_deliveries": present.last_deliveries_json(last, zone)})
+                        "last_deliveries": present.last_deliveries_json(last, zone),
+                        "daemons": service_module.daemons_json(daemons, db_now)})
     else:
         click.echo(present.service_text(state, coming[:5], last, zone, now, sources))
+        click.echo(service_module.daemons_text(daemons, db_now, zone))
 
 
 COMMANDS = (config, run_daemon, notify_test, password, service)

@@ -21,13 +21,18 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from followup.errors import NotFound, UserError
 from followup.models import Delivery, DeliveryStatus, Interview, Record, Status
+from followup.store import changes as change_log
+from followup.store import daemons
+from followup.store.dbtime import now_plus
 from followup.store.engine import (
     SCHEMA_HEAD,
+    Unreachable,
     alembic_config,
     current_revision,
     database_errors,
     error_reason,
     first_open_lock,
+    postgresql_engine,
     sqlite_engine,
     upgrade,
 )
@@ -44,8 +49,10 @@ from followup.store.tables import (
     nudges,
 )
 
-__all__ = ["SCHEMA_HEAD", "PendingDelivery", "Store", "UTCDateTime", "alembic_config",
-           "metadata", "upgrade"]
+__all__ = ["SCHEMA_HEAD", "PendingDelivery", "Store", "UTCDateTime", "Unreachable",
+           "alembic_config", "metadata", "upgrade"]
+
+LEASE_SECONDS = 30  # how long a delivery's owner holds it without renewing (database clock)
 
 
 UNFINISHED = [str(s) for s in DeliveryStatus if not s.final]
@@ -68,7 +75,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._watch: Any = None
+        self.lease_seconds: float = LEASE_SECONDS  # the daemon sets its configured lease
 
     # --- opening ---------------------------------------------------------------------
 
@@ -84,6 +91,8 @@ class Store:
             raise UserError(f"the database URL {url!r} is not valid") from None
         if sa_url.get_backend_name() == "sqlite":
             engine = sqlite_engine(sa_url)
+        elif sa_url.get_backend_name() == "postgresql":
+            engine = postgresql_engine(sa_url)
         else:
             try:
                 engine = sa.create_engine(sa_url, pool_pre_ping=True)
@@ -103,12 +112,9 @@ class Store:
                     return
             upgrade(self.engine)
         except OperationalError as error:
-            raise UserError(f"cannot open the database: {error_reason(error)}") from None
+            raise Unreachable(f"cannot open the database: {error_reason(error)}") from None
 
     def close(self) -> None:
-        if self._watch is not None:
-            self._watch.close()
-            self._watch = None
         self.engine.dispose()
 
     @contextmanager
@@ -133,6 +139,7 @@ class Store:
                 interviews.insert().values(**values, created_at=now, updated_at=now)
             )
             new_id = result.inserted_primary_key[0]
+            change_log.note(conn, new_id)
         return replace(interview, id=new_id)
 
     def update_interview(self, interview_id: int, changes: dict[str, Any],
@@ -149,6 +156,7 @@ class Store:
             )
             if result.rowcount == 0:
                 raise NotFound(interview_id)
+            change_log.note(conn, interview_id)
             return load_records(conn, [interview_id])[0]
 
     def delete_interview(self, interview_id: int) -> None:
@@ -156,6 +164,7 @@ class Store:
             result = conn.execute(interviews.delete().where(interviews.c.id == interview_id))
             if result.rowcount == 0:
                 raise NotFound(interview_id)
+            change_log.note(conn, interview_id)
 
     def add_followup(self, interview_id: int, sent_at: datetime, note: str,
                      now: datetime) -> Record:
@@ -168,6 +177,7 @@ class Store:
             conn.execute(followups.insert().values(
                 interview_id=interview_id, number=number, sent_at=sent_at, note=note))
             touch(conn, interview_id, now)
+            change_log.note(conn, interview_id)
             return load_records(conn, [interview_id])[0]
 
     def remove_last_followup(self, interview_id: int, now: datetime) -> Record:
@@ -184,6 +194,7 @@ class Store:
                 followups.c.interview_id == interview_id,
                 followups.c.number == found[0].followups[-1].number))
             touch(conn, interview_id, now)
+            change_log.note(conn, interview_id)
             return load_records(conn, [interview_id])[0]
 
     def meta(self, key: str) -> str | None:
@@ -247,11 +258,8 @@ class Store:
                 nudge_id = conn.execute(nudges.insert().values(
                     interview_id=interview_id, number=number, opens_at=opens_at,
                     fired_at=now)).inserted_primary_key[0]
-                rows = [{"nudge_id": nudge_id, "channel": name, "status": "pending",
-                         "attempts": 0, "next_attempt_at": now, "owner": owner}
-                        for name in channels]
-                if rows:
-                    conn.execute(deliveries.insert(), rows)
+                self._insert_deliveries(conn, nudge_id, list(channels), now, owner)
+                change_log.note(conn, interview_id)
                 return found[0]
         except IntegrityError:
             return None
@@ -278,8 +286,10 @@ class Store:
                 return None
             row = conn.execute(sa.select(nudges.c.id).where(
                 nudges.c.interview_id == interview_id, nudges.c.number == number)).scalar()
+            # Being attempted: held by a daemon whose lease has not lapsed (database clock).
             busy = conn.execute(sa.select(sa.func.count()).select_from(deliveries).where(
-                deliveries.c.nudge_id == row, deliveries.c.owner.is_not(None))).scalar()
+                deliveries.c.nudge_id == row, deliveries.c.owner.is_not(None),
+                deliveries.c.lease_until >= now_plus(conn.dialect.name))).scalar()
             if busy:
                 return None
             moved = conn.execute(nudges.update().where(
@@ -287,11 +297,24 @@ class Store:
             if moved.rowcount != 1:
                 return None
             conn.execute(deliveries.delete().where(deliveries.c.nudge_id == row))
-            rows = [{"nudge_id": row, "channel": name, "status": "pending", "attempts": 0,
-                     "next_attempt_at": now, "owner": owner} for name in channels]
-            if rows:
-                conn.execute(deliveries.insert(), rows)
+            self._insert_deliveries(conn, row, list(channels), now, owner)
+            change_log.note(conn, interview_id)
             return found[0]
+
+    def _insert_deliveries(self, conn: Connection, nudge_row: int, mine: list[str],
+                           now: datetime, owner: str) -> None:
+        """A claimed nudge's deliveries: the claimer's channels under its lease, and
+        (several daemons) the channels only others have, waiting for them unowned."""
+        rows = [{"nudge_id": nudge_row, "channel": name, "status": "pending",
+                 "attempts": 0, "next_attempt_at": now, "owner": owner} for name in mine]
+        if rows:
+            conn.execute(deliveries.insert().values(lease_until=self._lease(conn)), rows)
+        others = sorted(daemons.remembered_channels(conn) - set(mine))
+        if others:
+            conn.execute(deliveries.insert(), [
+                {"nudge_id": nudge_row, "channel": name, "status": "pending",
+                 "attempts": 0, "next_attempt_at": now, "owner": None}
+                for name in others])
 
     def take_delivery(self, interview_id: int, number: int, channel: str, owner: str,
                       now: datetime, previous_owner: str | None = None) -> bool:
@@ -301,8 +324,12 @@ class Store:
         retrying, is held by `previous_owner` (None: by nobody; or a process that
         died), and its next attempt is due. So two daemons never attempt the same one.
         """
+        # Taking over from another owner only once its lease lapsed (database clock).
+        lapsed = sa.or_(deliveries.c.lease_until.is_(None),
+                        deliveries.c.lease_until < now_plus(self.engine.dialect.name))
         owned = (deliveries.c.owner.is_(None) if previous_owner is None
-                 else deliveries.c.owner == previous_owner)
+                 else deliveries.c.owner == owner if previous_owner == owner  # stranded here
+                 else sa.and_(deliveries.c.owner == previous_owner, lapsed))
         with self._write() as conn:
             result = conn.execute(
                 deliveries.update()
@@ -312,36 +339,50 @@ class Store:
                        owned,
                        sa.or_(deliveries.c.next_attempt_at.is_(None),
                               deliveries.c.next_attempt_at <= now))
-                .values(owner=owner))
+                .values(owner=owner, lease_until=self._lease(conn)))
             return result.rowcount == 1
 
     def record_delivery(self, interview_id: int, number: int, channel: str,
                         status: DeliveryStatus, now: datetime, error: str | None = None,
-                        next_attempt_at: datetime | None = None) -> None:
+                        next_attempt_at: datetime | None = None,
+                        owner: str | None = None) -> bool:
         """Record one channel's attempt at one nudge, and let go of it. Cancelling
-        (the delivery is no longer wanted) is not an attempt and is not counted."""
+        (the delivery is no longer wanted) is not an attempt and is not counted.
+
+        With `owner`, a fencing check: nothing is recorded, and False returned,
+        when the delivery is no longer that owner's (its lease lapsed and another
+        daemon took it over).
+        """
         attempted = status is not DeliveryStatus.CANCELLED
         values: dict[str, Any] = {
             "status": str(status), "error": error, "next_attempt_at": next_attempt_at,
-            "owner": None,
+            "owner": None, "lease_until": None,
             "attempts": deliveries.c.attempts + (1 if attempted else 0),
         }
+        fence = sa.true() if owner is None else deliveries.c.owner == owner
         if status is DeliveryStatus.DELIVERED:
             values["delivered_at"] = now
         with self._write() as conn:
-            conn.execute(deliveries.update()
-                         .where(deliveries.c.nudge_id == nudge_id(interview_id, number),
-                                deliveries.c.channel == channel)
-                         .values(**values))
+            return conn.execute(deliveries.update()
+                                .where(deliveries.c.nudge_id == nudge_id(interview_id, number),
+                                       deliveries.c.channel == channel, fence)
+                                .values(**values)).rowcount == 1
 
-    def undelivered(self) -> list[PendingDelivery]:
-        """Every delivery not finished (pending or retrying), with its interview's record."""
+    def undelivered(self, interview_ids: Iterable[int] | None = None,
+                    lapsed_only: bool = False) -> list[PendingDelivery]:
+        """Every delivery not finished (pending or retrying), with its interview's
+        record; only those of some interviews, or only those whose owner's lease lapsed."""
         query = (
             sa.select(nudges.c.interview_id, nudges.c.number, deliveries.c.channel,
                       deliveries.c.attempts, deliveries.c.next_attempt_at, deliveries.c.owner)
             .join(deliveries, deliveries.c.nudge_id == nudges.c.id)
             .where(deliveries.c.status.in_(UNFINISHED))
         )
+        if interview_ids is not None:
+            query = query.where(nudges.c.interview_id.in_(list(interview_ids)))
+        if lapsed_only:
+            query = query.where(deliveries.c.owner.is_not(None),
+                                deliveries.c.lease_until < now_plus(self.engine.dialect.name))
         with self._read() as conn:
             rows = conn.execute(query).all()
             records = {r.interview.id: r for r in load_records(conn, {row[0] for row in rows})}
@@ -366,19 +407,59 @@ class Store:
                           row.delivered_at, row.error, row.next_attempt_at),
                  row.interview_id, row.number, row.company) for row in rows]
 
-    def change_token(self) -> int | None:
-        """A number that changes when another connection commits (SQLite only).
+    # --- several daemons: the change log, leases, who delivers what -------------------
 
-        Reading it costs microseconds, so a rescan can skip all work when
-        nothing changed. None on other databases: rescan every time.
-        """
-        if self.engine.dialect.name != "sqlite":
-            return None
-        if self._watch is None:
-            # A raw connection in autocommit: no transaction holds a snapshot open.
-            self._watch = self.engine.raw_connection()
-        cursor = self._watch.cursor()
-        try:
-            return cursor.execute("PRAGMA data_version").fetchone()[0]
-        finally:
-            cursor.close()
+    def _lease(self, conn: Connection) -> sa.ColumnElement:
+        return now_plus(conn.dialect.name, self.lease_seconds)
+
+    def newest_change(self) -> int:
+        """The id of the newest change: read it before a full scan."""
+        with self._read() as conn:
+            return change_log.newest(conn)
+
+    def changed_since(self, last: int) -> tuple[change_log.Changes, list[Record],
+                                                list[PendingDelivery]]:
+        """What changed after change `last`: the changes, the changed interviews that
+        still exist (with deliveries), and their undelivered deliveries."""
+        with self._read() as conn:
+            found = change_log.since(conn, last)
+            if found.everything or not found.interview_ids:
+                return found, [], []
+            records = load_records(conn, sorted(found.interview_ids))
+        return found, records, self.undelivered(found.interview_ids)
+
+    def prune_changes(self) -> int:
+        with self._write() as conn:
+            return change_log.prune(conn)
+
+    def renew_leases(self, owner: str) -> int:
+        """Extend the lease of every delivery `owner` holds; returns how many."""
+        with self._write() as conn:
+            return conn.execute(deliveries.update()
+                                .where(deliveries.c.owner == owner,
+                                       deliveries.c.status.in_(UNFINISHED))
+                                .values(lease_until=self._lease(conn))).rowcount
+
+    def end_leases(self, owner: str) -> None:
+        """The owner is known to be dead (a process on this machine): its leases end now."""
+        with self._write() as conn:
+            conn.execute(deliveries.update().where(deliveries.c.owner == owner)
+                         .values(lease_until=None))
+
+    def register_daemon(self, owner: str, host: str, pid: int, place: str,
+                        channels: Iterable[str], since: datetime) -> None:
+        with self._write() as conn:
+            daemons.register(conn, owner, host, pid, place, tuple(channels), since)
+
+    def heartbeat(self, owner: str) -> bool:
+        with self._write() as conn:
+            return daemons.heartbeat(conn, owner)
+
+    def daemon_stopped(self, owner: str) -> None:
+        with self._write() as conn:
+            daemons.stopped(conn, owner)
+
+    def known_daemons(self) -> tuple[datetime, list[daemons.DaemonInfo]]:
+        """The database's time now, and the daemons using it."""
+        with self._read() as conn:
+            return daemons.listing(conn)

@@ -14,8 +14,9 @@ from sqlalchemy.exc import OperationalError
 
 from followup.errors import UserError
 
-SCHEMA_HEAD = "0006"  # the newest migration in migrations/versions
+SCHEMA_HEAD = "0008"  # the newest migration in migrations/versions
 BUSY_TIMEOUT_MS = 10_000
+MIGRATION_LOCK = 0x666F6C6C6F776D  # PostgreSQL advisory lock held while migrating
 
 
 @contextmanager
@@ -27,8 +28,37 @@ def database_errors() -> Iterator[None]:
         raise UserError(f"database error: {error_reason(error)}") from None
 
 
+class Unreachable(UserError):
+    """The database server could not be reached or refused the login (a daemon waits)."""
+
+
 def error_reason(error: Exception) -> str:
     return str(getattr(error, "orig", error)).splitlines()[0]
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+
+def postgresql_engine(url: sa.URL) -> Engine:
+    """An engine for PostgreSQL through psycopg 3.
+
+    The password comes from ~/.pgpass or the service file (libpq reads them);
+    a connection attempt gives up after CONNECT_TIMEOUT seconds, and TCP
+    keepalives notice a server that vanished (a machine switched off).
+    """
+    if url.drivername == "postgresql":  # no driver named: ours, not SQLAlchemy's default
+        url = url.set(drivername="postgresql+psycopg")
+    given = set(url.query)
+    options = {key: value for key, value in POSTGRESQL_OPTIONS.items() if key not in given}
+    try:
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=options)
+    except ImportError:
+        raise UserError("PostgreSQL needs psycopg 3: pip install 'followup[postgres]'") from None
+
+
+POSTGRESQL_OPTIONS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
+                      "keepalives_interval": 10, "keepalives_count": 3,
+                      "application_name": "followup"}
 
 
 # --- SQLite ------------------------------------------------------------------------------
@@ -137,6 +167,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")
         try:
             conn.execution_options(write=True)
+            if engine.dialect.name == "postgresql":
+                # Two daemons starting together on a new database take turns (SQLite's
+                # BEGIN IMMEDIATE does this there); the second then finds nothing to do.
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             command.upgrade(alembic_config(conn), revision)
             conn.commit()
         finally:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from followup.models import HeardVia, Status
 from followup.sources.replies import Finding, Kind
 from followup.store import Store
+from followup.store import changes as change_log
 from followup.store.records import CHUNK, touch
 from followup.store.tables import followups, interviews, mailbox_folders, mailbox_messages
 
@@ -118,7 +119,10 @@ class MailboxRecords:
                        interviews.c.status == str(Status.WAITING))
                 .values(status=str(Status.HEARD), heard_via=str(HeardVia.MAILBOX),
                         heard_message=heard_message, updated_at=now))
-            return result.rowcount == 1
+            if result.rowcount != 1:
+                return False
+            change_log.note(conn, interview_id)
+            return True
 
         return self._once(finding, interview_id, now, change)
 
@@ -140,6 +144,7 @@ class MailboxRecords:
                 interview_id=interview_id, number=count + 1, sent_at=finding.message.date,
                 note=note))
             touch(conn, interview_id, now)
+            change_log.note(conn, interview_id)
             return True
 
         return self._once(finding, interview_id, now, change)

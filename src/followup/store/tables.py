@@ -101,6 +101,9 @@ deliveries = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     # The daemon process delivering it right now; NULL between attempts.
     sa.Column("owner", sa.String(200), nullable=True),
+    # Until when the owner holds it, on the database's clock (see store.dbtime); another
+    # daemon takes it over after that. Naive UTC, written only by SQL expressions.
+    sa.Column("lease_until", sa.DateTime, nullable=True),
     sa.UniqueConstraint("nudge_id", "channel", name="uq_delivery_channel"),
     sa.Index("ix_deliveries_status", "status", "next_attempt_at"),
 )
@@ -130,6 +133,29 @@ mailbox_messages = sa.Table(
     sa.Column("recorded_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("message_id", name="uq_mailbox_message_id"),
     sa.Index("ix_mailbox_messages_interview", "interview_id"),
+)
+
+# Append-only: one row per write to an interview or its history, in the same transaction
+# (see store.changes). `interview_id` NULL: look at everything.
+changes = sa.Table(
+    "changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("interview_id", sa.Integer, nullable=True),
+    sa.Column("made_at", sa.DateTime, nullable=False),  # database clock, naive UTC
+    sqlite_autoincrement=True,
+)
+
+# The daemons using this database, one row per process (see store.daemons).
+daemons = sa.Table(
+    "daemons", metadata,
+    sa.Column("owner", sa.String(200), primary_key=True),  # host/pid/start
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("place", sa.String(64), nullable=False),  # host + configuration, hashed
+    sa.Column("channels", sa.Text, nullable=False, server_default=""),  # space-separated
+    sa.Column("since", UTCDateTime, nullable=False),
+    sa.Column("heartbeat", sa.DateTime, nullable=False),  # database clock, naive UTC
+    sa.Column("stopped_at", sa.DateTime, nullable=True),
 )
 
 INTERVIEW_FIELDS = tuple(f.name for f in fields(Interview) if f.name != "id")
