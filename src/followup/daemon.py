@@ -31,6 +31,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -53,6 +54,7 @@ log = logging.getLogger("followup")
 
 BATCH_WINDOW = 0.05  # seconds to gather nudges falling due together (for a digest)
 STOP_GRACE = 8.0  # seconds to let deliveries in flight finish after SIGTERM
+HEARTBEAT_SECONDS = 30  # how often a daemon tells the database it is alive (service status)
 
 ChannelBuilder = Callable[[Settings], dict[str, Channel]]
 SourceBuilder = Callable[[Settings], list[Source]]
@@ -85,6 +87,7 @@ class Daemon:
         self.planner.look_around = self._look_around
         self.pickup = pickup.Pickup(settings.database_url, self.planner.catch_up)
         self.started_at = now()
+        self.last_heartbeat = time.monotonic()  # registering is the first heartbeat
         self.resume_watch: asyncio.Task | None = None
         self.watching_resume = False
         self.tasks: set[asyncio.Task] = set()
@@ -355,7 +358,12 @@ class Daemon:
                                    self.started_at)
 
     def _look_around(self) -> None:
-        """The rescan's heartbeat (in the worker thread, with the rescan's reads)."""
+        """The rescan's heartbeat (in the worker thread, with the rescan's reads): a write,
+        so at most every HEARTBEAT_SECONDS however short the rescans are."""
+        beat = time.monotonic()
+        if beat - self.last_heartbeat < HEARTBEAT_SECONDS:
+            return
+        self.last_heartbeat = beat
         if not self.store.heartbeat(self.owner):
             self._register()
 
