@@ -38,7 +38,7 @@ import dataset  # noqa: E402
 import probe  # noqa: E402
 from report import Figure, print_table  # noqa: E402
 
-from support.imap import PASSWORD, USER, Dovecot, message  # noqa: E402
+from support.imap import PASSWORD, USER, Dovecot, mailbox_section, message  # noqa: E402
 
 MESSAGES = 10_000
 INTERVIEWS = 1_000
@@ -54,15 +54,7 @@ enabled = false
 [notify.command]
 enabled = true
 argv = ["{recorder}", "{out}"]
-[me]
-addresses = ["{USER}"]
-[mailbox]
-enabled = true
-host = "127.0.0.1"
-port = {port}
-security = "none"
-username = "{USER}"
-lookback_days = 60
+{mailbox_section(port)}lookback_days = 60
 """
 
 

@@ -16,7 +16,7 @@ from followup import config, passwords
 from followup.app import App
 from followup.models import HeardVia, Interview, Status
 from support.cli import dump, run
-from support.imap import PASSWORD, USER, Dovecot, free_port, message
+from support.imap import PASSWORD, USER, Dovecot, free_port, mailbox_section, message
 
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
@@ -28,15 +28,7 @@ def mailbox_config(tmp_path, port: int, **keys) -> str:
     path.write_text(f"""timezone = "Europe/Berlin"
 [database]
 url = "sqlite:///{tmp_path}/f.db"
-[me]
-addresses = ["{USER}"]
-[mailbox]
-enabled = true
-host = "127.0.0.1"
-port = {port}
-security = "none"
-username = "{USER}"
-{extra}""")
+{mailbox_section(port)}{extra}""")
     return str(path)
 
 

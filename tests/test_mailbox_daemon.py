@@ -18,20 +18,7 @@ import pytest
 from followup import config, passwords, present
 from followup.app import App
 from support.daemon import wait_for
-from support.imap import PASSWORD, USER, Dovecot, free_port, message
-
-
-def mailbox_section(port: int) -> str:
-    return f"""
-[me]
-addresses = ["{USER}"]
-[mailbox]
-enabled = true
-host = "127.0.0.1"
-port = {port}
-security = "none"
-username = "{USER}"
-"""
+from support.imap import PASSWORD, USER, Dovecot, free_port, mailbox_section, message
 
 
 def add(w, company: str, email: str, ago: timedelta = timedelta(hours=1)) -> int:

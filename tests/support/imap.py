@@ -242,6 +242,20 @@ class Dovecot:
             return {uid: tuple(sorted(flags)) for uid, flags in found.items()}
 
 
+def mailbox_section(port: int) -> str:
+    """The configuration of a mailbox watch on the test server, logged in as USER."""
+    return f"""
+[me]
+addresses = ["{USER}"]
+[mailbox]
+enabled = true
+host = "127.0.0.1"
+port = {port}
+security = "none"
+username = "{USER}"
+"""
+
+
 def message(sender: str, to: str, subject: str, date: datetime, *,
             message_id: str | None = None, headers: dict[str, str] | None = None,
             body: str = "Thank you for your time.") -> bytes:
