@@ -348,6 +348,41 @@ def test_a_database_error_mid_dispatch_strands_no_claimed_delivery(world):
     assert w.nudges_seen() == [(added, 1), (added, 1)]
 
 
+def test_a_stop_during_a_rescan_lets_the_rescan_finish_and_logs_no_error(world, caplog):
+    import threading
+
+    from support.inprocess import running, until
+
+    stalled, go_on = threading.Event(), threading.Event()
+    finished_before_stopped = []
+    w = world()
+    w.add("Acme")
+
+    async def scenario() -> None:
+        async with running(w) as daemon:
+            heartbeat = daemon.planner.look_around
+
+            def busy_database() -> None:  # the rescan's first read, in its worker thread
+                daemon.planner.look_around = heartbeat
+                stalled.set()
+                go_on.wait(30)
+                heartbeat()
+                finished_before_stopped.append("stopped" not in caplog.text)
+
+            daemon.planner.look_around = busy_database
+            await until(stalled.is_set, what="a rescan waiting on the database")
+            daemon._on_stop()  # as SIGTERM does, while the rescan waits
+            await until(lambda: "stopping" in caplog.text, what="the daemon to stop")
+            go_on.set()
+            await until(lambda: "stopped" in caplog.text, what="the daemon to have stopped")
+
+    caplog.set_level("INFO")
+    asyncio.run(scenario())
+    assert finished_before_stopped == [True]
+    assert "Traceback" not in caplog.text and "CancelledError" not in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
 # --- identity -------------------------------------------------------------------------------
 
 

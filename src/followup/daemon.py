@@ -103,6 +103,7 @@ class Daemon:
         self.build_sources = build_sources or (lambda settings: [])
         self.app = app
         self.source_tasks: list[asyncio.Task] = []
+        self.rescanning: asyncio.Task | None = None  # a rescan under way
 
     # --- the main loop ------------------------------------------------------------------------
 
@@ -146,6 +147,9 @@ class Daemon:
     async def _shutdown(self) -> None:
         self.notifier.send("STOPPING=1")
         log.info("stopping")
+        self.scheduler.pause()
+        if self.rescanning is not None:  # a rescan under way finishes its reads
+            await asyncio.wait({self.rescanning}, timeout=STOP_GRACE)
         self.scheduler.shutdown(wait=False)
         for handle in (self.watchdog_handle, self.flush_handle):
             if handle is not None:
@@ -303,10 +307,18 @@ class Daemon:
             self.policy_year = self.now().year
             self.policy = self.settings.policy(self.policy_year)
             self.dispatcher.policy = self.planner.policy = self.policy
+        self.rescanning = asyncio.current_task()
         try:
             await self.planner.rescan()
         except UserError as error:
             log.error("rescan failed, trying again at the next: %s", error.message)
+        except asyncio.CancelledError:
+            # Only stopping cancels a rescan, once it waited STOP_GRACE for the database;
+            # the next start scans everything again, so this is no error.
+            log.warning("stopped during a rescan that waited on the database")
+            return
+        finally:
+            self.rescanning = None
         self.notifier.send(self._status_line())
 
     # --- firing -------------------------------------------------------------------------------
