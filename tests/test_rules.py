@@ -496,3 +496,24 @@ def test_after_follow_up_1_sent_first_the_last_nudge_is_number_2_and_then_nothin
     fired = (Nudge(2, datetime(2026, 11, 20, tzinfo=UTC)),)
     assert next_nudge(Record(interview, sent, fired), policy,
                       datetime(2026, 12, 30, tzinfo=UTC)) is None
+
+
+@PROPERTY
+@given(several=st.lists(histories(), min_size=2, max_size=6), policy=policies(),
+       now_offset=offsets)
+def test_remembered_day_arithmetic_answers_as_a_fresh_policy_does(several, policy, now_offset):
+    now = several[0].interview.interview_at + now_offset
+    remembered = [next_nudge(history, policy, now) for history in several]
+    fresh = [next_nudge(history, replace(policy), now) for history in several]
+    assert remembered == fresh
+
+
+def test_a_changed_policy_remembers_nothing_of_the_old_one():
+    wednesday = datetime(2026, 12, 23, 10, tzinfo=BERLIN)
+    used = Policy(zone=BERLIN)
+    add_days(wednesday, 2, used)
+    assert used.memo
+    changed = replace(used, holidays=frozenset({date(2026, 12, 24)}))
+    assert changed.memo == {} and changed != used
+    assert add_days(wednesday, 2, changed) == datetime(2026, 12, 28, 10, tzinfo=BERLIN)
+    assert add_days(wednesday, 2, used) == datetime(2026, 12, 25, 10, tzinfo=BERLIN)

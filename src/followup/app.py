@@ -260,9 +260,10 @@ class App:
         soonest first, and those whose nudge is stale (will not be delivered)."""
         if not 1 <= days <= 3650:
             raise UserError(f"--days {days} must be between 1 and 3650")
-        horizon = self.now() + timedelta(days=days)
+        now = self.now()
+        horizon = now + timedelta(days=days)
         records = self.store.records([Status.WAITING], below=self.policy.max_followups)
-        views = [self.view(record) for record in records]
+        views = [View(record, rules.next_nudge(record, self.policy, now)) for record in records]
         coming = [v for v in views if v.due_next and v.due_next.fire_at <= horizon]
         coming.sort(key=lambda v: (v.due_next.fire_at, v.interview.id))
         stale = [v for v in views if v.next is not None and v.next.stale]

@@ -149,6 +149,9 @@ class Policy:
     start: time = time(9, 0)
     end: time | None = time(17, 0)  # None means "24:00", the end of the day
     holidays: Container[date] = field(default_factory=frozenset)
+    # The rules' day arithmetic, remembered: it depends only on the fields above, and
+    # many interviews share their dates (`dataclasses.replace` starts a new one).
+    memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

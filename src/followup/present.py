@@ -192,8 +192,12 @@ def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:
 def due_table(coming: Sequence[View], stale: Sequence[View], zone: ZoneInfo,
               now: datetime, days: int) -> str:
     if coming:
+        said: dict[datetime, str] = {}  # many nudges share a moment (09:00 on a work day)
+        for v in coming:
+            if v.due_next.fire_at not in said:
+                said[v.due_next.fire_at] = when(v.due_next.fire_at, zone, now)
         rows = [[str(v.interview.id), v.interview.company, v.interview.role,
-                 f"{v.due_next.number}", when(v.due_next.fire_at, zone, now)] for v in coming]
+                 f"{v.due_next.number}", said[v.due_next.fire_at]] for v in coming]
         text = table(["ID", "COMPANY", "ROLE", "FOLLOW-UP", "NUDGE AT"], rows)
     else:
         text = f"Nothing due in the next {days} days."

@@ -184,12 +184,15 @@ def _shift(moment: datetime, days: int, policy: Policy) -> datetime | None:
 
 
 def _count_business_days(start: date, days: int, policy: Policy) -> date | None:
-    day = start
-    for _ in range(days):
-        day = _next_business_day(day, policy)
-        if day is None:
-            return None
-    return day
+    key = ("count", start, days)
+    if key not in policy.memo:
+        day = start
+        for _ in range(days):
+            day = _next_business_day(day, policy)
+            if day is None:
+                break
+        policy.memo[key] = day
+    return policy.memo[key]
 
 
 def _next_business_day(day: date, policy: Policy) -> date | None:
@@ -206,6 +209,13 @@ def _is_business_day(day: date, policy: Policy) -> bool:
 
 def _working_hours(day: date, policy: Policy) -> tuple[datetime, datetime] | None:
     """The working interval [start, end) of a local date, in UTC; None on a day off."""
+    key = ("hours", day)
+    if key not in policy.memo:
+        policy.memo[key] = _compute_working_hours(day, policy)
+    return policy.memo[key]
+
+
+def _compute_working_hours(day: date, policy: Policy) -> tuple[datetime, datetime] | None:
     if not _is_business_day(day, policy):
         return None
     start = _local_instant(day, policy.start, policy.zone)
@@ -220,6 +230,8 @@ def _local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
 
 
 def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC:  # most are, and this is called a few times per interview
+        return moment
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"a timezone-aware datetime is required, got {moment.isoformat()}")
     return moment.astimezone(UTC)

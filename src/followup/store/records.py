@@ -77,21 +77,21 @@ def _load(conn: Connection, where: Any, with_deliveries: bool) -> list[Record]:
     sent: dict[int, list[FollowUp]] = {}
     query = (sa.select(followups.c.interview_id, followups.c.number, _raw(followups.c.sent_at),
                        followups.c.note)
-             .join(interviews, interviews.c.id == followups.c.interview_id).where(where))
+             .join(interviews, interviews.c.id == followups.c.interview_id).where(where)
+             .order_by(followups.c.number))
     for interview_id, number, sent_at, note in conn.execute(query):
         sent.setdefault(interview_id, []).append(FollowUp(number, _utc(sent_at), note))
     fired = _load_nudges(conn, where, with_deliveries)
-    return [Record(interview=_interview(row),
-                   followups=tuple(sorted(sent.get(row.id, ()), key=lambda f: f.number)),
-                   nudges=tuple(sorted(fired.get(row.id, ()), key=lambda n: n.number)))
-            for row in rows]
+    return [Record(interview=_interview(row), followups=tuple(sent.get(row.id, ())),
+                   nudges=tuple(fired.get(row.id, ()))) for row in rows]
 
 
 def _load_nudges(conn: Connection, where: Any, with_deliveries: bool
                  ) -> dict[int, list[Nudge]]:
     query = (sa.select(nudges.c.id, nudges.c.interview_id, nudges.c.number,
                        _raw(nudges.c.fired_at))
-             .join(interviews, interviews.c.id == nudges.c.interview_id).where(where))
+             .join(interviews, interviews.c.id == nudges.c.interview_id).where(where)
+             .order_by(nudges.c.number))
     found = {row.id: (row.interview_id, row.number, _utc(row.fired_at), [])
              for row in conn.execute(query)}
     if with_deliveries and found:
@@ -129,16 +129,26 @@ INTERVIEW_COLUMNS = (
 )
 
 
+# The enums by stored value: a dict lookup is a tenth of an Enum call, and a scan of
+# 100,000 interviews makes two per row.
+_STATUS = {str(s): s for s in Status}
+_SOURCE = {str(s): s for s in Source}
+_HEARD_VIA = {str(h): h for h in HeardVia}
+
+
 def _interview(row: Any) -> Interview:
+    # By position (in INTERVIEW_COLUMNS' order): a Row's attributes cost a lookup each.
+    (id_, company, role, interviewer, email, notes, interview_at, reply_by, status, outcome,
+     snoozed_until, topics, domains, source, heard_via, heard_message, event_uid,
+     event_recurrence_id, zone) = row
     return Interview(
-        id=row.id, company=row.company, role=row.role, interview_at=_utc(row.interview_at),
-        interviewer=row.interviewer, email=row.email, notes=row.notes,
-        reply_by=_date(row.reply_by), status=Status(row.status), outcome=row.outcome,
-        snoozed_until=_utc(row.snoozed_until), topics=row.topics,
-        domains=tuple(row.domains.split()), source=Source(row.source),
-        heard_via=HeardVia(row.heard_via) if row.heard_via else None,
-        heard_message=row.heard_message, event_uid=row.event_uid,
-        event_recurrence_id=row.event_recurrence_id, zone=row.zone,
+        id=id_, company=company, role=role, interview_at=_utc(interview_at),
+        interviewer=interviewer, email=email, notes=notes, reply_by=_date(reply_by),
+        status=_STATUS[status], outcome=outcome, snoozed_until=_utc(snoozed_until),
+        topics=topics, domains=tuple(domains.split()), source=_SOURCE[source],
+        heard_via=_HEARD_VIA[heard_via] if heard_via else None,
+        heard_message=heard_message, event_uid=event_uid,
+        event_recurrence_id=event_recurrence_id, zone=zone,
     )
 
 
