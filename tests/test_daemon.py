@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from support.daemon import wait_for
+from support.daemon import add_interviews, wait_for
 from support.dbus import bus_address_fixture, notification_server_fixture  # noqa: F401
 
 
@@ -111,11 +111,10 @@ def test_a_failing_channel_is_retried_and_delivers_once(world):
 
 def test_two_daemons_on_one_database_deliver_each_nudge_once(world):
     w = world()
-    ids = [w.add(f"Company {n}") for n in range(12)]
+    ids = add_interviews(w, 12)
     first, second = w.start(), w.start()
     wait_for(lambda: len(w.delivered()) >= 12, what="twelve nudges")
-    for n in range(12, 20):
-        ids.append(w.add(f"Company {n}"))
+    ids += add_interviews(w, 8, prefix="Later")
     wait_for(lambda: len(w.delivered()) >= 20, what="twenty nudges")
     first.stop(), second.stop()
     assert sorted(w.nudges_seen()) == sorted((i, 1) for i in ids)
@@ -123,7 +122,7 @@ def test_two_daemons_on_one_database_deliver_each_nudge_once(world):
 
 def test_kill_9_loses_nothing(world):
     w = world()
-    ids = [w.add(f"Company {n}") for n in range(30)]
+    ids = add_interviews(w, 30)
     rng = random.Random(7)
     kills = 0
     while len(set(w.nudges_seen())) < len(ids) and kills < 6:
@@ -154,7 +153,7 @@ host = "{server.host}"
 port = {server.port}
 security = "none"
 """)
-    ids = [w.add(f"Company {n}", ago=timedelta(days=2)) for n in range(5)]
+    ids = add_interviews(w, 5, ago=timedelta(days=2))
     daemon = w.start()
     wait_for(lambda: len(w.delivered()) == 5 and server.handler.received,
              what="five commands and one email")
