@@ -133,6 +133,33 @@ def test_a_suspend_longer_than_the_horizon_fires_the_due_nudge_at_the_next_resca
     assert seen["seconds"] < 10
 
 
+
+def test_a_suspend_of_two_months_fires_the_due_nudge_at_the_next_rescan(world, report):
+    """A long sleep costs one rescan, not one per rescan interval missed (two months at
+    1 s is five million of them)."""
+    from faults import add_interviews
+
+    w = world(rescan_seconds=1)
+    start = START
+
+    async def scenario(clock) -> dict:
+        [added] = add_interviews(w, 1, ago=-timedelta(days=59))  # due in 59 days
+        async with running(w) as daemon:
+            loop = asyncio.get_running_loop()
+            await until(lambda: daemon.planner.last_look is not None)
+            jumped = loop.time()
+            clock.move_to(start + timedelta(days=60))  # two months asleep
+            await until(lambda: w.nudges_seen() == [(added, 1)])
+            return {"seconds": loop.time() - jumped}
+
+    with freeze_time(start, tick=True, real_asyncio=True) as clock:
+        suspended(clock)
+        seen = asyncio.run(scenario(clock))
+    report(f"suspend of 60 days past a nudge 59 days away: it fired {seen['seconds']:.2f} s "
+           "after the wake-up (rescans every 1 s)")
+    assert seen["seconds"] < 10
+
+
 OFFICE_HOURS = """
 [hours]
 days = ["mon", "tue", "wed", "thu", "fri"]
