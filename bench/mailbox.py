@@ -37,25 +37,13 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 import dataset  # noqa: E402
 import probe  # noqa: E402
 from report import Figure, print_table  # noqa: E402
+from run import config_text  # noqa: E402
 
 from support.imap import PASSWORD, USER, Dovecot, mailbox_section, message  # noqa: E402
 
 MESSAGES = 10_000
 INTERVIEWS = 1_000
 REPLIES = 20
-
-
-def config_text(database: Path, recorder: Path, out: Path, port: int) -> str:
-    return f"""timezone = "Europe/Berlin"
-[database]
-url = "sqlite:///{database}"
-[notify.desktop]
-enabled = false
-[notify.command]
-enabled = true
-argv = ["{recorder}", "{out}"]
-{mailbox_section(port)}lookback_days = 60
-"""
 
 
 def fill_maildir(server: Dovecot, count: int, now: datetime) -> None:
@@ -130,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                         USER, PASSWORD], env=work.env, check=True, timeout=60)
         now = datetime.now(UTC)
         database, config = root / "db.sqlite", root / "config.toml"
-        text = config_text(database, work.recorder, root / "delivered.txt", server.port)
+        text = (config_text(f"sqlite:///{database}", work.recorder, root / "delivered.txt")
+                + mailbox_section(server.port) + "lookback_days = 60\n")
         config.write_text(text)
         dataset.generate(database, INTERVIEWS, dataset.settings_for(text), now)
         ids = add_bench_interviews(database, now)

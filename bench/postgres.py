@@ -36,28 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import dataset
 import probe
 from report import Figure, print_table
-from run import ALWAYS_OPEN
+from run import config_text
 
 from support.postgres import PostgresServer, binaries, write_pgpass
 
 SIZE = 100_000
 TABLES = ("interviews", "followups", "nudges", "deliveries")
-
-
-def config_text(url: str, recorder: Path, out: Path, rescan: int = 60,
-                always_open: bool = False) -> str:
-    text = f"""timezone = "Europe/Berlin"
-[database]
-url = "{url}"
-[daemon]
-rescan_seconds = {rescan}
-[notify.desktop]
-enabled = false
-[notify.command]
-enabled = true
-argv = {json.dumps([str(recorder), str(out)])}
-"""
-    return text + (ALWAYS_OPEN if always_open else "")
 
 
 def copy_to_postgresql(source: Path, url: str) -> None:
@@ -198,7 +182,7 @@ class Bench:
         url = self.server.url(self.server.create_database())
         out = self.root / "out-pickup"
         config = self.root / "config-pickup.toml"
-        config.write_text(config_text(url, self.work.recorder, out, rescan=600,
+        config.write_text(config_text(url, self.work.recorder, out, rescan_seconds=600,
                                       always_open=True))
         daemon = probe.Daemon(self.work, config, "pickup")
         lags, from_start = [], []

@@ -41,19 +41,21 @@ end = "24:00"
 """
 
 
-def config_text(database: Path, recorder: Path, out: Path, lag: bool = False) -> str:
-    """The benchmark's configuration: the defaults (3 business days, Mon-Fri 09-17,
-    rescan every 60 s), the command channel only (no session bus here)."""
+def config_text(url: str, recorder: Path, out: Path, always_open: bool = False,
+                rescan_seconds: int | None = None) -> str:
+    """The benchmarks' configuration: the defaults (3 business days, Mon-Fri 09-17,
+    rescan every 60 s unless given), the command channel only (no session bus here)."""
+    daemon = f"[daemon]\nrescan_seconds = {rescan_seconds}\n" if rescan_seconds else ""
     text = f"""timezone = "Europe/Berlin"
 [database]
-url = "sqlite:///{database}"
-[notify.desktop]
+url = "{url}"
+{daemon}[notify.desktop]
 enabled = false
 [notify.command]
 enabled = true
 argv = {json.dumps([str(recorder), str(out)])}
 """
-    return text + (ALWAYS_OPEN if lag else "")
+    return text + (ALWAYS_OPEN if always_open else "")
 
 
 class Bench:
@@ -79,7 +81,7 @@ class Bench:
             database = self.work.root / f"db-{size}.sqlite"
             config = self.work.root / f"config-{size}.toml"
             out = self.work.root / f"delivered-{size}.txt"
-            text = config_text(database, self.work.recorder, out)
+            text = config_text(f"sqlite:///{database}", self.work.recorder, out)
             config.write_text(text)
             made = dataset.generate(database, size, dataset.settings_for(text), now)
             self.configs[size] = config
@@ -185,7 +187,8 @@ class Bench:
         database = self.work.root / "db-lag.sqlite"
         out = self.work.root / "delivered-lag.txt"
         config = self.work.root / "config-lag.toml"
-        config.write_text(config_text(database, self.work.recorder, out, lag=True))
+        config.write_text(config_text(f"sqlite:///{database}", self.work.recorder, out,
+                                      always_open=True))
         dataset.Store.open(f"sqlite:///{database}").close()
         return database, out, config
 
