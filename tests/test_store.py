@@ -229,15 +229,7 @@ def test_two_processes_racing_claim_each_nudge_once(database_url):
     for _ in range(60):
         store.add_interview(interview(), T0)
     store.close()
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    workers = [context.Process(target=_claim_all, args=(url, f"p{n}", 60, results))
-               for n in range(2)]
-    for worker in workers:
-        worker.start()
-    won = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
+    won = _race(_claim_all, [(url, f"p{n}", 60) for n in range(2)])
     assert sum(won) == 60
     store = Store.open(url)
     assert sum(len(r.nudges) for r in store.records()) == 60
@@ -314,20 +306,26 @@ def test_two_processes_racing_to_claim_again_win_each_nudge_once(tmp_path):
         store.claim_nudge(added.id, 1, T0, ["command"], T0, "old", lambda r: True)
         store.record_delivery(added.id, 1, "command", DeliveryStatus.DELIVERED, T0)
     store.close()
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    workers = [context.Process(target=_claim_again_all,
-                               args=(url, f"p{n}", 40, T0 + timedelta(days=1 + n), results))
-               for n in range(2)]
-    for worker in workers:
-        worker.start()
-    won = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
+    won = _race(_claim_again_all,
+                [(url, f"p{n}", 40, T0 + timedelta(days=1 + n)) for n in range(2)])
     # The second process finds every nudge moved already: its `fired_at` no longer
     # matches what the first read, or the first one's delivery is held.
     assert sum(won) == 40
 
+
+
+def _race(target, argsets: list[tuple]) -> list:
+    """Run `target(*args, results)` in a spawned process per argument set, all at once;
+    what each put on `results`, in the order they finished."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=target, args=(*args, results)) for args in argsets]
+    for worker in workers:
+        worker.start()
+    found = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    return found
 
 def _open(url: str, barrier, results) -> None:
     barrier.wait(30)
@@ -339,17 +337,10 @@ def _open(url: str, barrier, results) -> None:
 
 
 def test_several_processes_opening_a_fresh_database_at_once_all_succeed(tmp_path):
-    context = multiprocessing.get_context("spawn")
     for attempt in range(3):
         url = f"sqlite:///{tmp_path / f'fresh-{attempt}.db'}"
-        barrier, results = context.Barrier(6), context.Queue()
-        workers = [context.Process(target=_open, args=(url, barrier, results))
-                   for _ in range(6)]
-        for worker in workers:
-            worker.start()
-        outcomes = [results.get(timeout=120) for _ in workers]
-        for worker in workers:
-            worker.join(timeout=60)
+        barrier = multiprocessing.get_context("spawn").Barrier(6)
+        outcomes = _race(_open, [(url, barrier)] * 6)
         assert outcomes == ["ok"] * 6
         assert revision(tmp_path / f"fresh-{attempt}.db") == SCHEMA_HEAD
 
