@@ -131,6 +131,14 @@ def test_a_cancelled_event_is_read_as_cancelled():
     ("dana@gmail.com", ""),
     ("notifications@calendly.com", ""),
     ("no-reply@us.greenhouse.io", ""),
+    # Every public provider the mailbox knows, under any country's domain:
+    ("dana@hotmail.fr", ""),
+    ("dana@yahoo.co.uk", ""),
+    ("dana@gmx.at", ""),
+    ("dana@t-online.de", ""),
+    ("dana@qq.com", ""),
+    ("jobs@acme.teamtailor-mail.com", ""),
+    ("calendar-notification@google.com", ""),
     ("", ""),
 ])
 def test_the_company_from_an_address(email, company):

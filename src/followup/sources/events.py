@@ -17,6 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from followup.models import Interview, Record, Source, Status
+from followup.sources import mail_lists
+from followup.sources.replies import is_public_provider, within
 
 # A new invitation (new UID) at the same company within this of an imported,
 # not yet happened interview is that interview rescheduled, not a second one.
@@ -25,18 +27,8 @@ RESCHEDULE_WINDOW = timedelta(days=5)
 # same interview: the event is not imported a second time.
 DUPLICATE_WINDOW = timedelta(hours=36)
 DEFAULT_ROLE = "open"  # reads well in a draft: "the open position at Acme"
-# Mail domains that say nothing about the employer.
-NOT_EMPLOYERS = (
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
-    "yahoo.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.de", "gmx.net", "web.de",
-    "proton.me", "protonmail.com", "fastmail.com", "posteo.de", "mailbox.org",
-    "google.com", "zoom.us", "resource.calendar.google.com", "group.calendar.google.com",
-)
-# Scheduling services and tracking systems that send invitations for employers.
-SCHEDULERS = ("calendly.com", "greenhouse.io", "greenhouse-mail.io", "lever.co",
-              "hire.lever.co", "myworkday.com", "workday.com", "ashbyhq.com",
-              "smartrecruiters.com", "icims.com", "goodtime.io", "modernloop.io")
-NOT_EMPLOYERS += SCHEDULERS
+# Who sends invitations for employers: tracking systems and scheduling services.
+SCHEDULERS = mail_lists.TRACKING_SYSTEMS | mail_lists.SCHEDULING_SERVICES
 # Local parts of addresses nobody reads ("no-reply@...", dashes and underscores ignored).
 ROBOTS = frozenset({"noreply", "donotreply", "notifications", "notification", "calendar",
                     "scheduling", "invites", "mailer"})
@@ -179,7 +171,7 @@ def _is_room(person: Person) -> bool:
 def _is_robot(person: Person) -> bool:
     local, _, domain = person.email.casefold().rpartition("@")
     return (local.replace("-", "").replace("_", "") in ROBOTS
-            or any(domain == d or domain.endswith("." + d) for d in SCHEDULERS))
+            or within(domain, SCHEDULERS))
 
 
 def company_and_role(summary: str, words: Sequence[str],
@@ -218,7 +210,9 @@ def _clean(text: str) -> str:
 def domain_company(email: str) -> str:
     """'dana@mail.acme-robotics.example' -> 'Acme-robotics'; '' for mail providers."""
     domain = email.rpartition("@")[2].casefold()
-    if not domain or any(domain == d or domain.endswith("." + d) for d in NOT_EMPLOYERS):
+    if (not domain or is_public_provider(domain)
+            or within(domain, mail_lists.PUBLIC_PROVIDERS | mail_lists.MEETING_SERVICES
+                      | SCHEDULERS)):
         return ""
     labels = domain.split(".")
     name = labels[-2] if len(labels) >= 2 else labels[0]

@@ -1,4 +1,5 @@
-"""The lists the mailbox decisions use, as data in one place: extend them here.
+"""The lists the mailbox and calendar decisions use, as data in one place: extend
+them here.
 
 Domains are lower case. A `PUBLIC_PROVIDER_NAMES` entry matches that name under
 any top-level domain ("yahoo" matches yahoo.com, yahoo.co.uk, yahoo.fr).
@@ -32,6 +33,11 @@ TRACKING_SYSTEMS = frozenset({
     "applytojob.com", "successfactors.com", "successfactors.eu", "taleo.net", "breezy.hr",
     "pinpointhq.com", "join.com", "rippling-ats.com", "dover.com", "homerun.co",
 })
+
+# Services that send calendar invitations for employers (beside the tracking systems).
+SCHEDULING_SERVICES = frozenset({"calendly.com", "goodtime.io", "modernloop.io"})
+# Meeting and calendar services whose addresses stand in invitations: never the employer.
+MEETING_SERVICES = frozenset({"google.com", "zoom.us"})
 
 # Subjects of out-of-office and vacation replies: a subject that starts with one
 # of these (any case; then a colon, a space, a dash or the end) is automatic.

@@ -271,7 +271,7 @@ def is_bounce(message: Message) -> bool:
 
 
 def is_tracking_system(address: str) -> bool:
-    return _within(_domain(address), mail_lists.TRACKING_SYSTEMS)
+    return within(_domain(address), mail_lists.TRACKING_SYSTEMS)
 
 
 def is_public_provider(domain: str) -> bool:
@@ -296,14 +296,15 @@ def employer_address(candidate: Candidate, address: str) -> bool:
         return False
     if candidate.email and address == candidate.email.lower():
         return True
-    return _within(_domain(address), employer_domains(candidate))
+    return within(_domain(address), employer_domains(candidate))
 
 
 def _domain(address: str) -> str:
     return address.rpartition("@")[2].lower()
 
 
-def _within(domain: str, domains: Iterable[str]) -> bool:
+def within(domain: str, domains: Iterable[str]) -> bool:
+    """Whether `domain` is one of `domains` or a subdomain of one."""
     return bool(domain) and any(domain == d or domain.endswith("." + d) for d in domains)
 
 
