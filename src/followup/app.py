@@ -371,7 +371,12 @@ class App:
 
     def import_calendar(self, source: str, dry_run: bool = False) -> list:
         """`followup import FILE_OR_URL`: the steps taken (or, dry, that would be)."""
-        return self.calendar.import_source(source, dry_run)
+        from followup.calendar_sync import changed_any
+
+        steps = self.calendar.import_source(source, dry_run)
+        if not dry_run and changed_any(steps):
+            self._changed(None)  # the daemon's own watch tells it through its source
+        return steps
 
     def export_calendar(self) -> bytes:
         """`followup export`: the planned nudges as an iCalendar document."""

@@ -42,6 +42,11 @@ def is_url(text: str) -> bool:
     return text.startswith(("http://", "https://", "webcal://"))
 
 
+def changed_any(steps: list[Step]) -> bool:
+    """Whether these steps changed an interview (the daemon then plans again)."""
+    return any(step.kind in ("added", "updated", "closed") for step in steps)
+
+
 class CalendarSync:
     """The calendar side of the App: every method is one use case."""
 
@@ -89,8 +94,6 @@ class CalendarSync:
         done = [self._carry_out(step) for step in steps]
         kept = (set(previous) - set(reading.gone)) | set(reading.keys)
         store.set_meta(f"calendar:seen:{digest(origin)}", calendar_io.keys_json(kept))
-        if any(step.kind in ("added", "updated", "closed") for step in done):
-            self.app._changed(None)
         return done
 
     def _carry_out(self, step: Step) -> Step:

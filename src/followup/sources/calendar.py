@@ -58,6 +58,8 @@ class CalendarSource(Source):
         self.watches = self._watches(settings.calendar)
 
     async def run(self, context: SourceContext) -> None:
+        from followup.calendar_sync import changed_any
+
         last: tuple[SourceState, str] | None = None
         while True:
             try:
@@ -68,7 +70,7 @@ class CalendarSource(Source):
                     last = state
                     await context.report(self.name, SourceStatus(state[0], context.now(),
                                                                  state[1]))
-                if any(s.kind in ("added", "updated", "closed") for s in steps):
+                if changed_any(steps):
                     context.changed(None)
             except asyncio.CancelledError:
                 raise
