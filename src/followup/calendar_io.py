@@ -231,10 +231,8 @@ def _gone(previous: Iterable[EventKey], groups: dict[str, list[Component]], want
 
 def key_time(moment: datetime | date) -> str:
     """A RECURRENCE-ID as the database keeps it: UTC ISO 8601, or a date."""
-    if isinstance(moment, datetime):
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
-        return moment.isoformat()
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
     return moment.isoformat()
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from followup.calendar_export import CALENDAR_NAME
 from followup.calendar_io import MAX_BYTES, TIMEOUT, CalendarError
 
 USER_AGENT = "followup (+https://github.com/followup)"
-EXPORT_NAME = "Follow-ups"
 
 
 def shown_url(url: str) -> str:
@@ -128,7 +128,7 @@ class CalDAV:
             deleted = [str(url) for url in found.deleted_urls]
             return Changes(objects, deleted, str(found.sync_token or ""), token is None)
 
-    def ensure(self, name: str = EXPORT_NAME) -> None:
+    def ensure(self, name: str = CALENDAR_NAME) -> None:
         """Create the collection (a calendar named `name`) unless it exists."""
         with _dav_errors(self.url):
             client = self.client

@@ -270,7 +270,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "enabled": boolean,
         "host": text(253),
         "port": integer(1, 65535),
-        "security": choice(("tls", "starttls", "none")),
+        "security": choice(SECURITY),
         "username": text(),
         "inbox": folder_list,
         "sent": text(1000),

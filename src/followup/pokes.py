@@ -38,7 +38,6 @@ class PokeListener:
         self.worker: asyncio.Task | None = None
         self.transport: asyncio.DatagramTransport | None = None
         self.path: Path | None = None
-        self.received = 0  # datagrams, for the curious (tests, status)
 
     async def listen(self, database_url: str) -> None:
         """Bind the socket of this database; on any trouble, say so in one line and
@@ -77,7 +76,6 @@ class PokeListener:
         self.ready.set()
 
     def datagram(self, message: bytes) -> None:
-        self.received += 1
         text = message.decode(errors="replace").strip()
         one = text.isascii() and text.isdigit() and len(text) < 19
         self.poke(int(text) if one else None)

@@ -43,9 +43,6 @@ class AppriseChannel(Channel):
         except TimeoutError:
             return try_again(f"Apprise did not finish within {self._timeout:g} s")
 
-    async def tell(self, title: str, body: str) -> Result:
-        return await self.deliver(Notice(key="notice", title=title, body=body, reminders=()))
-
     def _send(self, title: str, body: str) -> Result:
         try:
             import apprise

@@ -36,6 +36,8 @@ def scan(ctx: Context, dry_run: bool, as_json: bool) -> None:
 
 
 def finding_json(finding, zone) -> dict[str, Any]:
+    from followup import present
+
     message = finding.message
     return {
         "kind": str(finding.kind),
@@ -44,7 +46,7 @@ def finding_json(finding, zone) -> dict[str, Any]:
         "from": message.sender,
         "to": finding.counterpart if str(finding.kind) == "followup_sent" else None,
         "subject": message.subject,
-        "date": message.date.astimezone(zone).isoformat(timespec="seconds"),
+        "date": present.iso(message.date, zone),
         "applied": finding.applied,
         "already_recorded": finding.linked,
     }

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from followup import passwords
 from followup.cli.common import Context, emit, json_option, pass_ctx
 from followup.errors import UserError
 
@@ -88,8 +89,8 @@ def notify_test(ctx: Context, channel: str | None) -> None:
 
 # --- passwords ------------------------------------------------------------------------------
 
-PURPOSE = click.Choice(["smtp", "mailbox", "calendar"])
-SECTION = {"smtp": "[notify.email]", "mailbox": "[mailbox]", "calendar": "[calendar]"}
+PURPOSE = click.Choice(passwords.PURPOSES)
+SECTION = passwords.SECTIONS
 WHAT = {"smtp": "SMTP", "mailbox": "mailbox", "calendar": "calendar"}
 
 
@@ -114,8 +115,6 @@ def login_name(ctx: Context, purpose: str) -> str:
 @pass_ctx
 def password_set(ctx: Context, purpose: str) -> None:
     """Store the password of PURPOSE's username (prompted, or read from stdin)."""
-    from followup import passwords
-
     username = login_name(ctx, purpose)
     if sys.stdin.isatty():
         secret = click.prompt(f"{WHAT[purpose]} password for {username}", hide_input=True,
@@ -141,8 +140,6 @@ def password_set(ctx: Context, purpose: str) -> None:
 @pass_ctx
 def password_clear(ctx: Context, purpose: str) -> None:
     """Remove the stored password of PURPOSE's username."""
-    from followup import passwords
-
     username = login_name(ctx, purpose)
     if passwords.clear_password(username, purpose):
         click.echo(f"Removed the {WHAT[purpose]} password for {username} from the keyring.")

@@ -96,15 +96,6 @@ class MailboxRecords:
                 found.setdefault(interview_id, set()).add(date)
         return found
 
-    def message_of(self, interview_id: int) -> dict | None:
-        """The reply that marked an interview heard, if the mailbox did."""
-        query = (sa.select(mailbox_messages).where(
-            mailbox_messages.c.interview_id == interview_id,
-            mailbox_messages.c.kind == str(Kind.REPLY)).order_by(mailbox_messages.c.id.desc()))
-        with self.store._read() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else dict(row._mapping)
-
     # --- recording -------------------------------------------------------------------------
 
     def record_reply(self, finding: Finding, heard_message: str, now: datetime) -> bool:
