@@ -200,7 +200,7 @@ def test_usage_errors_exit_2(fu):
     assert fu("frobnicate").code == 2
     assert fu("add", "--colour", "red").code == 2
     assert fu("snooze", "1").code == 2
-    for days in ("many", "0", "-1"):
+    for days in ("many", "0", "-1", "0003651"):  # 0003651 is 3651, not 365
         refused = fu("due", "--days", days)
         assert refused.code == 2 and "--days" in refused.err and "1 or more" in refused.err
 

@@ -163,7 +163,7 @@ def due(ctx: Context, days: str, as_json: bool) -> None:
     """What the daemon will deliver in the next N days, and when."""
     from followup import present
 
-    if not (days.isascii() and days.isdigit()) or not 1 <= int(days[:6] or 0) <= 3650:
+    if not (days.isascii() and days.isdigit() and len(days) <= 6 and 1 <= int(days) <= 3650):
         raise click.BadParameter(f"{days!r} is not a whole number of days, 1 or more "
                                  "(at most 3650)", param_hint="--days")
     coming, stale = ctx.app.due(int(days))
