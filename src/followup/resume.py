@@ -30,7 +30,7 @@ async def watch_resume(on_resume: Callable[[], None],
     from dbus_fast.aio import MessageBus
 
     address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS") or SYSTEM_BUS
-    bus = MessageBus(bus_address=address)
+    bus = None
 
     def on_message(message: Message) -> None:
         if (message.message_type is MessageType.SIGNAL and message.interface == MANAGER
@@ -39,6 +39,7 @@ async def watch_resume(on_resume: Callable[[], None],
             on_resume()
 
     try:
+        bus = MessageBus(bus_address=address)  # a malformed address raises here
         await asyncio.wait_for(bus.connect(), CONNECT_TIMEOUT)
         bus.add_message_handler(on_message)
         rule = (f"type='signal',sender='{LOGIND}',interface='{MANAGER}',"
@@ -57,4 +58,5 @@ async def watch_resume(on_resume: Callable[[], None],
     except Exception as error:  # no system bus here: the rescans do the work
         log.debug("not watching for resumes (no system bus at %s: %s)", address, error)
     finally:
-        bus.disconnect()
+        if bus is not None:
+            bus.disconnect()

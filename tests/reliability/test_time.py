@@ -284,3 +284,15 @@ def test_loginds_resume_signal_replans_at_once(world, report, monkeypatch):
     report(f"logind's PrepareForSleep(false) after 20 h asleep: the nudge fired {seconds:.2f} s "
            "later (rescans every 600 s)")
     assert seconds < 20
+
+
+@pytest.mark.parametrize("address", ["not-a-bus-address", "unix:path=/nonexistent/bus"])
+def test_without_a_usable_system_bus_the_resume_watch_ends_quietly(monkeypatch, address):
+    from followup.resume import watch_resume
+
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
+    listening = []
+    # It returns (the rescans do its work) instead of raising into the daemon's loop.
+    assert asyncio.run(asyncio.wait_for(
+        watch_resume(lambda: None, lambda: listening.append(True)), 30)) is None
+    assert listening == []
