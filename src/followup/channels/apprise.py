@@ -42,6 +42,8 @@ class AppriseChannel(Channel):
                                                             notice.body), self._timeout + 5)
         except TimeoutError:
             return try_again(f"Apprise did not finish within {self._timeout:g} s")
+        except Exception as error:  # a channel never raises: Apprise's own failure
+            return try_again(f"Apprise failed: {error}")
 
     def _send(self, title: str, body: str) -> Result:
         try:
