@@ -121,14 +121,8 @@ def _bind(path: Path) -> socket.socket:
     folder = path.parent.stat()
     if folder.st_uid != os.getuid() or folder.st_mode & 0o077:
         raise _Refused(f"{path.parent} is not private to this user")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    try:
-        probe.sendto(b"*", str(path))
+    if wake.listening(path):  # without a word: "*" would make it scan everything
         raise _Refused(f"another daemon listens on {path}")
-    except OSError:
-        pass
-    finally:
-        probe.close()
     _unlink(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:

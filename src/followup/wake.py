@@ -54,7 +54,11 @@ def poke(database_url: str, interview_id: int | None = None) -> bool:
 
 def daemon_listening(database_url: str) -> bool:
     """Whether a daemon listens on this database's socket (nothing is sent)."""
-    path = socket_path(database_url)
+    return listening(socket_path(database_url))
+
+
+def listening(path: Path) -> bool:
+    """Whether something is bound to this datagram socket (nothing is sent)."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.connect(str(path))
