@@ -152,12 +152,7 @@ class Daemon:
         for handle in (self.watchdog_handle, self.flush_handle, self.rescan_handle):
             if handle is not None:
                 handle.cancel()
-        if self.rescanning is not None:  # a rescan under way finishes its reads
-            done, _ = await asyncio.wait({self.rescanning}, timeout=STOP_GRACE)
-            if not done:  # the next start scans everything again: no error
-                log.warning("stopped during a rescan that waited on the database")
-                self.rescanning.cancel()
-                await asyncio.gather(self.rescanning, return_exceptions=True)
+        await self._finish_rescan()
         self.scheduler.shutdown(wait=False)
         await self.pickup.stop()
         await self._stop_sources()
@@ -174,6 +169,16 @@ class Daemon:
             await asyncio.to_thread(self.store.daemon_stopped, self.owner)
         await asyncio.to_thread(self.store.close)
         log.info("stopped")
+
+    async def _finish_rescan(self) -> None:
+        """Let a rescan under way finish its reads (stopping, or leaving a database);
+        past STOP_GRACE it is cancelled: the next full scan does its work again."""
+        if self.rescanning is not None:
+            done, _ = await asyncio.wait({self.rescanning}, timeout=STOP_GRACE)
+            if not done:
+                log.warning("gave up on a rescan that waited on the database")
+                self.rescanning.cancel()
+                await asyncio.gather(self.rescanning, return_exceptions=True)
 
     def _watchdog(self) -> None:
         """Ping systemd's watchdog on the loop's monotonic clock: a wall-clock step
@@ -193,8 +198,7 @@ class Daemon:
 
     def _use_settings(self, settings: Settings) -> None:
         self.settings = settings
-        self.policy_year = self.now().year
-        self.policy = settings.policy(self.policy_year)
+        self._use_policy_of(self.now().year)
         self.channels = self.build_channels(settings)
         if not self.channels:
             log.warning("no channel is enabled: nudges will wait until one is "
@@ -209,6 +213,13 @@ class Daemon:
         for handler in logging.getLogger("followup").handlers:
             if isinstance(handler.formatter, ZonedFormatter):
                 handler.formatter.zone = settings.zone
+
+    def _use_policy_of(self, year: int) -> None:
+        """The settings' policy with the holidays of `year`, for everyone who plans."""
+        self.policy_year, self.policy = year, self.settings.policy(year)
+        for user in (self.dispatcher, self.planner):
+            if user is not None:
+                user.policy = self.policy
 
     async def reload(self) -> None:
         try:
@@ -243,6 +254,7 @@ class Daemon:
         switch the store and the wake socket."""
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=STOP_GRACE)
+        await self._finish_rescan()  # its results belong to the old database
         await self.pickup.stop()
         old, self.store = self.store, store
         with contextlib.suppress(UserError):
@@ -333,9 +345,7 @@ class Daemon:
 
     async def _rescan(self) -> None:
         if self.now().year != self.policy_year:  # the holidays are frozen by year
-            self.policy_year = self.now().year
-            self.policy = self.settings.policy(self.policy_year)
-            self.dispatcher.policy = self.planner.policy = self.policy
+            self._use_policy_of(self.now().year)
         try:
             await self.planner.rescan()
         except UserError as error:

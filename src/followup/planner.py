@@ -218,8 +218,7 @@ class Planner:
 
     def forget(self, due: Due) -> None:
         """A due nudge was handed over, claimed or not (a database error, say): the
-        next rescan plans its interview again."""
-        self.planned.pop(due.interview_id, None)
+        next rescan plans its interview again (`_fired` already let go of its job)."""
         self.recheck.add(due.interview_id)
 
     def _unplan(self, interview_id: int) -> None:
