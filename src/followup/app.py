@@ -426,7 +426,7 @@ class App:
                 new = records.record_reply(finding, heard[:2000], now)
             elif finding.kind is Kind.FOLLOWUP_SENT:
                 note = f"seen in the mailbox: {message.subject}"[:1000]
-                new = records.record_followup(finding, _one_line(note), now)
+                new = records.record_followup(finding, inputs.printable_line(note), now)
             else:
                 new = records.remember(finding, now)
             if not new:
@@ -436,11 +436,6 @@ class App:
             if applied and poke:
                 self._changed(finding.interview_ids[0])
         return done
-
-
-def _one_line(text: str) -> str:
-    """A note as `sent --note` would keep it: one line, no control characters."""
-    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def _candidate(record: Record, from_mail: set[datetime]):

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from followup.errors import UserError
-from followup.inputs import EMAIL_RE
+from followup.inputs import EMAIL_RE, printable_line
 from followup.sources import events
 from followup.sources.events import EventKey, Person, Seen
 
@@ -273,8 +273,7 @@ def _person(value: Any) -> Person | None:
 
 
 def _one_line(text: str) -> str:
-    clean = "".join(c if c.isprintable() else " " for c in text)
-    return " ".join(clean.split())[:FIELD_MAX]
+    return " ".join(printable_line(text).split())[:FIELD_MAX]
 
 
 # --- remembering keys ------------------------------------------------------------------------

@@ -180,6 +180,12 @@ def has_control(value: str) -> bool:
     return any(_control(c) for c in value)
 
 
+def printable_line(text: str) -> str:
+    """The text with every character that is not printable (line breaks, tabs, control
+    characters) turned into a space: what a one-line field keeps of text from outside."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
 def _control(char: str) -> bool:
     code = ord(char)
     return code < 32 or code == 127 or 0x80 <= code < 0xA0 or char in "\u2028\u2029"

@@ -78,12 +78,20 @@ def snoozed_nudge(record: Record) -> Nudge | None:
     `fired_at` past the snooze, which makes this "once".
     """
     snooze = record.interview.snoozed_until
-    if snooze is None or not record.nudges:
+    latest = _unanswered_nudge(record)
+    if snooze is None or latest is None:
+        return None
+    return latest if _utc(snooze) > _utc(latest.fired_at) else None
+
+
+def _unanswered_nudge(record: Record) -> Nudge | None:
+    """The newest fired nudge, when its follow-up (or a later one) is not sent."""
+    if not record.nudges:
         return None
     latest = max(record.nudges, key=lambda nudge: nudge.number)
     if any(followup.number >= latest.number for followup in record.followups):
         return None
-    return latest if _utc(snooze) > _utc(latest.fired_at) else None
+    return latest
 
 
 def can_snooze(record: Record, policy: Policy, now: datetime) -> bool:
@@ -91,12 +99,7 @@ def can_snooze(record: Record, policy: Policy, now: datetime) -> bool:
     fired nudge has no follow-up yet (the snooze brings it back)."""
     if record.interview.status != Status.WAITING:
         return False
-    if next_nudge(record, policy, now) is not None:
-        return True
-    if not record.nudges:
-        return False
-    latest = max(nudge.number for nudge in record.nudges)
-    return not any(followup.number >= latest for followup in record.followups)
+    return next_nudge(record, policy, now) is not None or _unanswered_nudge(record) is not None
 
 
 def window_opens(record: Record, number: int, policy: Policy) -> datetime | None:

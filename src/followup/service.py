@@ -151,9 +151,7 @@ def install(config_path: Path | None, start: bool = True) -> InstallResult:
     command = executable()
     text = render_unit(command, config_path)
     path = unit_path()
-    changed = _read(path) != text
-    if changed:
-        write_atomically(path, text.encode(), mode=0o644)
+    changed = write_atomically(path, text.encode(), mode=0o644)
     _systemctl("daemon-reload", timeout=JOB)
     _systemctl("enable", UNIT)
     if start:
@@ -190,13 +188,6 @@ def _start(verb: str) -> None:
             if state.exit_status == 78 else "see `journalctl --user -u followup`")
     raise UserError(f"{UNIT} is installed but did not start ({state.result or 'unknown'}, "
                     f"exit status {state.exit_status}): {hint}")
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
 
 
 # --- status ------------------------------------------------------------------------

@@ -38,11 +38,9 @@ class Context:
     def finish(self) -> None:
         """After a command that used the database: say once that the zone changed."""
         if "app" in self.__dict__ and "store" in self.app.__dict__:
-            from followup.errors import UserError as Failed
-
             try:
                 lines = self.app.zone_change()
-            except Failed:
+            except UserError:
                 return  # the database itself failed; the command already said so
             for line in lines:
                 click.echo(line, err=True)
