@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from followup import calendar_export, calendar_io, calendar_net
 from followup.calendar_io import CalendarError, Reader, Reading
+from followup.config_schema import Invalid, web_url
 from followup.files import write_atomically
 from followup.models import Interview, Status
 from followup.sources import events
@@ -61,8 +62,10 @@ class CalendarSync:
     def import_source(self, source: str, dry_run: bool = False) -> list[Step]:
         """`followup import FILE_OR_URL`. Raises CalendarError (nothing changed)."""
         if is_url(source):
-            url = "https://" + source.removeprefix("webcal://") if source.startswith(
-                "webcal://") else source
+            try:
+                url = web_url(source)
+            except Invalid as error:
+                raise CalendarError(str(error)) from None
             fetched = calendar_net.fetch(url, self.login())
             return self.import_data(url, fetched.data or b"", calendar_net.shown_url(url),
                                     dry_run)
@@ -174,7 +177,7 @@ class CalendarSync:
         """The planned nudges, exactly as `followup due` computes them (no horizon)."""
         coming, _stale = self.app.due(3650)
         store = self.app.store
-        installation = store.meta("installation_id") or store.installation_id()  # no write
+        installation = store.installation_id()
         limit = self.app.policy.max_followups
         return [calendar_export.planned(v.interview, v.due_next.number, limit,
                                         v.due_next.fire_at, installation)

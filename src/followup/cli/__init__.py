@@ -43,9 +43,7 @@ def cli(click_ctx: click.Context, config_path: str | None, verbose: bool) -> Non
     click_ctx.call_on_close(click_ctx.obj.finish)
 
 
-for command in (*interviews.COMMANDS, *setup.COMMANDS, *mailbox.COMMANDS):
-    cli.add_command(command)
-for command in calendar.COMMANDS:
+for command in (*interviews.COMMANDS, *setup.COMMANDS, *mailbox.COMMANDS, *calendar.COMMANDS):
     cli.add_command(command)
 
 

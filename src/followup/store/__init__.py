@@ -212,6 +212,9 @@ class Store:
         """A random id made once per database (in email Message-IDs, say)."""
         import secrets
 
+        found = self.meta("installation_id")  # made once: reading it needs no write
+        if found is not None:
+            return found
         with self._write() as conn:
             found = conn.execute(sa.select(meta.c.value)
                                  .where(meta.c.key == "installation_id")).scalar()
