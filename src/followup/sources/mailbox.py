@@ -98,13 +98,21 @@ def scan_once(app: App, dry_run: bool = False, progress: Progress | None = None
     """`followup mailbox scan`: connect, one pass over every folder, disconnect."""
     connection = connect(app.settings.mailbox)
     try:
-        return scan(app, connection, connection.folders(), dry_run, progress)
-    except MailboxError:
-        raise
-    except network_errors() as error:  # the connection dropped half-way
-        raise Unreachable(f"the mailbox server failed: {reason(error)}") from None
+        return guarded(lambda: scan(app, connection, connection.folders(), dry_run, progress))
     finally:
         connection.close()
+
+
+def guarded(function, *args):
+    """Network errors in the middle of a session are the server's: Unreachable (the
+    daemon retries later; the command says so and exits 1)."""
+    try:
+        return function(*args)
+    except MailboxError:
+        raise
+    except network_errors() as error:
+        raise Unreachable(f"the connection to the mailbox server failed: "
+                          f"{reason(error)}") from None
 
 
 # --- the daemon's watch ------------------------------------------------------------------------
@@ -202,9 +210,9 @@ class MailboxSource(Source):
         await self._pass(context, connection, [folder])
         state = await asyncio.to_thread(self._folder_state, context.app, folder[0])
         while True:
-            read = await asyncio.to_thread(self._guarded, self._next_read, connection, folder,
+            read = await asyncio.to_thread(guarded, self._next_read, connection, folder,
                                            state, context.now)
-            found = await asyncio.to_thread(self._guarded, apply_reads, context.app,
+            found = await asyncio.to_thread(guarded, apply_reads, context.app,
                                             account(self.settings), [read], [state],
                                             False, False)
             state = read.state
@@ -236,7 +244,7 @@ class MailboxSource(Source):
 
     async def _pass(self, context: SourceContext, connection: Connection,
                     folders: Sequence[tuple[str, Folder]]) -> None:
-        found = await asyncio.to_thread(self._guarded, scan, context.app, connection, folders,
+        found = await asyncio.to_thread(guarded, scan, context.app, connection, folders,
                                         False, None, False)
         await self._tell(context, found)
 
@@ -259,17 +267,6 @@ class MailboxSource(Source):
             return app.store.get(interview_id).interview.company
         except UserError:
             return f"interview {interview_id}"
-
-    @staticmethod
-    def _guarded(function, *args):
-        """Network errors in the middle of a session are the server's: retry later."""
-        try:
-            return function(*args)
-        except MailboxError:
-            raise
-        except network_errors() as error:
-            raise Unreachable(f"the connection to the mailbox server failed: "
-                              f"{reason(error)}") from None
 
     def _abort_all(self) -> None:
         connections, self.connections = self.connections, set()
