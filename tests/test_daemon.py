@@ -347,38 +347,6 @@ def test_a_database_error_mid_dispatch_strands_no_claimed_delivery(world):
     assert w.nudges_seen() == [(added, 1), (added, 1)]
 
 
-
-def test_a_scan_while_a_claim_commits_does_not_deliver_the_nudge_twice(world):
-    import threading
-
-    from followup.store import Store
-    from support.inprocess import running, until
-
-    class SlowAfterClaim(Store):
-        """The claim is committed; the worker thread has not returned from it yet."""
-        committed, go_on = threading.Event(), threading.Event()
-
-        def claim_nudge(self, *args, **kwargs):
-            record = super().claim_nudge(*args, **kwargs)
-            self.committed.set()
-            self.go_on.wait(30)
-            return record
-
-    w = world(rescan_seconds=600)
-    added = w.add("Acme")
-
-    async def scenario() -> None:
-        store = SlowAfterClaim(Store.open(w.database_url).engine)
-        async with running(w, store=store) as daemon:
-            await until(store.committed.is_set, what="the claim committed")
-            await daemon.planner.full_scan()  # as a change or a resume would start one
-            store.go_on.set()
-            await until(lambda: statuses(w, added) == ["delivered"], what="the delivery")
-            await until(lambda: not daemon.in_flight, what="nothing in flight")
-
-    asyncio.run(scenario())
-    assert w.nudges_seen() == [(added, 1)]
-
 def test_a_stop_during_a_rescan_lets_the_rescan_finish_and_logs_no_error(world, caplog):
     import threading
 

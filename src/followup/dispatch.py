@@ -132,27 +132,22 @@ class Dispatcher:
                     and upcoming.again == item.again
                     and not upcoming.stale and upcoming.fire_at <= now)
 
-        # In flight before the claim commits: a scan reading the new deliveries in the
-        # meantime must not take them for stranded ones and attempt them a second time.
-        ours = {(item.interview_id, item.number, name) for name in self.channels}
-        ours -= self.in_flight
-        self.in_flight.update(ours)
-        record = None
-        try:
-            if item.again:
-                record = self.store.claim_again(item.interview_id, item.number, self.channels,
-                                                now, self.owner, still_due)
-            else:
-                record = self.store.claim_nudge(item.interview_id, item.number, item.opens_at,
-                                                self.channels, now, self.owner, still_due)
-        finally:
-            if record is None:
-                self.in_flight.difference_update(ours)
+        claim = self.store.claim_again if item.again else self._claim_first(item)
+        record = claim(item.interview_id, item.number, self.channels, now, self.owner,
+                       still_due)
         if record is not None:
+            self.in_flight.update((item.interview_id, item.number, name)
+                                  for name in self.channels)
             log.info("claimed nudge %d for interview %d (%s)%s", item.number,
                      item.interview_id, record.interview.company,
                      " again, after its snooze" if item.again else "")
         return record
+
+    def _claim_first(self, item: Due):
+        def claim(interview_id, number, channels, now, owner, still_due):
+            return self.store.claim_nudge(interview_id, number, item.opens_at, channels, now,
+                                          owner, still_due)
+        return claim
 
     def _take(self, retry: Retry, now: datetime) -> Job | None:
         """Take a delivery for another attempt, unless it is no longer wanted, or
@@ -163,26 +158,15 @@ class Dispatcher:
                 self.schedule_retry(retry.interview_id, retry.number, retry.channel, later,
                                     retry.previous_owner)
             return None
-        key = (retry.interview_id, retry.number, retry.channel)
-        if key in self.in_flight:  # being attempted here right now
-            return None
         try:
             record = self.store.get(retry.interview_id)
         except NotFound:
             return None
-        self.in_flight.add(key)  # before the take commits, as for a claim
-        taken = False
-        try:
-            taken = self.store.take_delivery(retry.interview_id, retry.number, retry.channel,
-                                             self.owner, now, retry.previous_owner)
-        finally:
-            if not taken:
-                self.in_flight.discard(key)
-        if not taken:
+        if not self.store.take_delivery(retry.interview_id, retry.number, retry.channel,
+                                        self.owner, now, retry.previous_owner):
             return None
         interview = record.interview
         if interview.status is not Status.WAITING or record.followups_sent >= retry.number:
-            self.in_flight.discard(key)
             why = ("the employer replied" if interview.status is Status.HEARD
                    else f"the interview is {interview.status}"
                    if interview.status is not Status.WAITING
@@ -193,6 +177,7 @@ class Dispatcher:
             log.info("cancelled the %s delivery of nudge %d for interview %d: %s",
                      retry.channel, retry.number, retry.interview_id, why)
             return None
+        self.in_flight.add((retry.interview_id, retry.number, retry.channel))
         attempts = _attempts(record, retry.number, retry.channel)
         log.info("retrying nudge %d for interview %d by %s (attempt %d)", retry.number,
                  retry.interview_id, retry.channel, attempts + 1)
