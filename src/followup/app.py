@@ -320,7 +320,15 @@ class App:
                             verbose=verbose, build_sources=sources.build, app=self)
             return await daemon.run()
 
-        return asyncio.run(serve())
+        # Not asyncio.run: it waits for every worker thread at the end, and a thread
+        # still blocked on a server (a mailbox IDLE whose connection was never aborted)
+        # would hold a stopped daemon for minutes. See cli.setup.run_daemon.
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(serve())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()  # the default executor is shut down without waiting
 
     async def on_action(self, action: str, interview_id: int, number: int) -> None:
         """A button pressed on nudge `number`'s desktop notification: `sent` or `snooze`.

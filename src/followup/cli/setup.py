@@ -66,8 +66,16 @@ def run_daemon(ctx: Context) -> None:
     from followup import config as config_module
 
     code = ctx.app.run_daemon(lambda: config_module.load(ctx.config_path), ctx.verbose)
-    if code:
-        raise SystemExit(code)
+    # The daemon has stopped and closed its database, channels and sources. Python would
+    # still join every worker thread at exit; one blocked on a server must not hold the
+    # exit (systemd would kill it after TimeoutStopSec): leave now.
+    import logging
+    import os
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @click.command("notify-test")
