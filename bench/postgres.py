@@ -48,7 +48,7 @@ def copy_to_postgresql(source: Path, url: str) -> None:
     """The SQLite benchmark database's rows, copied into a PostgreSQL database."""
     import psycopg
 
-    from followup.pickup import connection_arguments
+    from followup.daemon.pickup import connection_arguments
     from followup.store import Store
 
     Store.open(url).close()  # the schema, by the migrations

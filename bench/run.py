@@ -166,7 +166,7 @@ class Bench:
     def _full_scan_cost(self, daemons: dict[int, probe.Daemon]) -> None:
         """The rescan does a full scan every 6 hours even when nothing changed (the
         horizon moves): poke each daemon to scan now, and take the CPU it used."""
-        from followup import wake
+        from followup.daemon import wake
 
         for size, daemon in daemons.items():
             url = f"sqlite:///{self.work.root / f'db-{size}.sqlite'}"
@@ -203,7 +203,7 @@ class Bench:
             daemon.stop()
 
     def _delivery_lag(self, database: Path, out: Path, daemon: probe.Daemon) -> None:
-        from followup import wake
+        from followup.daemon import wake
 
         count, spread = (50, 15.0) if self.quick else (200, 60.0)
         rng = random.Random(3)

@@ -8,7 +8,7 @@ import icalendar
 import pytest
 from freezegun import freeze_time
 
-from followup.calendar_export import Planned, Stamp, restamp
+from followup.sources.calendar.export import Planned, Stamp, restamp
 from support.cli import run
 
 NOW = "2026-11-23T10:00:00+01:00"  # a Monday morning in Berlin

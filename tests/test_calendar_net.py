@@ -13,8 +13,8 @@ import pytest
 
 from followup import config, passwords
 from followup.app import App, InterviewInput
-from followup.calendar_io import CalendarError
 from followup.models import Status
+from followup.sources.calendar.io import CalendarError
 from support.calendars import PASSWORD, USER, vcalendar, vevent
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

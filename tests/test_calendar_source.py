@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from followup.sources.calendar import backoff, notices
-from followup.sources.events import EventKey, Step
+from followup.sources.calendar.events import EventKey, Step
+from followup.sources.calendar.watch import backoff, notices
 
 BERLIN = ZoneInfo("Europe/Berlin")
 THU = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ import sys
 import pytest
 from freezegun import freeze_time
 
-from followup import wake
+from followup.daemon import wake
 from support.cli import dump, run, spawn
 
 NOW = "2026-11-23T10:00:00+01:00"  # a Monday morning in Berlin

@@ -420,7 +420,7 @@ security = "none"
 
 
 def test_a_crashed_daemon_under_a_previous_hostname_is_seen_as_dead():
-    from followup.owners import boot_id, machine_id, process_alive, process_identity
+    from followup.daemon.owners import boot_id, machine_id, process_alive, process_identity
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait(30)
@@ -472,7 +472,7 @@ def test_a_long_runtime_dir_keeps_the_wake_socket_working(world, tmp_path):
 
 
 def test_a_notice_key_is_stable_across_retries_and_new_when_a_snooze_brings_it_again():
-    from followup.dispatch import Dispatcher, Job
+    from followup.daemon.dispatch import Dispatcher, Job
     from followup.models import Interview, Notice, Record
 
     fired = datetime.fromisoformat("2026-03-05T10:00:00+00:00")

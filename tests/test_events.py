@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from followup.models import FollowUp, Interview, Record, Source, Status
-from followup.sources.events import (
+from followup.sources.calendar.events import (
     Event,
     EventKey,
     Found,

@@ -267,8 +267,8 @@ def test_bad_mailbox_settings_are_configuration_errors(capsys, tmp_path, keys, p
 
 
 def test_the_notices_a_finding_gives():
-    from followup.sources.mailbox import notice_of
-    from followup.sources.replies import Finding, Folder, Kind, Message
+    from followup.sources.mailbox.replies import Finding, Folder, Kind, Message
+    from followup.sources.mailbox.watch import notice_of
 
     mail = Message(Folder.INBOX, "<m@x>", "dana@acme.example", NOW, "Re: Thanks")
     company = {1: "Acme", 2: "Acme"}.get

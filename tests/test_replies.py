@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from followup.sources.replies import (
+from followup.sources.mailbox.replies import (
     Candidate,
     Folder,
     Kind,

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from faults import add_interviews
 
-from followup import wake
+from followup.daemon import wake
 from support.daemon import wait_for
 
 pytestmark = pytest.mark.reliability

@@ -48,8 +48,8 @@ def test_a_nudge_across_a_dst_change_lands_at_the_same_local_time(capsys, tmp_pa
 def test_a_wall_clock_jump_fires_the_due_nudge_at_the_next_rescan(world, report):
     from followup import channels, config
     from followup.app import App, InterviewInput
-    from followup.daemon import Daemon
-    from followup.sdnotify import SystemdNotifier
+    from followup.daemon.loop import Daemon
+    from followup.daemon.sdnotify import SystemdNotifier
     from followup.store import Store
 
     class Observed(Daemon):
@@ -215,7 +215,7 @@ def test_a_retry_across_a_weekend_waits_for_monday_09_00(world, report, monkeypa
 def test_a_backward_clock_step_does_not_stop_the_watchdog(world, tmp_path, report):
     import socket
 
-    from followup.sdnotify import SystemdNotifier
+    from followup.daemon.sdnotify import SystemdNotifier
 
     w = world(rescan_seconds=1)
     address = str(tmp_path / "notify.sock")
@@ -288,7 +288,7 @@ def test_loginds_resume_signal_replans_at_once(world, report, monkeypatch):
 
 @pytest.mark.parametrize("address", ["not-a-bus-address", "unix:path=/nonexistent/bus"])
 def test_without_a_usable_system_bus_the_resume_watch_ends_quietly(monkeypatch, address):
-    from followup.resume import watch_resume
+    from followup.daemon.resume import watch_resume
 
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
     listening = []

@@ -21,8 +21,8 @@ async def running(world: World, *, store=None, notifier=None, daemon_class=None
     and stop it as SIGTERM would when the block ends."""
     from followup import channels, config
     from followup.app import App
-    from followup.daemon import Daemon
-    from followup.sdnotify import SystemdNotifier
+    from followup.daemon.loop import Daemon
+    from followup.daemon.sdnotify import SystemdNotifier
     from followup.store import Store
 
     settings = config.load(world.config)

@@ -21,12 +21,12 @@ def build(settings: Settings) -> list[Source]:
     found: list[Source] = []
     # The calendar: files, feeds, CalDAV in; the planned nudges out (export).
     if settings.calendar.watching:
-        from followup.sources.calendar import CalendarSource
+        from followup.sources.calendar.watch import CalendarSource
 
         found.append(CalendarSource(settings))
 
     if settings.mailbox.enabled:
-        from followup.sources.mailbox import MailboxSource
+        from followup.sources.mailbox.watch import MailboxSource
 
         found.append(MailboxSource(settings))
     return found

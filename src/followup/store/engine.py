@@ -149,7 +149,7 @@ def alembic_config(connection: Connection | None = None):
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", "followup:migrations")
+    config.set_main_option("script_location", "followup.store:migrations")
     if connection is not None:
         config.attributes["connection"] = connection
     return config

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from followup.models import HeardVia, Status
-from followup.sources.replies import Finding, Kind
+from followup.sources.mailbox.replies import Finding, Kind
 from followup.store import Store
 from followup.store import changes as change_log
 from followup.store.records import CHUNK, touch

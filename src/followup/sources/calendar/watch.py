@@ -27,9 +27,9 @@ from followup.sources.base import Source, SourceContext, SourceState, SourceStat
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from followup.calendar_sync import CalendarSync
+    from followup.app.calendar import CalendarSync
     from followup.config import CalendarSettings, Settings
-    from followup.sources.events import Step
+    from followup.sources.calendar.events import Step
 
 log = logging.getLogger("followup")
 
@@ -58,7 +58,7 @@ class CalendarSource(Source):
         self.watches = self._watches(settings.calendar)
 
     async def run(self, context: SourceContext) -> None:
-        from followup.calendar_sync import changed_any
+        from followup.app.calendar import changed_any
 
         last: tuple[SourceState, str] | None = None
         while True:
@@ -80,7 +80,7 @@ class CalendarSource(Source):
 
     def poll(self, app) -> list[Step]:
         """One round over every watch that is due (not backing off). Runs in a thread."""
-        from followup.calendar_sync import CalendarSync
+        from followup.app.calendar import CalendarSync
 
         sync = CalendarSync(app, self.all_settings)
         steps: list[Step] = []
@@ -124,7 +124,7 @@ class CalendarSource(Source):
     # --- what is watched ------------------------------------------------------------------------
 
     def _watches(self, settings: CalendarSettings) -> list[Watch]:
-        from followup.calendar_net import shown_url
+        from followup.sources.calendar.net import shown_url
 
         watches = [_file_watch(path) for path in settings.files]
         watches += [Watch(f"feed {shown_url(url)}", lambda sync, url=url: sync.poll_feed(url))

@@ -30,10 +30,10 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from followup import rules
-from followup.dispatch import Due, Key, Retry
+from followup.daemon.dispatch import Due, Key, Retry
+from followup.daemon.owners import process_alive
 from followup.errors import NotFound
 from followup.models import Policy, Record, Status
-from followup.owners import process_alive
 
 log = logging.getLogger("followup")
 

@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 
 from followup.errors import UserError
 from followup.inputs import EMAIL_RE, printable_line
-from followup.sources import events
-from followup.sources.events import EventKey, Person, Seen
+from followup.sources.calendar import events
+from followup.sources.calendar.events import EventKey, Person, Seen
 
 if TYPE_CHECKING:
     from icalendar import Calendar, Component

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from followup import clock, content, inputs, rules, wake
+from followup import clock, content, inputs, rules
+from followup.daemon import wake
 from followup.errors import UserError
 from followup.models import Draft, HeardVia, Interview, NextNudge, Policy, Record, Status
 
@@ -303,12 +304,12 @@ class App:
         import asyncio
 
         from followup import channels, sources
-        from followup.daemon import Daemon, setup_logging
+        from followup.daemon.loop import Daemon, setup_logging
 
         setup_logging(self.settings.daemon.log_level, verbose)
         # A database server that is not up yet (or another machine that is away) is
         # waited for, with backoff, rather than an exit; the CLI's commands fail at once.
-        from followup.pickup import open_patiently
+        from followup.daemon.pickup import open_patiently
 
         self.__dict__["store"] = open_patiently(self.settings.database_url)  # cached_property
 
@@ -373,13 +374,13 @@ class App:
     @cached_property
     def calendar(self):
         """The calendar use cases (`calendar_sync.CalendarSync`), built on first use."""
-        from followup.calendar_sync import CalendarSync
+        from followup.app.calendar import CalendarSync
 
         return CalendarSync(self)
 
     def import_calendar(self, source: str, dry_run: bool = False) -> list:
         """`followup import FILE_OR_URL`: the steps taken (or, dry, that would be)."""
-        from followup.calendar_sync import changed_any
+        from followup.app.calendar import changed_any
 
         steps = self.calendar.import_source(source, dry_run)
         if not dry_run and changed_any(steps):
@@ -395,7 +396,7 @@ class App:
     def mailbox_scan(self, dry_run: bool = False, progress=None) -> list:
         """`followup mailbox scan`: one pass over the mailbox; the findings new in it.
         Raises UserError (exit 1) when the server cannot be reached or refuses us."""
-        from followup.sources import mailbox
+        from followup.sources.mailbox import watch as mailbox
 
         if not self.settings.mailbox.host:
             where = self.settings.path or "the configuration (`followup config init`)"
@@ -404,7 +405,7 @@ class App:
 
     def mailbox_findings(self, messages: list) -> list:
         """What these messages mean for the waiting interviews (nothing is changed)."""
-        from followup.sources import replies
+        from followup.sources.mailbox import replies
         from followup.store.mailbox import MailboxRecords
 
         records = MailboxRecords(self.store)
@@ -422,7 +423,7 @@ class App:
         that were new, with `applied` set for those that changed an interview."""
         from dataclasses import replace as changed
 
-        from followup.sources.replies import Kind
+        from followup.sources.mailbox.replies import Kind
         from followup.store.mailbox import MailboxRecords
 
         records = MailboxRecords(self.store)
@@ -447,7 +448,7 @@ class App:
 
 
 def _candidate(record: Record, from_mail: set[datetime]):
-    from followup.sources.replies import Candidate
+    from followup.sources.mailbox.replies import Candidate
 
     interview = record.interview
     return Candidate(

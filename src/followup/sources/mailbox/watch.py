@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from followup.errors import UserError
-from followup.sources import replies
 from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
-from followup.sources.imap import (
+from followup.sources.mailbox import replies
+from followup.sources.mailbox.imap import (
     IDLE_RENEW,
     Connection,
     FolderRead,
@@ -37,7 +37,7 @@ from followup.sources.imap import (
     network_errors,
     reason,
 )
-from followup.sources.replies import Finding, Folder, Kind
+from followup.sources.mailbox.replies import Finding, Folder, Kind
 
 if TYPE_CHECKING:
     from followup.app import App

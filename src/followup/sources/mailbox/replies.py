@@ -33,7 +33,7 @@ from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from enum import StrEnum
 
-from followup.sources import mail_lists
+from followup.sources.mailbox import lists as mail_lists
 
 # The header fields fetched (BODY.PEEK[HEADER.FIELDS (...)]); nothing else is read.
 HEADER_FIELDS = (

@@ -17,8 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from followup.models import Interview, Record, Source, Status
-from followup.sources import mail_lists
-from followup.sources.replies import is_public_provider, within
+from followup.sources.mailbox import lists as mail_lists
+from followup.sources.mailbox.replies import is_public_provider, within
 
 # A new invitation (new UID) at the same company within this of an imported,
 # not yet happened interview is that interview rescheduled, not a second one.

@@ -17,7 +17,7 @@ import socket
 from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 
-from followup import wake
+from followup.daemon import wake
 
 log = logging.getLogger("followup")
 

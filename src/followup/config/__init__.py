@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from followup import clock
-from followup.config_schema import DAYS, SCHEMA, Invalid, kind, url_password
+from followup.config.schema import DAYS, SCHEMA, Invalid, kind, url_password
 from followup.errors import ConfigError
 from followup.models import Policy
 

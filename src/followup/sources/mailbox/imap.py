@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from followup.errors import UserError
-from followup.sources import replies
-from followup.sources.replies import Folder
+from followup.sources.mailbox import replies
+from followup.sources.mailbox.replies import Folder
 
 if TYPE_CHECKING:
     from imapclient import IMAPClient

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from followup.calendar_export import CALENDAR_NAME
-from followup.calendar_io import MAX_BYTES, TIMEOUT, CalendarError
+from followup.sources.calendar.export import CALENDAR_NAME
+from followup.sources.calendar.io import MAX_BYTES, TIMEOUT, CalendarError
 
 USER_AGENT = "followup (+https://github.com/followup)"
 

@@ -22,13 +22,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from followup import calendar_export, calendar_io, calendar_net
-from followup.calendar_io import CalendarError, Reader, Reading
-from followup.config_schema import Invalid, web_url
+from followup.config.schema import Invalid, web_url
 from followup.files import write_atomically
 from followup.models import Interview, Status
-from followup.sources import events
-from followup.sources.events import EventKey, Step
+from followup.sources.calendar import events
+from followup.sources.calendar import export as calendar_export
+from followup.sources.calendar import io as calendar_io
+from followup.sources.calendar import net as calendar_net
+from followup.sources.calendar.events import EventKey, Step
+from followup.sources.calendar.io import CalendarError, Reader, Reading
 
 if TYPE_CHECKING:
     from followup.app import App

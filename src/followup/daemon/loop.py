@@ -38,16 +38,16 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from followup import pickup
 from followup.channels.base import Channel
 from followup.config import Settings
-from followup.dispatch import Dispatcher, Due, Key, Retry
+from followup.daemon import pickup
+from followup.daemon.dispatch import Dispatcher, Due, Key, Retry
+from followup.daemon.owners import process_identity
+from followup.daemon.planner import HORIZON, Planner
+from followup.daemon.pokes import PokeListener
+from followup.daemon.resume import watch_resume
+from followup.daemon.sdnotify import SystemdNotifier
 from followup.errors import UserError
-from followup.owners import process_identity
-from followup.planner import HORIZON, Planner
-from followup.pokes import PokeListener
-from followup.resume import watch_resume
-from followup.sdnotify import SystemdNotifier
 from followup.sources.base import Source, SourceContext, SourceStatus
 
 log = logging.getLogger("followup")
