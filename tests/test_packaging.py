@@ -28,8 +28,9 @@ def test_the_wheel_carries_every_file_read_at_run_time(dist):
     [wheel] = dist.glob("followup-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("followup/followup.toml", "followup/followup.service",
-                   "followup/migrations/env.py", "followup/migrations/script.py.mako",
-                   "followup/migrations/versions/0001_initial.py"):
+                   "followup/store/migrations/env.py", "followup/store/migrations/script.py.mako",
+                   "followup/store/migrations/alembic.ini",
+                   "followup/store/migrations/versions/0001_initial.py"):
         assert needed in names, f"{needed} is missing from the wheel"
     assert any(name.endswith("licenses/LICENSE") for name in names)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from followup import service
+from followup import present, service
 from followup.errors import UserError
 
 if TYPE_CHECKING:
@@ -366,14 +366,14 @@ def test_the_daemons_block_says_who_delivers_what_and_when_each_was_heard_from()
         DaemonInfo("laptop/20/2", "laptop", 20, ("desktop",), now - timedelta(hours=5),
                    now - timedelta(hours=3), now - timedelta(hours=3)),
     ]
-    assert service.daemons_text(found, now, ZoneInfo("Europe/Berlin")).splitlines() == [
+    assert present.daemons_text(found, now, ZoneInfo("Europe/Berlin")).splitlines() == [
         "daemons:      2 on this database",
         "  server (pid 10): email, command; since Sun 29 Nov 13:00, heartbeat just now",
         "  laptop (pid 20): desktop; since Tue 01 Dec 08:00, stopped 3 hours ago",
     ]
-    assert service.daemons_text([], now, ZoneInfo("UTC")) == (
+    assert present.daemons_text([], now, ZoneInfo("UTC")) == (
         "daemons:      none has used this database yet")
-    shown = service.daemons_json(found, now)
+    shown = present.daemons_json(found, now)
     assert shown[0] | {"since": None} == {
         "host": "server", "pid": 10, "channels": ["email", "command"], "since": None,
         "heartbeat": "2026-12-01T11:59:40+00:00", "heartbeat_seconds_ago": 20,

@@ -173,6 +173,32 @@ class NextNudge:
 
 
 @dataclass(frozen=True, slots=True)
+class View:
+    """An interview as the commands show it: its record and what comes next."""
+
+    record: Record
+    next: NextNudge | None
+
+    @property
+    def interview(self) -> Interview:
+        return self.record.interview
+
+    @property
+    def due_next(self) -> NextNudge | None:
+        """The next nudge the daemon will deliver (None when nothing, or stale)."""
+        return self.next if self.next is not None and not self.next.stale else None
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    """Where the mailbox watch stopped reading one folder (RFC 3501's UIDVALIDITY and
+    the last UID read)."""
+
+    uidvalidity: int
+    last_uid: int
+
+
+@dataclass(frozen=True, slots=True)
 class Draft:
     """A ready follow-up email."""
 

@@ -13,8 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from followup import content
-from followup.app import View
-from followup.models import Delivery, DeliveryStatus, Draft, Nudge, Status
+from followup.models import Delivery, DeliveryStatus, Draft, Nudge, Status, View
 
 
 def iso(moment: datetime | date | None, zone: ZoneInfo) -> str | None:
@@ -269,3 +268,27 @@ def source_text(found: dict[str, Any] | None, zone: ZoneInfo, now: datetime) -> 
     with contextlib.suppress(KeyError, TypeError, ValueError):
         text += f" since {when(datetime.fromisoformat(found['since']), zone, now)}"
     return text + (f": {found['detail']}" if found.get("detail") else "")
+
+
+def daemons_json(found: list, db_now: datetime) -> list[dict[str, Any]]:
+    """Each daemon known to the database (store.daemons.DaemonInfo), JSON-ready."""
+    return [{"host": d.host, "pid": d.pid, "channels": list(d.channels),
+             "since": d.since.isoformat(), "heartbeat": d.heartbeat.isoformat(),
+             "heartbeat_seconds_ago": max(0, round((db_now - d.heartbeat).total_seconds())),
+             "stopped_at": d.stopped_at.isoformat() if d.stopped_at else None}
+            for d in found]
+
+
+def daemons_text(found: list, db_now: datetime, zone) -> str:
+    """The `daemons:` block of `service status`: who delivers which channels, and when
+    each was last heard from (on the database's clock, whatever this machine's says)."""
+    if not found:
+        return "daemons:      none has used this database yet"
+    lines = [f"daemons:      {len(found)} on this database"]
+    for d in found:
+        channels = ", ".join(d.channels) or "no channel"
+        since = d.since.astimezone(zone).strftime("%a %d %b %H:%M")
+        heard = (f"stopped {content.ago(db_now - d.stopped_at)}" if d.stopped_at
+                 else f"heartbeat {content.ago(db_now - d.heartbeat)}")
+        lines.append(f"  {d.host} (pid {d.pid}): {channels}; since {since}, {heard}")
+    return "\n".join(lines)

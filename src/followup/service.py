@@ -258,29 +258,3 @@ def _systemctl(*args: str, timeout: float = QUICK, check: bool = True,
 
 
 # --- the daemons sharing the database (several machines) ---------------------------
-
-
-def daemons_json(found: list, db_now: datetime) -> list[dict[str, Any]]:
-    """Each daemon known to the database (store.daemons.DaemonInfo), JSON-ready."""
-    return [{"host": d.host, "pid": d.pid, "channels": list(d.channels),
-             "since": d.since.isoformat(), "heartbeat": d.heartbeat.isoformat(),
-             "heartbeat_seconds_ago": max(0, round((db_now - d.heartbeat).total_seconds())),
-             "stopped_at": d.stopped_at.isoformat() if d.stopped_at else None}
-            for d in found]
-
-
-def daemons_text(found: list, db_now: datetime, zone) -> str:
-    """The `daemons:` block of `service status`: who delivers which channels, and when
-    each was last heard from (on the database's clock, whatever this machine's says)."""
-    from followup import content
-
-    if not found:
-        return "daemons:      none has used this database yet"
-    lines = [f"daemons:      {len(found)} on this database"]
-    for d in found:
-        channels = ", ".join(d.channels) or "no channel"
-        since = d.since.astimezone(zone).strftime("%a %d %b %H:%M")
-        heard = (f"stopped {content.ago(db_now - d.stopped_at)}" if d.stopped_at
-                 else f"heartbeat {content.ago(db_now - d.heartbeat)}")
-        lines.append(f"  {d.host} (pid {d.pid}): {channels}; since {since}, {heard}")
-    return "\n".join(lines)

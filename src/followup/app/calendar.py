@@ -19,9 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from followup.app.interviews import Interviews
 from followup.config.schema import Invalid, web_url
 from followup.files import write_atomically
 from followup.models import Interview, Status
@@ -29,11 +31,10 @@ from followup.sources.calendar import events
 from followup.sources.calendar import export as calendar_export
 from followup.sources.calendar import io as calendar_io
 from followup.sources.calendar import net as calendar_net
-from followup.sources.calendar.events import EventKey, Step
+from followup.sources.calendar.events import EventKey, Step, changed_any
 from followup.sources.calendar.io import CalendarError, Reader, Reading
 
 if TYPE_CHECKING:
-    from followup.app import App
     from followup.config import Settings
 
 
@@ -45,15 +46,11 @@ def is_url(text: str) -> bool:
     return text.startswith(("http://", "https://", "webcal://"))
 
 
-def changed_any(steps: list[Step]) -> bool:
-    """Whether these steps changed an interview (the daemon then plans again)."""
-    return any(step.kind in ("added", "updated", "closed") for step in steps)
-
-
 class CalendarSync:
-    """The calendar side of the App: every method is one use case."""
+    """The calendar use cases, on the interviews' use cases (`app`) and the settings
+    in force (the daemon's, after a reload)."""
 
-    def __init__(self, app: App, settings: Settings | None = None) -> None:
+    def __init__(self, app: Interviews, settings: Settings | None = None) -> None:
         self.app = app
         self.settings = settings = settings or app.settings  # the daemon's, after a reload
         self.reader = Reader(settings.calendar.match, settings.me.addresses, settings.zone,
@@ -230,3 +227,21 @@ class CalendarSync:
         finally:
             self.app.store.set_meta(key, json.dumps(written, sort_keys=True))
         return len(to_put) + len(to_delete)
+
+
+class Calendar(Interviews):
+    @cached_property
+    def calendar(self) -> CalendarSync:
+        """The calendar use cases, built on first use."""
+        return CalendarSync(self)
+
+    def import_calendar(self, source: str, dry_run: bool = False) -> list[Step]:
+        """`followup import FILE_OR_URL`: the steps taken (or, dry, that would be)."""
+        steps = self.calendar.import_source(source, dry_run)
+        if not dry_run and changed_any(steps):
+            self._changed(None)  # the daemon's own watch tells it through its source
+        return steps
+
+    def export_calendar(self) -> bytes:
+        """`followup export`: the planned nudges as an iCalendar document."""
+        return self.calendar.export_bytes()

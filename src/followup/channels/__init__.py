@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -19,15 +19,11 @@ from followup.errors import UserError
 from followup.models import Interview, Notice
 
 if TYPE_CHECKING:
-    from followup.channels.base import Channel, Result
+    from followup.channels.base import ActionHandler, Channel, Result
     from followup.config import Settings
 
 CHANNEL_NAMES = ("desktop", "email", "command", "apprise")
 
-# What the daemon passes to act on a notification's buttons: ("sent" or
-# "snooze", interview id, the number of the nudge whose button it was). It may
-# be a coroutine function; it runs on the daemon's event loop.
-ActionHandler = Callable[[str, int, int], Awaitable[None] | None]
 
 
 def build(settings: Settings, on_action: ActionHandler | None = None) -> list[Channel]:
@@ -74,7 +70,7 @@ def readiness(settings: Settings, environ: Mapping[str, str] | None = None) -> l
                      "true` in [notify.desktop], [notify.email], [notify.command] or "
                      "[notify.apprise])")
     if settings.desktop.enabled:
-        from followup.channels.desktop import session_bus_address
+        from followup.channels.bus import session_bus_address
 
         if session_bus_address(environ) is None:
             found.append("[notify.desktop]: no desktop session bus here, so desktop "

@@ -10,11 +10,17 @@ never raises for a delivery problem; it returns a Result.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
 from followup.models import Notice
+
+# What the daemon passes to act on a notification's buttons: ("sent" or
+# "snooze", interview id, the number of the nudge whose button it was). It may
+# be a coroutine function; it runs on the daemon's event loop.
+ActionHandler = Callable[[str, int, int], Awaitable[None] | None]
 
 
 class DeliveryResult(StrEnum):

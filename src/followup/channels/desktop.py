@@ -22,15 +22,14 @@ import inspect
 import logging
 import os
 import shutil
-import stat
 import subprocess
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 
 from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
-from followup.channels import ActionHandler
-from followup.channels.base import DELIVERED, Channel, Result, try_again
+from followup.channels.base import DELIVERED, ActionHandler, Channel, Result, try_again
+from followup.channels.bus import session_bus_address
 from followup.content import mailto
 from followup.models import Draft, Notice, Reminder
 
@@ -51,27 +50,6 @@ REMEMBERED = 256  # shown notifications whose buttons still work; old ones are f
 
 class NotShown(Exception):
     """The bus or the notification server said no; the message is the reason."""
-
-
-def session_bus_address(environ: Mapping[str, str] = os.environ) -> str | None:
-    """$DBUS_SESSION_BUS_ADDRESS, else `unix:path=$XDG_RUNTIME_DIR/bus` if that socket exists."""
-    if environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        return environ["DBUS_SESSION_BUS_ADDRESS"]
-    runtime = environ.get("XDG_RUNTIME_DIR")
-    if not runtime:
-        return None
-    path = os.path.join(runtime, "bus")
-    try:
-        if stat.S_ISSOCK(os.stat(path).st_mode):
-            return f"unix:path={_escape_address_value(path)}"
-    except OSError:
-        pass
-    return None
-
-
-def _escape_address_value(value: str) -> str:
-    plain = set("-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_/.\\*")
-    return "".join(chr(b) if chr(b) in plain else f"%{b:02x}" for b in os.fsencode(value))
 
 
 class DesktopChannel(Channel):

@@ -216,10 +216,10 @@ def service_status(ctx: Context, as_json: bool) -> None:
         emit(service | {"sources": sources,
                         "next_nudges": present.due_json(coming[:5], zone),
                         "last_deliveries": present.last_deliveries_json(last, zone),
-                        "daemons": service_module.daemons_json(daemons, db_now)})
+                        "daemons": present.daemons_json(daemons, db_now)})
     else:
         click.echo(present.service_text(state, coming[:5], last, zone, now, sources))
-        click.echo(service_module.daemons_text(daemons, db_now, zone))
+        click.echo(present.daemons_text(daemons, db_now, zone))
 
 
 COMMANDS = (config, run_daemon, notify_test, password, service)

@@ -65,7 +65,8 @@ class Daemon:
     def __init__(self, settings: Settings, store, build_channels: ChannelBuilder,
                  load_settings: Callable[[], Settings], now: Callable[[], datetime],
                  notifier: SystemdNotifier | None = None, verbose: bool = False,
-                 build_sources: SourceBuilder | None = None, app: object = None,
+                 build_sources: SourceBuilder | None = None,
+                 source_uses: Callable[[str], object] | None = None,
                  open_store: StoreOpener | None = None) -> None:
         self.settings = settings
         self.verbose = verbose
@@ -101,7 +102,7 @@ class Daemon:
         self.installation = ""
         self.dispatcher: Dispatcher | None = None
         self.build_sources = build_sources or (lambda settings: [])
-        self.app = app
+        self.source_uses = source_uses or (lambda name: None)
         self.source_tasks: list[asyncio.Task] = []
         self.rescanning: asyncio.Task | None = None  # a rescan under way
         self.rescan_handle: asyncio.TimerHandle | None = None  # the next rescan
@@ -276,9 +277,10 @@ class Daemon:
     # --- sources ------------------------------------------------------------------------------
 
     def _start_sources(self) -> None:
-        context = SourceContext(app=self.app, notice=self.notice, report=self.report_source,
-                                changed=self.source_changed, now=self.now)
         for source in self.build_sources(self.settings):
+            context = SourceContext(uses=self.source_uses(source.name), notice=self.notice,
+                                    report=self.report_source,
+                                    changed=self.source_changed, now=self.now)
             task = asyncio.get_running_loop().create_task(source.run(context),
                                                           name=f"source-{source.name}")
             self.source_tasks.append(task)

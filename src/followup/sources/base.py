@@ -29,7 +29,9 @@ class SourceStatus:
 class SourceContext:
     """What the daemon gives a source.
 
-    `app` is the use-case layer (the same object the command line calls);
+    `uses` is what the source applies its findings through: the use cases of the
+    same layer the command line calls, in the shape the source defines
+    (`sources.mailbox.watch.Ledger`, a maker of `sources.calendar.watch.Calendars`);
     `notice(title, body)` tells the user something that is not a nudge (to the
     desktop when it is enabled, and always to the log); `report(status)`
     records the source's state where `service status` finds it (the
@@ -37,7 +39,7 @@ class SourceContext:
     interview the source changed. `now` is the one clock.
     """
 
-    app: object
+    uses: object
     notice: Callable[[str, str], Awaitable[None]]
     report: Callable[[str, SourceStatus], Awaitable[None]]
     changed: Callable[[int | None], None]

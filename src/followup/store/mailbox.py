@@ -10,25 +10,18 @@ same time) changes an interview once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from followup.models import HeardVia, Status
+from followup.models import FolderState, HeardVia, Status
 from followup.sources.mailbox.replies import Finding, Kind
 from followup.store import Store
 from followup.store import changes as change_log
 from followup.store.records import CHUNK, touch
 from followup.store.tables import followups, interviews, mailbox_folders, mailbox_messages
-
-
-@dataclass(frozen=True, slots=True)
-class FolderState:
-    uidvalidity: int
-    last_uid: int
 
 
 class MailboxRecords:

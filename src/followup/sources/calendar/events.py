@@ -341,3 +341,8 @@ def _fields(key: EventKey, found: Found) -> dict[str, Any]:
             "interviewer": found.interviewer, "email": found.email,
             "source": Source.CALENDAR, "event_uid": key.uid,
             "event_recurrence_id": key.recurrence_id}
+
+
+def changed_any(steps: list[Step]) -> bool:
+    """Whether these steps changed an interview (the daemon then plans again)."""
+    return any(step.kind in ("added", "updated", "closed") for step in steps)

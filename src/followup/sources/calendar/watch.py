@@ -3,11 +3,12 @@
 Every `poll_seconds` the source looks at each watched calendar: a file is
 re-read when its modification time or size changed, a feed is fetched with a
 conditional request, a CalDAV collection is asked what changed since its sync
-token. What they hold is imported as `followup import` does it (through
-`calendar_sync`), and the user gets a notice of what arrived. Then the plan is
-exported (`export`, `export_caldav`) when it changed. Each calendar that fails
-is retried with backoff, reported once per change of state, and never holds
-up the others or any nudge (the work runs in a thread, off the daemon's loop).
+token. What they hold is imported as `followup import` does it (through the
+calendar use cases the daemon hands in), and the user gets a notice of what
+arrived. Then the plan is exported (`export`, `export_caldav`) when it
+changed. Each calendar that fails is retried with backoff, reported once per
+change of state, and never holds up the others or any nudge (the work runs in
+a thread, off the daemon's loop).
 """
 
 from __future__ import annotations
@@ -19,19 +20,30 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from followup.errors import UserError
 from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
+from followup.sources.calendar.events import changed_any
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from followup.app.calendar import CalendarSync
     from followup.config import CalendarSettings, Settings
     from followup.sources.calendar.events import Step
 
 log = logging.getLogger("followup")
+
+class Calendars(Protocol):
+    """The calendar use cases the watch works through (app.calendar.CalendarSync):
+    each reads a calendar and applies what changed, returning the steps taken."""
+
+    def import_source(self, source: str, dry_run: bool = False) -> list[Step]: ...
+    def poll_feed(self, url: str) -> list[Step]: ...
+    def poll_caldav(self, url: str) -> list[Step]: ...
+    def export_file(self, path: Path) -> bool: ...
+    def export_caldav(self, url: str) -> int: ...
+
 
 BACKOFF_MAX = 3600.0  # seconds: the longest wait before trying a failing calendar again
 
@@ -42,7 +54,7 @@ class Watch:
     failures, for backoff."""
 
     name: str  # as the user sees it (a feed's secret path never shown)
-    work: Callable[[CalendarSync], list[Step]]
+    work: Callable[[Calendars], list[Step]]
     failures: int = 0
     next_try: float = 0.0  # time.monotonic()
     problem: str = ""
@@ -58,12 +70,10 @@ class CalendarSource(Source):
         self.watches = self._watches(settings.calendar)
 
     async def run(self, context: SourceContext) -> None:
-        from followup.app.calendar import changed_any
-
         last: tuple[SourceState, str] | None = None
         while True:
             try:
-                steps = await asyncio.to_thread(self.poll, context.app)
+                steps = await asyncio.to_thread(self.poll, context.uses)
                 await self._tell(context, steps)
                 state = self._state()
                 if state != last:
@@ -78,11 +88,10 @@ class CalendarSource(Source):
                 log.exception("the calendar watch failed unexpectedly")
             await asyncio.sleep(self.settings.poll_seconds)
 
-    def poll(self, app) -> list[Step]:
-        """One round over every watch that is due (not backing off). Runs in a thread."""
-        from followup.app.calendar import CalendarSync
-
-        sync = CalendarSync(app, self.all_settings)
+    def poll(self, open_calendar: Callable[[Settings], Calendars]) -> list[Step]:
+        """One round over every watch that is due (not backing off), through the
+        calendar use cases `open_calendar` makes for these settings. Runs in a thread."""
+        sync = open_calendar(self.all_settings)
         steps: list[Step] = []
         for watch in self.watches:
             if time.monotonic() < watch.next_try:
@@ -145,7 +154,7 @@ class CalendarSource(Source):
 def _file_watch(path: Path) -> Watch:
     watch = Watch(f"file {path}", lambda sync: [])
 
-    def work(sync: CalendarSync) -> list[Step]:
+    def work(sync: Calendars) -> list[Step]:
         try:
             info = path.stat()
         except OSError as error:
@@ -161,7 +170,7 @@ def _file_watch(path: Path) -> Watch:
     return watch
 
 
-def _export_file(sync: CalendarSync, path: Path) -> list[Step]:
+def _export_file(sync: Calendars, path: Path) -> list[Step]:
     try:
         if sync.export_file(path):
             log.info("calendar: wrote the planned nudges to %s", path)
@@ -170,7 +179,7 @@ def _export_file(sync: CalendarSync, path: Path) -> list[Step]:
     return []
 
 
-def _export_caldav(sync: CalendarSync, url: str) -> list[Step]:
+def _export_caldav(sync: Calendars, url: str) -> list[Step]:
     count = sync.export_caldav(url)
     if count:
         log.info("calendar: %d planned nudge(s) written to CalDAV", count)

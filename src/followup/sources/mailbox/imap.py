@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from imapclient import IMAPClient
 
     from followup.config import MailboxSettings
-    from followup.store.mailbox import FolderState
+    from followup.models import FolderState
 
 log = logging.getLogger("followup")
 
@@ -132,7 +132,7 @@ class Connection:
              progress: Progress | None = None) -> FolderRead:
         """The header fields of the messages new since `state` (or since `since` when
         there is no state or UIDVALIDITY changed), and where this read stopped."""
-        from followup.store.mailbox import FolderState
+        from followup.models import FolderState
 
         try:
             info = self.client.select_folder(name, readonly=True)  # EXAMINE

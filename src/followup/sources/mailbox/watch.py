@@ -11,7 +11,8 @@ on its own connection with IDLE (re-issued every few minutes; RFC 2177 allows
 29, middleboxes drop sooner), or polls every `poll_seconds` when the server
 cannot IDLE. Failures are retried with capped backoff; each change of state is
 logged and reported once. The IMAP side is in `imap`; what the messages mean
-is decided in `replies`, and applied through the App's use cases.
+is decided in `replies`, and applied through a `Ledger` the daemon hands in
+(app.mailbox's).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from followup.errors import UserError
 from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
@@ -37,12 +38,11 @@ from followup.sources.mailbox.imap import (
     network_errors,
     reason,
 )
-from followup.sources.mailbox.replies import Finding, Folder, Kind
+from followup.sources.mailbox.replies import Finding, Folder, Kind, Message
 
 if TYPE_CHECKING:
-    from followup.app import App
-    from followup.config import Settings
-    from followup.store.mailbox import FolderState
+    from followup.config import MailboxSettings, Settings
+    from followup.models import FolderState
 
 log = logging.getLogger("followup")
 
@@ -50,31 +50,38 @@ log = logging.getLogger("followup")
 # --- one pass ----------------------------------------------------------------------------------
 
 
-def scan(app: App, connection: Connection, folders: Sequence[tuple[str, Folder]],
+class Ledger(Protocol):
+    """What the watch reads from and writes through the use cases (app.mailbox): where
+    each folder's read stopped, what messages mean, and applying that."""
+
+    def now(self) -> datetime: ...
+    def folder_state(self, account: str, folder: str) -> FolderState | None: ...
+    def save_folder_state(self, account: str, folder: str, state: FolderState) -> None: ...
+    def findings(self, messages: list[Message]) -> list[Finding]: ...
+    def apply(self, findings: list[Finding], poke: bool = True) -> list[Finding]: ...
+    def company(self, interview_id: int) -> str: ...
+
+
+def scan(ledger: Ledger, connection: Connection, folders: Sequence[tuple[str, Folder]],
          dry_run: bool = False, progress: Progress | None = None,
          poke: bool = True) -> list[Finding]:
     """Read what is new in these folders, decide, and (unless `dry_run`) apply the
     findings and keep where each folder's read stopped. Returns the findings new
     in this pass (with `applied` set). Blocking."""
-    from followup.store.mailbox import MailboxRecords
-
-    records = MailboxRecords(app.store)
     key = account(connection.settings)
-    since = app.now() - timedelta(days=connection.settings.lookback_days)
-    states = [records.folder_state(key, name) for name, _ in folders]
+    since = ledger.now() - timedelta(days=connection.settings.lookback_days)
+    states = [ledger.folder_state(key, name) for name, _ in folders]
     reads = [connection.read(name, role, state, since, progress)
              for (name, role), state in zip(folders, states, strict=True)]
-    return apply_reads(app, key, reads, states, dry_run, poke)
+    return apply_reads(ledger, key, reads, states, dry_run, poke)
 
 
-def apply_reads(app: App, key: str, reads: Sequence[FolderRead],
+def apply_reads(ledger: Ledger, key: str, reads: Sequence[FolderRead],
                 before: Sequence[FolderState | None], dry_run: bool = False,
                 poke: bool = True) -> list[Finding]:
     """Decide what the messages read mean and (unless `dry_run`) apply that, then
     keep where each read stopped. Returns the findings new in this pass."""
-    from followup.store.mailbox import MailboxRecords
-
-    now = app.now()
+    now = ledger.now()
     messages = []
     for read in reads:
         for raw in read.raws:
@@ -82,23 +89,23 @@ def apply_reads(app: App, key: str, reads: Sequence[FolderRead],
                 messages.append(replies.parse(raw, read.role, now))
             except replies.Unreadable as why:
                 log.debug("skipped a message in %s: %s", read.name, why)
-    findings = app.mailbox_findings(messages) if messages else []
+    findings = ledger.findings(messages) if messages else []
     if dry_run:
         return findings
-    done = app.mailbox_apply(findings, poke=poke)
-    records = MailboxRecords(app.store)
+    done = ledger.apply(findings, poke=poke)
     for read, state in zip(reads, before, strict=True):
         if read.state != state:
-            records.save_folder_state(key, read.name, read.state, app.now())
+            ledger.save_folder_state(key, read.name, read.state)
     return done
 
 
-def scan_once(app: App, dry_run: bool = False, progress: Progress | None = None
-              ) -> list[Finding]:
+def scan_once(settings: MailboxSettings, ledger: Ledger, dry_run: bool = False,
+              progress: Progress | None = None) -> list[Finding]:
     """`followup mailbox scan`: connect, one pass over every folder, disconnect."""
-    connection = connect(app.settings.mailbox)
+    connection = connect(settings)
     try:
-        return guarded(lambda: scan(app, connection, connection.folders(), dry_run, progress))
+        return guarded(lambda: scan(ledger, connection, connection.folders(), dry_run,
+                                    progress))
     finally:
         connection.close()
 
@@ -208,11 +215,12 @@ class MailboxSource(Source):
             connection = await self._connect()
         # Read this folder once more: it is then the one selected, which IDLE watches.
         await self._pass(context, connection, [folder])
-        state = await asyncio.to_thread(self._folder_state, context.app, folder[0])
+        ledger: Ledger = context.uses
+        state = await asyncio.to_thread(ledger.folder_state, account(self.settings), folder[0])
         while True:
             read = await asyncio.to_thread(guarded, self._next_read, connection, folder,
                                            state, context.now)
-            found = await asyncio.to_thread(guarded, apply_reads, context.app,
+            found = await asyncio.to_thread(guarded, apply_reads, ledger,
                                             account(self.settings), [read], [state],
                                             False, False)
             state = read.state
@@ -232,11 +240,6 @@ class MailboxSource(Source):
             if read.raws or read.state != state:
                 return read
 
-    def _folder_state(self, app, name: str) -> FolderState | None:
-        from followup.store.mailbox import MailboxRecords
-
-        return MailboxRecords(app.store).folder_state(account(self.settings), name)
-
     async def _connect(self) -> Connection:
         connection = await asyncio.to_thread(connect, self.settings)
         self.connections.add(connection)
@@ -244,29 +247,21 @@ class MailboxSource(Source):
 
     async def _pass(self, context: SourceContext, connection: Connection,
                     folders: Sequence[tuple[str, Folder]]) -> None:
-        found = await asyncio.to_thread(guarded, scan, context.app, connection, folders,
+        found = await asyncio.to_thread(guarded, scan, context.uses, connection, folders,
                                         False, None, False)
         await self._tell(context, found)
 
     async def _tell(self, context: SourceContext, found: Sequence[Finding]) -> None:
         """Log each new finding, notice the user, and have the daemon look again."""
-        app = context.app
+        ledger: Ledger = context.uses
         for finding in found:
             log.info("mailbox: %s for interview(s) %s: %s", finding.kind,
                      ", ".join(map(str, finding.interview_ids)), finding.message.message_id)
-            said = await asyncio.to_thread(notice_of, finding,
-                                           lambda i: self._company(app, i))
+            said = await asyncio.to_thread(notice_of, finding, ledger.company)
             if said is not None:
                 await context.notice(*said)
             if finding.applied:
                 context.changed(finding.interview_ids[0])
-
-    @staticmethod
-    def _company(app, interview_id: int) -> str:
-        try:
-            return app.store.get(interview_id).interview.company
-        except UserError:
-            return f"interview {interview_id}"
 
     def _abort_all(self) -> None:
         connections, self.connections = self.connections, set()

@@ -1,0 +1,71 @@
+"""Running the daemon: wiring the use cases to the loop (the notification buttons, the
+sources' ledgers), and what the sources last reported for `service status`.
+
+The daemon package never imports the App: what it needs of the use cases is handed in
+here, as callables and the ledgers each source defines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from followup.app.actions import Actions
+from followup.app.calendar import CalendarSync
+from followup.app.mailbox import MailboxLedger
+
+if TYPE_CHECKING:
+    from followup.config import Settings
+
+SOURCE_NAMES = ("mailbox", "calendar")  # the sources whose state `service status` shows
+
+
+class Background(Actions):
+    def sources(self) -> dict[str, dict[str, Any] | None]:
+        """What the daemon last reported of each source (None: never reported)."""
+        found = {}
+        for name in SOURCE_NAMES:
+            value = self.store.meta(f"source:{name}")
+            try:
+                found[name] = json.loads(value) if value else None
+            except ValueError:
+                found[name] = None
+        return found
+
+    def source_uses(self, name: str) -> object:
+        """What source `name` applies its findings through: the mailbox's ledger; for the
+        calendar, a maker of the calendar use cases for the daemon's current settings."""
+        if name == "mailbox":
+            return MailboxLedger(self)
+        return lambda settings: CalendarSync(self, settings)
+
+    def run_daemon(self, load_settings: Callable[[], Settings], verbose: bool = False) -> int:
+        """Run the daemon until SIGTERM or SIGINT; returns the exit code."""
+        from followup import channels, sources
+        from followup.daemon.loop import Daemon, setup_logging
+        from followup.daemon.pickup import open_patiently
+
+        setup_logging(self.settings.daemon.log_level, verbose)
+        # A database server that is not up yet (or another machine that is away) is
+        # waited for, with backoff, rather than an exit; the CLI's commands fail at once.
+        self.__dict__["store"] = open_patiently(self.settings.database_url)  # cached_property
+
+        def build(settings: Settings) -> dict:
+            return {c.name: c for c in channels.build(settings, self.on_action)}
+
+        async def serve() -> int:
+            daemon = Daemon(self.settings, self.store, build, load_settings, self.now,
+                            verbose=verbose, build_sources=sources.build,
+                            source_uses=self.source_uses)
+            return await daemon.run()
+
+        # Not asyncio.run: it waits for every worker thread at the end, and a thread
+        # still blocked on a server (a mailbox IDLE whose connection was never aborted)
+        # would hold a stopped daemon for minutes. See cli.setup.run_daemon.
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(serve())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()  # the default executor is shut down without waiting

@@ -1,0 +1,126 @@
+"""The interview use cases: add, edit, remove, show, list, what is due, drafts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from followup import content, inputs, rules
+from followup.app.core import Core, InterviewInput
+from followup.errors import UserError
+from followup.models import Draft, Interview, Record, Status, View
+
+
+class Interviews(Core):
+    def zone_change(self) -> list[str]:
+        """Once, when the configured zone is not the one the database was last used in:
+        which interviews were typed in the old zone, and how to fix them (lines for the
+        user). Remembers the configured zone."""
+        store, current = self.store, self.settings.timezone
+        before = store.meta("zone")
+        if before == current:
+            return []
+        store.set_meta("zone", current)
+        if before is None:
+            return []
+        moved = [record.interview for record in store.records([Status.WAITING])
+                 if record.interview.zone not in (None, current)]
+        lines = [f"note: timezone changed from {before} to {current} since this database was "
+                 "last used; times typed without an offset were read in the zone configured then, "
+                 "so these interviews keep their moment and now show as:"]
+        lines += [f"  #{i.id} {i.company}: typed in {i.zone}, now "
+                  f"{i.interview_at.astimezone(self.settings.zone):%Y-%m-%d %H:%M} {current}"
+                  for i in moved]
+        if moved:
+            lines.append(f"  if one was meant in {current}, fix it: `followup edit ID --at TIME`")
+        return lines
+
+    def add(self, given: InterviewInput) -> View:
+        if given.company is None or given.role is None or given.at is None:
+            raise UserError("add needs --company, --role and --at")
+        fields = self._clean(given)
+        self._check_reply_by(fields["interview_at"], fields.get("reply_by"))
+        interview = self.store.add_interview(Interview(id=0, **fields), self.now())
+        self._changed(interview.id)
+        return self.view(Record(interview))
+
+    def edit(self, interview_id: int, given: InterviewInput) -> View:
+        changes = self._clean(given)
+        if not changes:
+            raise UserError("nothing to change: give at least one option (see `followup "
+                            "edit --help`)")
+        if "interview_at" in changes or changes.get("reply_by"):
+            before = self.store.get(interview_id).interview
+            self._check_reply_by(changes.get("interview_at", before.interview_at),
+                                 changes.get("reply_by", before.reply_by))
+        record = self.store.update_interview(interview_id, changes, self.now())
+        self._changed(interview_id)
+        return self.view(record)
+
+    def _clean(self, given: InterviewInput) -> dict[str, Any]:
+        """Check every given field; return the clean values by Interview field name."""
+        zone, now = self.settings.zone, self.now()
+        checks: dict[str, Callable[[Any], Any]] = {
+            "company": lambda v: inputs.one_line(v, "company", required=True),
+            "role": lambda v: inputs.one_line(v, "role", required=True),
+            "at": lambda v: inputs.interview_time(v, zone, now),
+            "interviewer": lambda v: inputs.one_line(v, "interviewer"),
+            "email": inputs.email,
+            "notes": inputs.notes,
+            "reply_by": lambda v: inputs.day(v, "reply-by date") if v.strip() else None,
+            "topics": inputs.topics,
+            "domains": inputs.domains,
+        }
+        names = {"at": "interview_at"}
+        fields = {names.get(key, key): check(getattr(given, key))
+                  for key, check in checks.items() if getattr(given, key) is not None}
+        if "interview_at" in fields:  # the zone a time without an offset was read in
+            fields["zone"] = None if inputs.has_offset(given.at) else self.settings.timezone
+        return fields
+
+    def _check_reply_by(self, interview_at: datetime, reply_by: Any) -> None:
+        interview_day = self.local(interview_at).date()
+        if reply_by is not None and reply_by < interview_day:
+            raise UserError(f"the reply-by date {reply_by} is before the interview "
+                            f"({interview_day}): give the date they said they would reply by")
+
+    def remove(self, interview_id: int) -> None:
+        self.store.delete_interview(interview_id)
+        self._changed(interview_id)
+
+    def show(self, interview_id: int) -> View:
+        return self.view(self.store.get(interview_id))
+
+    def list(self, include_all: bool = False) -> list[View]:
+        statuses = None if include_all else [Status.WAITING]
+        return [self.view(record) for record in self.store.records(statuses)]
+
+    def due(self, days: int = 14) -> tuple[list[View], list[View]]:
+        """The interviews whose nudge the daemon will deliver in the next `days` days,
+        soonest first, and those whose nudge is stale (will not be delivered)."""
+        if not 1 <= days <= 3650:
+            raise UserError(f"--days {days} must be between 1 and 3650")
+        now = self.now()
+        horizon = now + timedelta(days=days)
+        records = self.store.records([Status.WAITING], below=self.policy.max_followups)
+        views = [View(record, rules.next_nudge(record, self.policy, now)) for record in records]
+        coming = [v for v in views if v.due_next and v.due_next.fire_at <= horizon]
+        coming.sort(key=lambda v: (v.due_next.fire_at, v.interview.id))
+        stale = [v for v in views if v.next is not None and v.next.stale]
+        return coming, stale
+
+    def draft(self, interview_id: int) -> tuple[View, Draft, int]:
+        """The draft of the next follow-up to send, and its number."""
+        record = self.store.get(interview_id)
+        interview = record.interview
+        if interview.status is Status.HEARD:
+            raise UserError(f"{interview.company} already replied: no follow-up is needed")
+        limit = self.policy.max_followups
+        number = record.followups_sent + 1
+        if number > limit:
+            raise UserError(f"you already sent {record.followups_sent} follow-up(s) to "
+                            f"{interview.company}; more would be pushy")
+        draft = content.draft(interview, number, limit, self.settings.me.name)
+        return self.view(record), draft, number
+
