@@ -1,4 +1,9 @@
-"""Interviews and the follow-ups sent for them: adding, changing, deleting, reading."""
+"""Interviews and the follow-ups sent for them: adding, changing, deleting, reading.
+
+`append_followup` is the one code path that writes a follow-up row and what
+follows from it; the command line (`Interviews.add_followup`) and the mailbox
+watch (`mailbox.MailboxRecords.record_followup`) both go through it.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,33 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from followup.errors import NotFound, UserError
 from followup.models import Interview, Record, Status
 from followup.store import changes as change_log
 from followup.store.records import load_by_status, load_records, touch
 from followup.store.tables import INTERVIEW_FIELDS, followups, interview_values, interviews
 from followup.store.transactions import Transactions
+
+
+def append_followup(conn: Connection, interview_id: int, sent_at: datetime, note: str,
+                    now: datetime) -> bool:
+    """Write the interview's next follow-up (numbered after those recorded), touch the
+    interview and note the change, in the caller's transaction. False when the
+    interview does not exist (nothing is written then)."""
+    exists = conn.execute(sa.select(interviews.c.id).where(
+        interviews.c.id == interview_id)).first()
+    if exists is None:
+        return False
+    count = conn.execute(sa.select(sa.func.count()).select_from(followups).where(
+        followups.c.interview_id == interview_id)).scalar()
+    conn.execute(followups.insert().values(
+        interview_id=interview_id, number=count + 1, sent_at=sent_at, note=note))
+    touch(conn, interview_id, now)
+    change_log.note(conn, interview_id)
+    return True
 
 
 class Interviews(Transactions):
@@ -56,14 +82,8 @@ class Interviews(Transactions):
                      now: datetime) -> Record:
         """Record a follow-up as the next number for the interview. Raises NotFound."""
         with self._write() as conn:
-            record = load_records(conn, [interview_id])
-            if not record:
+            if not append_followup(conn, interview_id, sent_at, note, now):
                 raise NotFound(interview_id)
-            number = record[0].followups_sent + 1
-            conn.execute(followups.insert().values(
-                interview_id=interview_id, number=number, sent_at=sent_at, note=note))
-            touch(conn, interview_id, now)
-            change_log.note(conn, interview_id)
             return load_records(conn, [interview_id])[0]
 
     def remove_last_followup(self, interview_id: int, now: datetime) -> Record:

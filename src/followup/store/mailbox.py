@@ -21,8 +21,9 @@ from followup.models import HeardVia, Status
 from followup.sources.mailbox.replies import Finding, Kind
 from followup.store import Store
 from followup.store import changes as change_log
-from followup.store.records import CHUNK, touch
-from followup.store.tables import followups, interviews, mailbox_folders, mailbox_messages
+from followup.store.interviews import append_followup
+from followup.store.records import CHUNK
+from followup.store.tables import interviews, mailbox_folders, mailbox_messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,18 +126,7 @@ class MailboxRecords:
         def change(conn: Connection) -> bool:
             if finding.linked:
                 return True  # the user recorded it by hand already
-            count = conn.execute(sa.select(sa.func.count()).select_from(followups).where(
-                followups.c.interview_id == interview_id)).scalar()
-            exists = conn.execute(sa.select(interviews.c.id).where(
-                interviews.c.id == interview_id)).first()
-            if exists is None:
-                return False
-            conn.execute(followups.insert().values(
-                interview_id=interview_id, number=count + 1, sent_at=finding.message.date,
-                note=note))
-            touch(conn, interview_id, now)
-            change_log.note(conn, interview_id)
-            return True
+            return append_followup(conn, interview_id, finding.message.date, note, now)
 
         return self._once(finding, interview_id, now, change)
 
