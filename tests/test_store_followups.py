@@ -72,6 +72,9 @@ def test_the_follow_ups_found_in_sent_by_message_and_by_interview(db):
     records.record_followup(sent(acme, "<a@me.example>"), "", LATER)
     records.record_followup(sent(initech, "<i@me.example>"), "", LATER)
 
-    assert records.known_followups() == {"<a@me.example>": (acme, "hr@acme.example"),
-                                          "<i@me.example>": (initech, "hr@acme.example")}
-    assert records.followup_dates() == {acme: {SENT_AT}, initech: {SENT_AT}}
+    found = records.sent_followups()
+    assert found.by_message == {"<a@me.example>": (acme, "hr@acme.example"),
+                                "<i@me.example>": (initech, "hr@acme.example")}
+    assert found.dates == {acme: {SENT_AT}, initech: {SENT_AT}}
+    assert records.known_followups() == found.by_message
+    assert records.followup_dates() == found.dates

@@ -32,6 +32,14 @@ class FolderState:
     last_uid: int
 
 
+@dataclass(frozen=True, slots=True)
+class SentFollowups:
+    """The follow-ups found in Sent (those recorded by hand are not here)."""
+
+    by_message: dict[str, tuple[int, str]]  # Message-ID -> (interview id, recipient)
+    dates: dict[int, set[datetime]]  # interview id -> the dates of its follow-ups
+
+
 class MailboxRecords:
     """The mailbox tables, on a Store's engine."""
 
@@ -76,26 +84,27 @@ class MailboxRecords:
                     mailbox_messages.c.message_id.in_(chunk))).scalars())
         return found
 
-    def known_followups(self) -> dict[str, tuple[int, str]]:
-        """Message-ID -> (interview id, recipient) of every follow-up found in Sent."""
+    def sent_followups(self) -> SentFollowups:
+        """Every follow-up found in Sent, by Message-ID and by interview (one query)."""
         query = sa.select(mailbox_messages.c.message_id, mailbox_messages.c.interview_id,
-                          mailbox_messages.c.recipient).where(
+                          mailbox_messages.c.recipient, mailbox_messages.c.date).where(
             mailbox_messages.c.kind == str(Kind.FOLLOWUP_SENT),
             mailbox_messages.c.interview_id.is_not(None))
+        found = SentFollowups({}, {})
         with self.store._read() as conn:
-            return {row[0]: (row[1], row[2]) for row in conn.execute(query)}
+            for message_id, interview_id, recipient, date in conn.execute(query):
+                found.by_message[message_id] = (interview_id, recipient)
+                found.dates.setdefault(interview_id, set()).add(date)
+        return found
+
+    def known_followups(self) -> dict[str, tuple[int, str]]:
+        """Message-ID -> (interview id, recipient) of every follow-up found in Sent."""
+        return self.sent_followups().by_message
 
     def followup_dates(self) -> dict[int, set[datetime]]:
         """Per interview, the dates of follow-ups that came from a message (the rest
         were recorded by hand)."""
-        query = sa.select(mailbox_messages.c.interview_id, mailbox_messages.c.date).where(
-            mailbox_messages.c.kind == str(Kind.FOLLOWUP_SENT),
-            mailbox_messages.c.interview_id.is_not(None))
-        found: dict[int, set[datetime]] = {}
-        with self.store._read() as conn:
-            for interview_id, date in conn.execute(query):
-                found.setdefault(interview_id, set()).add(date)
-        return found
+        return self.sent_followups().dates
 
     # --- recording -------------------------------------------------------------------------
 
