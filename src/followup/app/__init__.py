@@ -409,12 +409,12 @@ class App:
         from followup.store.mailbox import MailboxRecords
 
         records = MailboxRecords(self.store)
-        from_mail = records.followup_dates()
-        waiting = [_candidate(record, from_mail.get(record.interview.id, set()))
+        from_mail = records.sent_followups()
+        waiting = [_candidate(record, from_mail.dates.get(record.interview.id, set()))
                    for record in self.store.records([Status.WAITING])]
         seen = records.seen(message.message_id for message in messages)
         return replies.decide(messages, waiting, self.settings.me.addresses,
-                              records.known_followups(), seen)
+                              from_mail.by_message, seen)
 
     def mailbox_apply(self, findings: list, poke: bool = True) -> list:
         """Apply the findings of a mailbox pass: a reply marks its interview heard (via

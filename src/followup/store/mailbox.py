@@ -97,15 +97,6 @@ class MailboxRecords:
                 found.dates.setdefault(interview_id, set()).add(date)
         return found
 
-    def known_followups(self) -> dict[str, tuple[int, str]]:
-        """Message-ID -> (interview id, recipient) of every follow-up found in Sent."""
-        return self.sent_followups().by_message
-
-    def followup_dates(self) -> dict[int, set[datetime]]:
-        """Per interview, the dates of follow-ups that came from a message (the rest
-        were recorded by hand)."""
-        return self.sent_followups().dates
-
     # --- recording -------------------------------------------------------------------------
 
     def record_reply(self, finding: Finding, heard_message: str, now: datetime) -> bool:
