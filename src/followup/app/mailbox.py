@@ -47,12 +47,12 @@ class MailboxLedger:
     def findings(self, messages: list[Message]) -> list[Finding]:
         """What these messages mean for the waiting interviews (nothing is changed)."""
         records, store = self._records(), self.core.store
-        from_mail = records.followup_dates()
-        waiting = [_candidate(record, from_mail.get(record.interview.id, set()))
+        from_mail = records.sent_followups()
+        waiting = [_candidate(record, from_mail.dates.get(record.interview.id, set()))
                    for record in store.records([Status.WAITING])]
         seen = records.seen(message.message_id for message in messages)
         return replies.decide(messages, waiting, self.core.settings.me.addresses,
-                              records.known_followups(), seen)
+                              from_mail.by_message, seen)
 
     def apply(self, findings: Iterable[Finding], poke: bool = True) -> list[Finding]:
         """Apply the findings of a mailbox pass: a reply marks its interview heard (via

@@ -10,6 +10,7 @@ same time) changes an interview once.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -20,8 +21,17 @@ from followup.models import FolderState, HeardVia, Status
 from followup.sources.mailbox.replies import Finding, Kind
 from followup.store import Store
 from followup.store import changes as change_log
-from followup.store.records import CHUNK, touch
-from followup.store.tables import followups, interviews, mailbox_folders, mailbox_messages
+from followup.store.interviews import append_followup
+from followup.store.records import CHUNK
+from followup.store.tables import interviews, mailbox_folders, mailbox_messages
+
+
+@dataclass(frozen=True, slots=True)
+class SentFollowups:
+    """The follow-ups found in Sent (those recorded by hand are not here)."""
+
+    by_message: dict[str, tuple[int, str]]  # Message-ID -> (interview id, recipient)
+    dates: dict[int, set[datetime]]  # interview id -> the dates of its follow-ups
 
 
 class MailboxRecords:
@@ -68,25 +78,17 @@ class MailboxRecords:
                     mailbox_messages.c.message_id.in_(chunk))).scalars())
         return found
 
-    def known_followups(self) -> dict[str, tuple[int, str]]:
-        """Message-ID -> (interview id, recipient) of every follow-up found in Sent."""
+    def sent_followups(self) -> SentFollowups:
+        """Every follow-up found in Sent, by Message-ID and by interview (one query)."""
         query = sa.select(mailbox_messages.c.message_id, mailbox_messages.c.interview_id,
-                          mailbox_messages.c.recipient).where(
+                          mailbox_messages.c.recipient, mailbox_messages.c.date).where(
             mailbox_messages.c.kind == str(Kind.FOLLOWUP_SENT),
             mailbox_messages.c.interview_id.is_not(None))
+        found = SentFollowups({}, {})
         with self.store._read() as conn:
-            return {row[0]: (row[1], row[2]) for row in conn.execute(query)}
-
-    def followup_dates(self) -> dict[int, set[datetime]]:
-        """Per interview, the dates of follow-ups that came from a message (the rest
-        were recorded by hand)."""
-        query = sa.select(mailbox_messages.c.interview_id, mailbox_messages.c.date).where(
-            mailbox_messages.c.kind == str(Kind.FOLLOWUP_SENT),
-            mailbox_messages.c.interview_id.is_not(None))
-        found: dict[int, set[datetime]] = {}
-        with self.store._read() as conn:
-            for interview_id, date in conn.execute(query):
-                found.setdefault(interview_id, set()).add(date)
+            for message_id, interview_id, recipient, date in conn.execute(query):
+                found.by_message[message_id] = (interview_id, recipient)
+                found.dates.setdefault(interview_id, set()).add(date)
         return found
 
     # --- recording -------------------------------------------------------------------------
@@ -118,18 +120,7 @@ class MailboxRecords:
         def change(conn: Connection) -> bool:
             if finding.linked:
                 return True  # the user recorded it by hand already
-            count = conn.execute(sa.select(sa.func.count()).select_from(followups).where(
-                followups.c.interview_id == interview_id)).scalar()
-            exists = conn.execute(sa.select(interviews.c.id).where(
-                interviews.c.id == interview_id)).first()
-            if exists is None:
-                return False
-            conn.execute(followups.insert().values(
-                interview_id=interview_id, number=count + 1, sent_at=finding.message.date,
-                note=note))
-            touch(conn, interview_id, now)
-            change_log.note(conn, interview_id)
-            return True
+            return append_followup(conn, interview_id, finding.message.date, note, now)
 
         return self._once(finding, interview_id, now, change)
 

@@ -1,0 +1,142 @@
+"""Each channel's delivery of a claimed nudge: taking one for an attempt,
+recording the attempt, the leases that say which daemon holds which, and what
+is still undelivered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from followup.models import Delivery, DeliveryStatus, Record
+from followup.store.dbtime import now_plus
+from followup.store.records import load_records, nudge_id
+from followup.store.tables import deliveries, interviews, nudges
+from followup.store.transactions import Transactions
+
+UNFINISHED = [str(s) for s in DeliveryStatus if not s.final]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    """A channel's delivery of a claimed nudge that has not succeeded yet."""
+
+    record: Record
+    number: int
+    channel: str
+    attempts: int
+    next_attempt_at: datetime | None
+    owner: str | None
+
+
+class Deliveries(Transactions):
+    """The deliveries table: attempts, leases, what is undelivered."""
+
+    def take_delivery(self, interview_id: int, number: int, channel: str, owner: str,
+                      now: datetime, previous_owner: str | None = None) -> bool:
+        """Take one unfinished delivery for another attempt, if it is still free.
+
+        A compare-and-set: succeeds only while the delivery is pending or
+        retrying, is held by `previous_owner` (None: by nobody; or a process that
+        died), and its next attempt is due. So two daemons never attempt the same one.
+        """
+        # Taking over from another owner only once its lease lapsed (database clock).
+        lapsed = sa.or_(deliveries.c.lease_until.is_(None),
+                        deliveries.c.lease_until < now_plus(self.engine.dialect.name))
+        owned = (deliveries.c.owner.is_(None) if previous_owner is None
+                 else deliveries.c.owner == owner if previous_owner == owner  # stranded here
+                 else sa.and_(deliveries.c.owner == previous_owner, lapsed))
+        with self._write() as conn:
+            result = conn.execute(
+                deliveries.update()
+                .where(deliveries.c.nudge_id == nudge_id(interview_id, number),
+                       deliveries.c.channel == channel,
+                       deliveries.c.status.in_(UNFINISHED),
+                       owned,
+                       sa.or_(deliveries.c.next_attempt_at.is_(None),
+                              deliveries.c.next_attempt_at <= now))
+                .values(owner=owner, lease_until=self._lease(conn)))
+            return result.rowcount == 1
+
+    def record_delivery(self, interview_id: int, number: int, channel: str,
+                        status: DeliveryStatus, now: datetime, error: str | None = None,
+                        next_attempt_at: datetime | None = None,
+                        owner: str | None = None) -> bool:
+        """Record one channel's attempt at one nudge, and let go of it. Cancelling
+        (the delivery is no longer wanted) is not an attempt and is not counted.
+
+        With `owner`, a fencing check: nothing is recorded, and False returned,
+        when the delivery is no longer that owner's (its lease lapsed and another
+        daemon took it over).
+        """
+        attempted = status is not DeliveryStatus.CANCELLED
+        values: dict[str, Any] = {
+            "status": str(status), "error": error, "next_attempt_at": next_attempt_at,
+            "owner": None, "lease_until": None,
+            "attempts": deliveries.c.attempts + (1 if attempted else 0),
+        }
+        fence = sa.true() if owner is None else deliveries.c.owner == owner
+        if status is DeliveryStatus.DELIVERED:
+            values["delivered_at"] = now
+        with self._write() as conn:
+            return conn.execute(deliveries.update()
+                                .where(deliveries.c.nudge_id == nudge_id(interview_id, number),
+                                       deliveries.c.channel == channel, fence)
+                                .values(**values)).rowcount == 1
+
+    def undelivered(self, interview_ids: Iterable[int] | None = None,
+                    lapsed_only: bool = False) -> list[PendingDelivery]:
+        """Every delivery not finished (pending or retrying), with its interview's
+        record; only those of some interviews, or only those whose owner's lease lapsed."""
+        query = (
+            sa.select(nudges.c.interview_id, nudges.c.number, deliveries.c.channel,
+                      deliveries.c.attempts, deliveries.c.next_attempt_at, deliveries.c.owner)
+            .join(deliveries, deliveries.c.nudge_id == nudges.c.id)
+            .where(deliveries.c.status.in_(UNFINISHED))
+        )
+        if interview_ids is not None:
+            query = query.where(nudges.c.interview_id.in_(list(interview_ids)))
+        if lapsed_only:
+            query = query.where(deliveries.c.owner.is_not(None),
+                                deliveries.c.lease_until < now_plus(self.engine.dialect.name))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+            records = {r.interview.id: r for r in load_records(conn, {row[0] for row in rows})}
+        return [PendingDelivery(records[row[0]], *row[1:]) for row in rows if row[0] in records]
+
+    def last_deliveries(self) -> list[tuple[str, Delivery, int, int, str]]:
+        """Each channel's most recent delivery: (channel, delivery, interview id,
+        nudge number, company), newest claim first."""
+        latest = (sa.select(sa.func.max(deliveries.c.id))
+                  .group_by(deliveries.c.channel).scalar_subquery())
+        query = (
+            sa.select(deliveries, nudges.c.interview_id, nudges.c.number, interviews.c.company)
+            .join(nudges, deliveries.c.nudge_id == nudges.c.id)
+            .join(interviews, nudges.c.interview_id == interviews.c.id)
+            .where(deliveries.c.id.in_(latest))
+            .order_by(deliveries.c.id.desc())
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [(row.channel,
+                 Delivery(row.channel, DeliveryStatus(row.status), row.attempts,
+                          row.delivered_at, row.error, row.next_attempt_at),
+                 row.interview_id, row.number, row.company) for row in rows]
+
+    def renew_leases(self, owner: str) -> int:
+        """Extend the lease of every delivery `owner` holds; returns how many."""
+        with self._write() as conn:
+            return conn.execute(deliveries.update()
+                                .where(deliveries.c.owner == owner,
+                                       deliveries.c.status.in_(UNFINISHED))
+                                .values(lease_until=self._lease(conn))).rowcount
+
+    def end_leases(self, owner: str) -> None:
+        """The owner is known to be dead (a process on this machine): its leases end now."""
+        with self._write() as conn:
+            conn.execute(deliveries.update().where(deliveries.c.owner == owner)
+                         .values(lease_until=None))
+
