@@ -43,12 +43,14 @@ def xoauth2(username: str, token: str) -> str:
     return f"user={username}\x01auth=Bearer {token}\x01\x01"
 
 
-def access_token(argv: Sequence[str], timeout: float = TIMEOUT) -> str:
-    """Run the token command and return the first line it printed, stripped.
+def access_token(argv: Sequence[str], timeout: float | None = None) -> str:
+    """Run the token command and return the first line it printed, stripped;
+    `timeout` seconds at most (default TIMEOUT).
 
     Raises TokenCommandFailed, one line naming the command and how it ended
     (not found, its exit status, the timeout, no token); never what it printed.
     """
+    timeout = TIMEOUT if timeout is None else timeout
     named = shown(argv)
     if not argv:
         raise TokenCommandFailed("no token command: set oauth2_command")
