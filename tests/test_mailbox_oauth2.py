@@ -34,8 +34,11 @@ def status(w, interview_id: int) -> str:
 
 
 def source_state(w) -> dict | None:
-    with sqlite3.connect(w.database) as conn:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'source:mailbox'").fetchone()
+    try:
+        with sqlite3.connect(w.database) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'source:mailbox'").fetchone()
+    except sqlite3.OperationalError:  # the daemon has not made the database yet
+        return None
     return json.loads(row[0]) if row else None
 
 
@@ -145,6 +148,23 @@ def test_a_refused_token_is_retried_and_service_status_says_why(world, lone_dove
     wait_for(lambda: token_helper.asked >= 2, what="a second try, with a token asked again")
     assert daemon.text().count("refused the OAuth2 token") == 1  # reported once
     assert daemon.stop() == 0
+    assert token not in daemon.text()
+
+
+def test_a_failing_command_in_the_daemon_is_reported_and_no_token_is_logged(
+        world, oauth2_imap, token_helper):
+    token = new_token()
+    token_helper.give(token)  # printed, then the command fails: never shown
+    argv = token_helper.failing(status=3)
+    w = world(extra=oauth2_mailbox_section(oauth2_imap.port, argv))
+    daemon = w.start()
+    wait_for(lambda: (source_state(w) or {}).get("state") == "failed", what="the failed state")
+    assert source_state(w)["detail"].startswith(
+        f"cannot sign in to the mailbox server 127.0.0.1:{oauth2_imap.port}: the token command "
+        f"`{argv[0]}` exited with status 3 (run it yourself to see why); next try in ")
+    wait_for(lambda: token_helper.asked >= 2, what="the command to be asked again")
+    assert daemon.stop() == 0
+    assert daemon.text().count("exited with status 3") == 1
     assert token not in daemon.text()
 
 

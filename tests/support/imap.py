@@ -136,7 +136,7 @@ service imap-login {{
 # OAuth2 (SASL XOAUTH2 and OAUTHBEARER): each token is checked against a token-info
 # endpoint, asked again at every login (no cache). 2.3 does it in a passdb of its own,
 # beside the passwd-file one that the tests' own logins use; 2.4 in an `oauth2 { }`
-# block without a passdb.
+# block without a passdb (written from its documentation: not run on Debian 12).
 OAUTH2_23 = """\
 passdb {{
   driver = oauth2
@@ -147,8 +147,8 @@ passdb {{
 
 OAUTH2_24 = """\
 oauth2 {{
-  tokeninfo_url = {url}
-  username_attribute = email
+  oauth2_tokeninfo_url = {url}
+  oauth2_username_attribute = email
 }}
 """
 
@@ -186,8 +186,9 @@ class Dovecot:
             mechanisms = " xoauth2 oauthbearer"
             oauth2 = (OAUTH2_24 if (major, minor) >= (2, 4) else OAUTH2_23).format(
                 root=self.root, url=self.tokeninfo_url)
-            (self.root / "oauth2.conf").write_text(
-                f"tokeninfo_url = {self.tokeninfo_url}\nusername_attribute = email\n")
+            if (major, minor) < (2, 4):  # 2.3's oauth2 passdb reads its own file
+                (self.root / "oauth2.conf").write_text(
+                    f"tokeninfo_url = {self.tokeninfo_url}\nusername_attribute = email\n")
         self.config.write_text(template.format(
             root=self.root, port=self.port, uid=uid, gid=gid, users=users,
             version=f"{major}.{minor}.0", mechanisms=mechanisms, oauth2=oauth2))
