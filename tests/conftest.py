@@ -7,7 +7,7 @@ import pytest
 
 # Fixtures for real parts: SMTP servers (aiosmtpd) and daemons in worlds of their own.
 pytest_plugins = ["support.smtp", "support.daemon", "support.calendars", "support.imap",
-                  "support.postgres"]
+                  "support.oauth2", "support.postgres"]
 
 
 @pytest.fixture(autouse=True)

@@ -70,6 +70,8 @@ host = "127.0.0.1"
 port = 2525
 security = "none"
 username = "me"
+auth = "oauth2"
+oauth2_command = ["pizauth", "show", "office365"]
 [notify.command]
 enabled = true
 argv = ["notify-me", "--x"]
@@ -89,6 +91,8 @@ addresses = ["Jo@Example.com"]
     assert settings.daemon.rescan_seconds == 5
     assert settings.email.sender == "fu@example.com" and settings.email.port == 2525
     assert settings.command.argv == ("notify-me", "--x")
+    assert settings.email.auth == "oauth2"
+    assert settings.email.oauth2_command == ("pizauth", "show", "office365")
     assert settings.enabled_channels == ("email", "command", "apprise")
     assert settings.apprise.config == str(Path.home() / "apprise.yml")
     assert settings.apprise.tag == "phone"
@@ -326,3 +330,54 @@ def test_config_check_is_quiet_when_every_channel_can_work(capsys, tmp_path):
                            f'enabled = true\nargv = ["{sys.executable}"]\n')
     checked = run(capsys, "--config", str(path), "config", "check")
     assert (checked.code, checked.err) == (0, "")
+
+
+# --- OAuth2 sign-in ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[mailbox]\nauth = "oauth2"\n',
+     '[mailbox] oauth2_command: required with auth = "oauth2" (the program that prints an '
+     'access token, as an array: ["pizauth", "show", "office365"])'),
+    ('[notify.email]\nauth = "oauth2"\noauth2_command = []\n',
+     '[notify.email] oauth2_command: required with auth = "oauth2" (the program that prints '
+     'an access token, as an array: ["pizauth", "show", "office365"])'),
+    ('[notify.email]\nenabled = true\nto = "a@b.example"\nfrom = "a@b.example"\n'
+     'host = "smtp.b.example"\nauth = "oauth2"\noauth2_command = ["pizauth"]\n',
+     '[notify.email] username: required with auth = "oauth2" (the account the token is for)'),
+    ('[mailbox]\nauth = "kerberos"\n',
+     "[mailbox] auth: must be one of password, oauth2; got 'kerberos'"),
+    ('[mailbox]\nauth = "oauth2"\noauth2_command = "pizauth show office365"\n',
+     "[mailbox] oauth2_command: expected an array of strings, got a string"),
+])
+def test_oauth2_without_a_usable_command_is_refused(text, expected):
+    assert problems(text) == [expected]
+
+
+def test_config_check_refuses_oauth2_without_a_command_exit_78(capsys, tmp_path):
+    path = write(tmp_path, '[mailbox]\nauth = "oauth2"\n')
+    checked = run(capsys, "--config", str(path), "config", "check")
+    assert checked.code == 78
+    assert checked.err == (f'{path}: [mailbox] oauth2_command: required with auth = "oauth2" '
+                           '(the program that prints an access token, as an array: '
+                           '["pizauth", "show", "office365"])\n')
+
+
+def test_config_check_warns_about_a_token_command_that_is_not_found(capsys, tmp_path):
+    path = write(tmp_path, f"""[notify.desktop]
+enabled = false
+[notify.command]
+enabled = true
+argv = ["{sys.executable}"]
+[mailbox]
+auth = "oauth2"
+oauth2_command = ["no-such-token-helper", "show", "office365"]
+[notify.email]
+auth = "oauth2"
+oauth2_command = ["{sys.executable}", "-c", "print('a-token')"]
+""")
+    checked = run(capsys, "--config", str(path), "config", "check")
+    assert checked.code == 0
+    assert checked.err == ("warning: [mailbox] oauth2_command: the program "
+                           "'no-such-token-helper' is not found or not executable (give a "
+                           "full path, or a program on $PATH)\n")

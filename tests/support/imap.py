@@ -10,6 +10,7 @@ IMAP APPEND, as a mail client would.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -56,10 +57,10 @@ listen = 127.0.0.1
 protocols = imap
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{mechanisms}
 log_path = {root}/dovecot.log
 {users}
-passdb {{
+{oauth2}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd
 }}
@@ -97,10 +98,10 @@ listen = 127.0.0.1
 protocols = imap
 ssl = no
 auth_allow_cleartext = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login{mechanisms}
 log_path = {root}/dovecot.log
 {users}
-passdb passwd-file {{
+{oauth2}passdb passwd-file {{
   passwd_file_path = {root}/passwd
 }}
 userdb static {{
@@ -132,11 +133,35 @@ service imap-login {{
 """
 
 
-class Dovecot:
-    """One private Dovecot. `start()` / `stop()` may be called again (same port)."""
+# OAuth2 (SASL XOAUTH2 and OAUTHBEARER): each token is checked against a token-info
+# endpoint, asked again at every login (no cache). 2.3 does it in a passdb of its own,
+# beside the passwd-file one that the tests' own logins use; 2.4 in an `oauth2 { }`
+# block without a passdb (written from its documentation: not run on Debian 12).
+OAUTH2_23 = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf
+}}
+"""
 
-    def __init__(self, port: int | None = None) -> None:
+OAUTH2_24 = """\
+oauth2 {{
+  oauth2_tokeninfo_url = {url}
+  oauth2_username_attribute = email
+}}
+"""
+
+
+class Dovecot:
+    """One private Dovecot. `start()` / `stop()` may be called again (same port).
+
+    With `tokeninfo_url` it also takes OAuth2 logins, their tokens checked there.
+    """
+
+    def __init__(self, port: int | None = None, tokeninfo_url: str | None = None) -> None:
         self.port = port or free_port()
+        self.tokeninfo_url = tokeninfo_url
         # Outside pytest's 0700 folders: the mail user (not root) must reach its home.
         self.root = Path(tempfile.mkdtemp(prefix="followup-dovecot-"))
         self.root.chmod(0o755)
@@ -156,9 +181,17 @@ class Dovecot:
         users += f"\nfirst_valid_uid = {uid}\nfirst_valid_gid = {gid}"
         major, minor = dovecot_version()
         template = CONFIG_24 if (major, minor) >= (2, 4) else CONFIG_23
+        mechanisms = oauth2 = ""
+        if self.tokeninfo_url:
+            mechanisms = " xoauth2 oauthbearer"
+            oauth2 = (OAUTH2_24 if (major, minor) >= (2, 4) else OAUTH2_23).format(
+                root=self.root, url=self.tokeninfo_url)
+            if (major, minor) < (2, 4):  # 2.3's oauth2 passdb reads its own file
+                (self.root / "oauth2.conf").write_text(
+                    f"tokeninfo_url = {self.tokeninfo_url}\nusername_attribute = email\n")
         self.config.write_text(template.format(
             root=self.root, port=self.port, uid=uid, gid=gid, users=users,
-            version=f"{major}.{minor}.0"))
+            version=f"{major}.{minor}.0", mechanisms=mechanisms, oauth2=oauth2))
 
     def start(self, timeout: float = 30) -> None:
         log = (self.root / "stderr.log").open("ab")
@@ -284,3 +317,39 @@ def imap(dovecot_server: Dovecot) -> Dovecot:
     """The session's Dovecot, with empty folders."""
     dovecot_server.reset()
     return dovecot_server
+
+
+@pytest.fixture(scope="session")
+def oauth2_dovecot_server(token_info) -> Iterator[Dovecot]:
+    """One Dovecot taking OAuth2 logins, checked against the session's `token_info`.
+    Never refuse a login on it (a refusal slows the next logins): use `lone_dovecot`."""
+    if shutil.which("dovecot") is None:
+        pytest.skip("dovecot is not installed (Debian: dovecot-imapd)")
+    server = Dovecot(tokeninfo_url=token_info.url)
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def oauth2_imap(oauth2_dovecot_server: Dovecot) -> Dovecot:
+    """The session's OAuth2 Dovecot, with empty folders."""
+    oauth2_dovecot_server.reset()
+    return oauth2_dovecot_server
+
+
+@pytest.fixture
+def lone_dovecot(token_info) -> Iterator[Dovecot]:
+    """A Dovecot taking OAuth2 logins for this test alone: after a refused login,
+    Dovecot slows the next ones from the same address (measured: 2 s, then 4, 6, 8)."""
+    if shutil.which("dovecot") is None:
+        pytest.skip("dovecot is not installed (Debian: dovecot-imapd)")
+    server = Dovecot(tokeninfo_url=token_info.url)
+    server.start()
+    yield server
+    server.cleanup()
+
+
+def oauth2_mailbox_section(port: int, command: list[str]) -> str:
+    """A mailbox watch on the test server signing in as USER with a token command."""
+    return mailbox_section(port) + f'auth = "oauth2"\noauth2_command = {json.dumps(command)}\n'

@@ -1,28 +1,32 @@
 """Real SMTP servers on 127.0.0.1 (aiosmtpd), for tests.
 
 `smtp_server` starts one with a handler that keeps what it receives, one that
-refuses at RCPT or DATA with a given reply, or one that hangs up mid-dialogue;
+refuses at RCPT or DATA with a given reply, one that hangs up mid-dialogue, or
+one that signs in with OAuth2 (AUTH XOAUTH2) first;
 optionally with AUTH, STARTTLS or implicit TLS (a self-signed certificate made
 by `openssl`). Every server is stopped when the test ends.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import ssl
 import subprocess
+from base64 import b64decode
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -87,6 +91,30 @@ class HangUp(Recorder):
         return "250 never seen"
 
 
+@dataclass
+class XOAuth2(Recorder):
+    """Keeps what it receives, after AUTH XOAUTH2 with a token that `tokens` (a
+    support.oauth2.TokenInfo) grants to the user the client names. Any other token
+    is answered as Gmail does: a 334 challenge with a JSON error, then, after the
+    client's empty line, 535."""
+
+    tokens: Any = None
+    refusal: str = "535 5.7.8 Username and Password not accepted"
+
+    async def auth_XOAUTH2(self, server, args: list[str]) -> AuthResult:
+        blob = (b64decode(args[1]) if len(args) == 2
+                else await server.challenge_auth(b"", encode_to_b64=False))
+        if blob is MISSING:
+            return AuthResult(success=False)
+        fields = dict(part.partition("=")[::2] for part in blob.decode().split("\x01") if part)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        if user and self.tokens.account(token) == user:
+            return AuthResult(success=True, auth_data=user)
+        error = {"status": "400", "schemes": "Bearer", "scope": "https://mail.google.com/"}
+        await server.challenge_auth(json.dumps(error))
+        return AuthResult(success=False, handled=False, message=self.refusal)
+
+
 @dataclass(frozen=True)
 class Login:
     """An authenticator that accepts one username and password."""
@@ -145,6 +173,8 @@ def smtp_server_fixture() -> Iterator[StartServer]:
         options: dict = {"server_hostname": "localhost", "ready_timeout": 10.0}
         if login is not None:
             options.update(authenticator=login, auth_require_tls=starttls is not None)
+        if isinstance(handler, XOAuth2):
+            options.update(auth_require_tls=starttls is not None)
         if starttls is not None:
             options.update(tls_context=starttls.server_context(), require_starttls=True)
         if tls is not None:

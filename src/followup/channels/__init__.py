@@ -76,8 +76,9 @@ def readiness(settings: Settings, environ: Mapping[str, str] | None = None) -> l
             found.append("[notify.desktop]: no desktop session bus here, so desktop "
                          "notifications will fail; on a machine without a desktop set "
                          "[notify.desktop] enabled = false and use email, apprise or a command")
-    if settings.email.enabled and settings.email.username:
-        found.extend(_password_missing(settings.email.username))
+    email = settings.email
+    if email.enabled and email.username and email.auth == "password":
+        found.extend(_password_missing(email.username))
     if settings.command.enabled and settings.command.argv:
         program = settings.command.argv[0]
         if shutil.which(program, path=environ.get("PATH")) is None:

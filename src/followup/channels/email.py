@@ -2,7 +2,8 @@
 
 smtplib is blocking, so each delivery runs in a worker thread. Certificates are
 always verified. The password, when a username is set, comes from the system
-keyring and from nowhere else.
+keyring and from nowhere else; with `auth = "oauth2"` an access token from the
+token command, asked before each login, signs in with AUTH XOAUTH2.
 
 Each attempt has one total deadline (`deadline`, shorter than the dispatcher's
 own bound) that the channel enforces itself: when it passes, the connection is
@@ -21,6 +22,7 @@ import socket
 import ssl
 import threading
 import time
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
@@ -52,14 +54,36 @@ class EmailChannel(Channel):
         self._ssl_context = ssl_context
 
     async def deliver(self, notice: Notice) -> Result:
-        password = None
+        started = time.monotonic()
+        secret = None
         if self._settings.username:
-            found = await asyncio.to_thread(self._password)
+            found = await asyncio.to_thread(self._secret)
             if isinstance(found, Result):
                 return found
-            password = found
+            secret = found
         message = compose(notice, self._settings)
-        return await asyncio.to_thread(self._send, message, password)
+        left = self._deadline - (time.monotonic() - started)  # the token command's time too
+        return await asyncio.to_thread(self._send, message, secret, left)
+
+    def _secret(self) -> Secret | Result:
+        if self._settings.auth == "oauth2":
+            return self._token()
+        found = self._password()
+        return found if isinstance(found, Result) else Secret(found)
+
+    def _token(self) -> Secret | Result:
+        """A fresh access token for this one login, within half the attempt's deadline."""
+        from followup import oauth2
+
+        settings = self._settings
+        try:
+            token = oauth2.access_token(settings.oauth2_command,
+                                        min(oauth2.TIMEOUT, self._deadline / 2))
+        except oauth2.TokenCommandFailed as error:
+            failed = needs_fix if error.lasting else try_again
+            return failed(f"cannot sign in to {settings.host}:{settings.port}: "
+                          f"{error.message}")
+        return Secret(token, oauth2=True)
 
     def _password(self) -> str | Result:
         username = self._settings.username
@@ -74,11 +98,12 @@ class EmailChannel(Channel):
                              "run `followup password set`")
         return password
 
-    def _send(self, message: EmailMessage, password: str | None) -> Result:
+    def _send(self, message: EmailMessage, secret: Secret | None, deadline: float) -> Result:
+        """Send within `deadline` seconds (what is left of the attempt's)."""
         settings = self._settings
         smtp = self._client()
-        cut = threading.Timer(self._deadline, _shut, [smtp])
-        ends = time.monotonic() + self._deadline
+        cut = threading.Timer(deadline, _shut, [smtp])
+        ends = time.monotonic() + deadline
         cut.start()
         try:
             try:
@@ -87,8 +112,10 @@ class EmailChannel(Channel):
                     raise smtplib.SMTPConnectError(code, reply)
                 if settings.security == "starttls":
                     smtp.starttls(context=self._context())
-                if password is not None:
-                    smtp.login(settings.username, password)
+                if secret is not None and secret.oauth2:
+                    _xoauth2_login(smtp, settings.username, secret.value)
+                elif secret is not None:
+                    smtp.login(settings.username, secret.value)
                 smtp.send_message(message)
             finally:
                 _quit(smtp)
@@ -114,6 +141,36 @@ class EmailChannel(Channel):
         return self._ssl_context or ssl.create_default_context()
 
 
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """What signs in: the password, or an OAuth2 access token. Never shown."""
+
+    value: str = field(repr=False)
+    oauth2: bool = False
+
+
+class NoXOAuth2(smtplib.SMTPException):
+    """The server does not offer AUTH XOAUTH2."""
+
+    def __init__(self, offered: str) -> None:
+        super().__init__(offered)
+        self.offered = offered
+
+
+def _xoauth2_login(smtp: smtplib.SMTP, username: str, token: str) -> None:
+    """AUTH XOAUTH2 with the token as the initial response. A refused token gets a
+    334 challenge (Gmail's JSON error), answered empty; then 535 raises
+    SMTPAuthenticationError."""
+    from followup.oauth2 import xoauth2
+
+    smtp.ehlo_or_helo_if_needed()
+    offered = smtp.esmtp_features.get("auth", "")
+    if "XOAUTH2" not in offered.upper().split():
+        raise NoXOAuth2(offered)
+    smtp.auth("XOAUTH2", lambda challenge=None: xoauth2(username, token)
+              if challenge is None else "", initial_response_ok=True)
+
+
 def _shut(smtp: smtplib.SMTP) -> None:
     """End a connection from another thread: its blocked call fails at once."""
     sock = getattr(smtp, "sock", None)
@@ -133,6 +190,14 @@ def _quit(smtp: smtplib.SMTP) -> None:
 def classify(error: Exception, settings: EmailSettings, timeout: float) -> Result:
     """Try again for what may pass (network, 4xx); needs a fix for what needs the user (5xx)."""
     server = f"{settings.host}:{settings.port}"
+    if isinstance(error, smtplib.SMTPAuthenticationError) and settings.auth == "oauth2":
+        return needs_fix(f"{server} refused the OAuth2 token for {settings.username}: "
+                         f"{_words(error.smtp_code, error.smtp_error)} (is it a token for "
+                         "this account, with the SMTP scope?)")
+    if isinstance(error, NoXOAuth2):
+        offered = " ".join(error.offered.split()) or "none"
+        return needs_fix(f"{server} does not offer OAuth2 sign-in (AUTH XOAUTH2; it offers: "
+                         f"{offered}): check [notify.email] host, port and auth")
     if isinstance(error, smtplib.SMTPAuthenticationError):
         return needs_fix(f"{server} refused the login for {settings.username}: "
                          f"{_words(error.smtp_code, error.smtp_error)} (check the password "

@@ -23,13 +23,13 @@ def config() -> None:
 @pass_ctx
 def config_check(ctx: Context) -> None:
     """Validate the configuration; report every problem."""
-    from followup import channels
+    from followup import channels, oauth2
 
     settings = ctx.settings
     where = settings.path or "no file; the defaults"
     click.echo(f"ok: {where} (zone {settings.timezone}, database {settings.database_shown}, "
                f"channels: {', '.join(settings.enabled_channels) or 'none'})")
-    for warning in channels.readiness(settings):
+    for warning in channels.readiness(settings) + oauth2.readiness(settings):
         click.echo(f"warning: {warning}", err=True)
 
 

@@ -67,6 +67,8 @@ class EmailSettings:
     port: int = 587
     security: str = "starttls"
     username: str = ""
+    auth: str = "password"  # or "oauth2": a token from oauth2_command at each login
+    oauth2_command: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,8 @@ class MailboxSettings:
     sent: str = ""  # "" finds the folder by its special use (\Sent)
     lookback_days: int = 60
     poll_seconds: int = 300
+    auth: str = "password"  # or "oauth2": a token from oauth2_command at each login
+    oauth2_command: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +248,9 @@ def parse(data: Mapping[str, Any], path: Path | None) -> Settings:
             _check_section(section, value, problems, values)
     _check_section("", {k: v for k, v in data.items() if k in SCHEMA[""]}, problems, values)
     settings = _build(values, path)
-    problems.extend(_cross_checks(settings))
+    # A key whose value was refused is missing from `settings`: not "required" as well.
+    refused = {problem.partition(":")[0] for problem in problems}
+    problems.extend(p for p in _cross_checks(settings) if p.partition(":")[0] not in refused)
     if problems:
         raise ConfigError(path, problems)
     return settings
@@ -324,8 +330,13 @@ def _cross_checks(settings: Settings) -> list[str]:
                 problems.append(f"[notify.email] {key}: required when email is enabled")
     if settings.command.enabled and not settings.command.argv:
         problems.append("[notify.command] argv: required when the command channel is enabled")
+    problems.extend(_oauth2_checks("notify.email", email.auth, email.oauth2_command))
+    if email.enabled and email.auth == "oauth2" and not email.username:
+        problems.append('[notify.email] username: required with auth = "oauth2" (the '
+                        "account the token is for)")
     if email.security == "none" and email.username and not is_loopback(email.host):
-        problems.append('[notify.email] security: "none" would send the password of '
+        secret = "token" if email.auth == "oauth2" else "password"
+        problems.append(f'[notify.email] security: "none" would send the {secret} of '
                         f"{email.username} unencrypted to {email.host or 'the server'}: use "
                         '"starttls" or "tls" (\"none\" is only for a server on this machine)')
     if settings.database_url.startswith(RELATIVE_SQLITE):
@@ -335,8 +346,15 @@ def _cross_checks(settings: Settings) -> list[str]:
     return problems
 
 
+def _oauth2_checks(section: str, auth: str, command: tuple[str, ...]) -> list[str]:
+    if auth == "oauth2" and not command:
+        return [f'[{section}] oauth2_command: required with auth = "oauth2" (the program '
+                'that prints an access token, as an array: ["pizauth", "show", "office365"])']
+    return []
+
+
 def _mailbox_checks(mailbox: MailboxSettings) -> list[str]:
-    problems = []
+    problems = _oauth2_checks("mailbox", mailbox.auth, mailbox.oauth2_command)
     if mailbox.enabled:
         for key, value in (("host", mailbox.host), ("username", mailbox.username)):
             if not value:

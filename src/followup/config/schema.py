@@ -14,6 +14,7 @@ from followup.inputs import EMAIL_RE, has_control, shown
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECURITY = ("starttls", "tls", "none")
+AUTH = ("password", "oauth2")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 Check = Callable[[Any], Any]  # returns the converted value or raises Invalid
@@ -252,6 +253,8 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "port": integer(1, 65535),
         "security": choice(SECURITY),
         "username": text(),
+        "auth": choice(AUTH),
+        "oauth2_command": argv_list,
     },
     "notify.command": {"enabled": boolean, "argv": argv_list},
     "notify.apprise": {"enabled": boolean, "config": path_text, "tag": text(200)},
@@ -276,6 +279,8 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "sent": text(1000),
         "lookback_days": integer(1, 3650),
         "poll_seconds": integer(1, 86400),
+        "auth": choice(AUTH),
+        "oauth2_command": argv_list,
     },
 }
 

@@ -81,8 +81,9 @@ class Connection:
         self.aborted = False
 
     @classmethod
-    def open(cls, settings: MailboxSettings, password: str) -> Connection:
-        """Connect and log in. Raises Unreachable or Refused, one line each."""
+    def open(cls, settings: MailboxSettings, password: str = "", token: str = "") -> Connection:
+        """Connect and log in with the password, or with the OAuth2 access token (SASL
+        XOAUTH2) when one is given. Raises Unreachable or Refused, one line each."""
         from imapclient import IMAPClient
         from imapclient.exceptions import LoginError
         from imapclient.imapclient import SocketTimeout
@@ -102,9 +103,17 @@ class Connection:
         try:
             if settings.security == "starttls":
                 client.starttls(context)
-            client.login(settings.username, password)
-        except LoginError:
+            if token:
+                client.oauth2_login(settings.username, token)
+            else:
+                client.login(settings.username, password)
+        except LoginError as error:
             _close_quietly(client)
+            if token:
+                answer = reason(error).replace(token, "***")
+                raise Refused(f"the mailbox server {where} refused the OAuth2 token for "
+                              f"{settings.username}: {answer} (is it a token for this "
+                              "account, with the IMAP scope?)") from None
             raise Refused(f"the mailbox server {where} refused the login of "
                           f"{settings.username} (check `followup password set mailbox`)"
                           ) from None
@@ -231,7 +240,22 @@ def password_for(settings: MailboxSettings) -> str:
     return secret
 
 
+def token_for(settings: MailboxSettings) -> str:
+    """A fresh access token from the token command, asked now for this one login.
+    Raises Refused (or Unreachable when the command hung), one line."""
+    from followup import oauth2
+
+    try:
+        return oauth2.access_token(settings.oauth2_command)
+    except oauth2.TokenCommandFailed as error:
+        failed = Refused if error.lasting else Unreachable
+        raise failed(f"cannot sign in to the mailbox server {settings.host}:{settings.port}: "
+                     f"{error.message}") from None
+
+
 def connect(settings: MailboxSettings) -> Connection:
     if not settings.username:
         raise Refused("no mailbox login: set [mailbox] username")
+    if settings.auth == "oauth2":
+        return Connection.open(settings, token=token_for(settings))
     return Connection.open(settings, password_for(settings))
