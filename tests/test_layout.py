@@ -83,3 +83,13 @@ def test_no_import_cycle():
                 todo.extend(GRAPH[name])
     assert cycles == []
 
+
+
+def test_no_class_has_grown_two_jobs():
+    """A class over about 200 lines has two jobs: split it by job."""
+    big = []
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno >= 220:
+                big.append(f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert big == []

@@ -22,6 +22,14 @@ pytestmark = pytest.mark.reliability
 START = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)
 
 
+def buttons(world):
+    """What the notification's buttons call: the use cases, on the daemon's settings."""
+    from followup import config
+    from followup.app import App
+
+    return App(config.load(world.config))
+
+
 def test_snoozing_a_fired_nudge_brings_it_back_once_after_the_snooze(world, report):
     w = world(rescan_seconds=1)
     start = START
@@ -31,7 +39,7 @@ def test_snoozing_a_fired_nudge_brings_it_back_once_after_the_snooze(world, repo
         async with running(w) as daemon:
             await until(lambda: query(w, "SELECT status FROM deliveries") == [("delivered",)],
                         what="nudge 1")
-            await daemon.app.on_action("snooze", added, 1)  # "Snooze 1 day" on nudge 1
+            await buttons(w).on_action("snooze", added, 1)  # "Snooze 1 day" on nudge 1
             clock.move_to(start + timedelta(days=1, minutes=1))
             await until(lambda: w.nudges_seen() == [(added, 1), (added, 1)],
                         what="nudge 1 again")

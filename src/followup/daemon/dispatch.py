@@ -4,20 +4,12 @@ A nudge is claimed in the database (the unique constraint on interview and
 number decides between racing daemons; a snoozed nudge coming back is claimed
 again by a compare-and-set on its `fired_at`) before any channel sees it. Each
 enabled channel then delivers on its own, and its result is recorded at once:
-delivered; retrying, with a time for the next attempt (doubling from
-`retry_base_seconds` up to `retry_max_seconds`, and only inside working hours);
-or gave up. The only window in which a nudge can reach a channel twice is
-between the channel accepting it and that result being written, one statement
-later.
+delivered; retrying, with a time for the next attempt; or gave up. The only
+window in which a nudge can reach a channel twice is between the channel
+accepting it and that result being written, one statement later.
 
-When a delivery gives up (final: no scan takes it up again):
-- a failure that needs the user (a refused password, a missing program) has
-  happened NEEDS_FIX_ATTEMPTS times, `retry_max_seconds` apart: time enough to
-  fix it, after which the nudge is old news;
-- or the next attempt would come more than GIVE_UP_AFTER after the nudge
-  fired (a week: a retry across a weekend or a holiday still happens).
-A delivery no longer wanted (the employer replied, the interview was closed,
-the follow-up was sent) is cancelled, also final.
+What happens after a failure (when to try again, when to give up, taking a
+delivery up again) is `retries`'s job.
 """
 
 from __future__ import annotations
@@ -25,56 +17,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 
 from followup import content, rules
-from followup.channels.base import Channel, DeliveryResult, Result, try_again
+from followup.channels.base import Channel, Result, try_again
 from followup.config import Settings
-from followup.errors import NotFound, UserError
-from followup.models import DeliveryStatus, Policy, Record, Status
+from followup.daemon.retries import Retries
+from followup.daemon.work import Due, Job, Key, Retry, RetryScheduler
+from followup.errors import UserError
+from followup.models import DeliveryStatus, Policy, Record
 
 log = logging.getLogger("followup")
 
 DIGEST_OVER = 3  # more nudges than this at once go to desktop and email as one digest
 ATTEMPT_TIMEOUT = 90.0  # each channel keeps its own, shorter deadline; this bounds a bad one
-NEEDS_FIX_ATTEMPTS = 5
-GIVE_UP_AFTER = timedelta(days=7)
-
-
-@dataclass(frozen=True, slots=True)
-class Due:
-    """A nudge the schedule says is due: claim it (`again`: once more), then deliver it."""
-
-    interview_id: int
-    number: int
-    opens_at: datetime
-    again: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Retry:
-    """A delivery to attempt again; `previous_owner` is set when taking over from a
-    process that died while delivering (or from this one, after an error)."""
-
-    interview_id: int
-    number: int
-    channel: str
-    previous_owner: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One channel's attempt at one nudge: `attempts` made before, the nudge's firing."""
-
-    record: Record
-    number: int
-    attempts: int
-    fired_at: datetime
-
-
-Key = tuple[int, int, str]  # interview, nudge number, channel
-RetryScheduler = Callable[..., None]  # (interview, number, channel, when, previous owner)
 
 
 class Dispatcher:
@@ -89,13 +46,20 @@ class Dispatcher:
         self.store = store
         self.channels = dict(channels)
         self.settings = settings
-        self.policy = policy
         self.owner = owner
         self.now = now
-        self.schedule_retry = schedule_retry
         self.in_flight = in_flight if in_flight is not None else set()
-        self.failing = failing if failing is not None else {}  # channel -> last reason
         self.installation = installation  # the database's random id (Store.installation_id)
+        self.retries = Retries(store, settings, policy, owner, now, schedule_retry,
+                               self.in_flight, failing if failing is not None else {})
+
+    @property
+    def policy(self) -> Policy:
+        return self.retries.policy
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:  # a new year's holidays (see the daemon)
+        self.retries.policy = policy
 
     async def dispatch(self, due: Iterable[Due], retries: Iterable[Retry]) -> None:
         """Claim the new nudges, take the retries, and deliver all of it, channel by
@@ -109,7 +73,7 @@ class Dispatcher:
                 for jobs in work.values():
                     jobs.append(Job(record, item.number, 0, now))
         for retry in retries:
-            job = await self._guarded(self._take, retry, now)
+            job = await self._guarded(self.retries.take, retry, now)
             if job is not None and retry.channel in work:
                 work[retry.channel].append(job)
         await asyncio.gather(*(self._deliver(name, jobs, now)
@@ -148,40 +112,6 @@ class Dispatcher:
             return self.store.claim_nudge(interview_id, number, item.opens_at, channels, now,
                                           owner, still_due)
         return claim
-
-    def _take(self, retry: Retry, now: datetime) -> Job | None:
-        """Take a delivery for another attempt, unless it is no longer wanted, or
-        this is outside working hours (a retry firing late, after a resume)."""
-        if not rules.is_working_time(now, self.policy):
-            later = rules.first_working_instant(now, self.policy)
-            if later is not None:
-                self.schedule_retry(retry.interview_id, retry.number, retry.channel, later,
-                                    retry.previous_owner)
-            return None
-        try:
-            record = self.store.get(retry.interview_id)
-        except NotFound:
-            return None
-        if not self.store.take_delivery(retry.interview_id, retry.number, retry.channel,
-                                        self.owner, now, retry.previous_owner):
-            return None
-        interview = record.interview
-        if interview.status is not Status.WAITING or record.followups_sent >= retry.number:
-            why = ("the employer replied" if interview.status is Status.HEARD
-                   else f"the interview is {interview.status}"
-                   if interview.status is not Status.WAITING
-                   else f"follow-up {retry.number} was already sent")
-            self.store.record_delivery(retry.interview_id, retry.number, retry.channel,
-                                       DeliveryStatus.CANCELLED, now, f"not sent: {why}",
-                                       owner=self.owner)
-            log.info("cancelled the %s delivery of nudge %d for interview %d: %s",
-                     retry.channel, retry.number, retry.interview_id, why)
-            return None
-        self.in_flight.add((retry.interview_id, retry.number, retry.channel))
-        attempts = _attempts(record, retry.number, retry.channel)
-        log.info("retrying nudge %d for interview %d by %s (attempt %d)", retry.number,
-                 retry.interview_id, retry.channel, attempts + 1)
-        return Job(record, retry.number, attempts, _fired_at(record, retry.number) or now)
 
     # --- delivering -------------------------------------------------------------------------
 
@@ -228,7 +158,7 @@ class Dispatcher:
     def _record(self, name: str, covered: list[Job], result: Result) -> None:
         now = self.now()
         if result.ok:
-            self._works(name)
+            self.retries.works(name)
         for job in covered:
             interview_id = job.record.interview.id
             company = job.record.interview.company
@@ -242,7 +172,7 @@ class Dispatcher:
                                 "daemon took it over (our lease lapsed)", job.number,
                                 interview_id, name)
                 continue
-            retry_at, why = self.next_attempt(job, result, now)
+            retry_at, why = self.retries.next_attempt(job, result, now)
             if retry_at is None:
                 if self.store.record_delivery(interview_id, job.number, name,
                                               DeliveryStatus.GAVE_UP, now,
@@ -254,58 +184,5 @@ class Dispatcher:
                                               DeliveryStatus.RETRYING, now, result.reason,
                                               retry_at, owner=self.owner):
                 continue  # another daemon took it over: its attempt, its record
-            self._failed(name, job, result, retry_at)
-            self.schedule_retry(interview_id, job.number, name, retry_at)
-
-    def next_attempt(self, job: Job, result: Result, now: datetime
-                     ) -> tuple[datetime | None, str]:
-        """When to try again after this failure; (None, why) to give up."""
-        daemon = self.settings.daemon
-        attempts = job.attempts + 1
-        if result.outcome is DeliveryResult.NEEDS_FIX:
-            if attempts >= NEEDS_FIX_ATTEMPTS:
-                return None, f"after {attempts} attempts"
-            wait = daemon.retry_max_seconds
-        else:
-            wait = min(daemon.retry_base_seconds * 2 ** min(attempts - 1, 30),
-                       daemon.retry_max_seconds)
-        retry_at = rules.first_working_instant(now + timedelta(seconds=wait), self.policy)
-        if retry_at is None or retry_at - job.fired_at > GIVE_UP_AFTER:
-            return None, f"{GIVE_UP_AFTER.days} days after the nudge"
-        return retry_at, ""
-
-    # --- telling the log, once per change ---------------------------------------------------
-
-    def _failed(self, name: str, job: Job, result: Result, retry_at: datetime) -> None:
-        """A failure is news when the channel was working or failed differently."""
-        news = self.failing.get(name) != result.reason
-        self.failing[name] = result.reason
-        log.log(logging.WARNING if news else logging.DEBUG,
-                "%s failed for nudge %d of interview %d (%s): %s; will retry at %s", name,
-                job.number, job.record.interview.id, job.record.interview.company,
-                result.reason, self.local(retry_at))
-
-    def _works(self, name: str) -> None:
-        if self.failing.pop(name, None) is not None:
-            log.info("%s works again", name)
-
-    def local(self, moment: datetime) -> str:
-        """A time as the user reads it: "10:05" today, "Mon 09:00" on another day."""
-        shown, today = moment.astimezone(self.policy.zone), self.now().astimezone(
-            self.policy.zone)
-        return shown.strftime("%H:%M" if shown.date() == today.date() else "%a %d %b %H:%M")
-
-
-def _attempts(record: Record, number: int, channel: str) -> int:
-    """How many attempts the record shows for one delivery (0 for a new claim)."""
-    for nudge in record.nudges:
-        if nudge.number == number:
-            for delivery in nudge.deliveries:
-                if delivery.channel == channel:
-                    return delivery.attempts
-    return 0
-
-
-def _fired_at(record: Record, number: int) -> datetime | None:
-    return next((nudge.fired_at for nudge in record.nudges if nudge.number == number), None)
-
+            self.retries.failed(name, job, result, retry_at)
+            self.retries.schedule_retry(interview_id, job.number, name, retry_at)

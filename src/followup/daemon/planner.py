@@ -1,9 +1,9 @@
 """What jobs should exist: the daemon's schedule, derived from the database.
 
-A scan computes each waiting interview's next nudge with the rules and keeps
-one one-shot APScheduler job per nudge falling due within the horizon, plus
-one job per delivery to retry. The schedule can be thrown away and rebuilt
-at any time: the database is the truth.
+A scan computes each waiting interview's next nudge with the rules and hands
+it to the schedule (`schedule`), which keeps one one-shot APScheduler job per
+nudge falling due within the horizon, plus one job per delivery to retry. The
+schedule can be thrown away and rebuilt at any time: the database is the truth.
 
 Changes are read from the change log (see `store.changes`) after the last id
 applied: a NOTIFY on PostgreSQL (see `pickup`) and the periodic rescan read
@@ -20,29 +20,25 @@ rescan (a suspend, or a clock step).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
-from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from followup import rules
-from followup.daemon.dispatch import Due, Key, Retry
-from followup.daemon.owners import process_alive
+from followup.daemon.schedule import HORIZON, Schedule
+from followup.daemon.work import Due, Key, Retry
 from followup.errors import NotFound
-from followup.models import Policy, Record, Status
+from followup.models import Policy, Status
 
 log = logging.getLogger("followup")
 
-HORIZON = timedelta(hours=12)  # jobs are kept for nudges due within this
 CLOCK_SLACK = timedelta(seconds=30)  # wall and monotonic time may drift this much
 
 
 class Planner:
-    """Keeps the scheduler's jobs in step with the database.
+    """Keeps the scheduler's jobs (`schedule`) in step with the database.
 
     `fire` and `fire_retry` are called when a job runs. `in_flight` is the set of
     deliveries this process is attempting right now (see `Dispatcher`).
@@ -52,12 +48,9 @@ class Planner:
                  now: Callable[[], datetime], fire: Callable[[Due], object],
                  fire_retry: Callable[[Retry], object]) -> None:
         self.scheduler = scheduler
+        self.schedule = Schedule(scheduler, owner, in_flight, fire, fire_retry)
         self.owner = owner
-        self.in_flight = in_flight
         self.now = now
-        self.fire = fire
-        self.fire_retry = fire_retry
-        self.planned: dict[int, tuple[int, datetime]] = {}  # interview -> (number, fire_at)
         self.cursor = 0  # the newest change (store.changes) applied
         self.full_scan_wanted = True
         self.recheck: set[int] = set()  # interviews to look at again at the next rescan
@@ -70,16 +63,31 @@ class Planner:
     def use(self, store, policy: Policy, channels: Collection[str]) -> None:
         """Plan for these settings from now on (after start or a reload): an empty
         schedule until the next full scan."""
-        self.store, self.policy, self.channels = store, policy, set(channels)
-        self.clear()
-
-    def clear(self) -> None:
-        for interview_id in list(self.planned):
-            self._unplan(interview_id)
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("retry-"):
-                job.remove()
+        self.store = store
+        self.schedule.use(store, policy, channels)
         self.full_scan_wanted = True
+
+    @property
+    def policy(self) -> Policy:
+        return self.schedule.policy
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:  # a new year's holidays (see the daemon)
+        self.schedule.policy = policy
+
+    @property
+    def planned(self) -> dict[int, tuple[int, datetime]]:
+        """interview -> (number, fire_at) of each nudge with a job."""
+        return self.schedule.planned
+
+    @property
+    def next_fire_at(self) -> datetime | None:
+        return self.schedule.next_fire_at
+
+    def forget(self, due: Due) -> None:
+        """A due nudge was handed over, claimed or not (a database error, say): the
+        next rescan plans its interview again (its job already ran)."""
+        self.recheck.add(due.interview_id)
 
     # --- looking -----------------------------------------------------------------------
 
@@ -122,11 +130,11 @@ class Planner:
         now, present = self.now(), set()
         for record in records:
             present.add(record.interview.id)
-            self.plan(record, now)
+            self.schedule.plan(record, now)
         for interview_id in found.interview_ids - present:
-            self._unplan(interview_id)
+            self.schedule.unplan(interview_id)
         for delivery in pending:
-            self.plan_retry(delivery, now)
+            self.schedule.plan_retry(delivery, now)
         self.cursor = max(self.cursor, found.newest)
         if found.interview_ids:
             log.debug("applied changes to %d interview(s)", len(found.interview_ids))
@@ -135,13 +143,13 @@ class Planner:
     def take_over(self, lapsed: list) -> None:
         """Take over the lapsed deliveries of other daemons, on channels we have."""
         for delivery in lapsed:
-            if delivery.channel in self.channels and delivery.owner != self.owner:
+            if delivery.channel in self.schedule.channels and delivery.owner != self.owner:
                 interview_id = delivery.record.interview.id
                 log.info("taking over nudge %d for interview %d by %s from %s (its lease "
                          "lapsed)", delivery.number, interview_id, delivery.channel,
                          delivery.owner)
-                self.schedule_retry(interview_id, delivery.number, delivery.channel,
-                                    self.now(), previous_owner=delivery.owner)
+                self.schedule.schedule_retry(interview_id, delivery.number, delivery.channel,
+                                             self.now(), previous_owner=delivery.owner)
 
     def clock_says_look(self) -> bool:
         now, ticks = self.now(), time.monotonic()
@@ -168,11 +176,11 @@ class Planner:
         seen = set()
         for record in records:
             seen.add(record.interview.id)
-            self.plan(record, now)
+            self.schedule.plan(record, now)
         for pending in undelivered:
-            self.plan_retry(pending, now)
+            self.schedule.plan_retry(pending, now)
         for interview_id in set(self.planned) - seen:
-            self._unplan(interview_id)
+            self.schedule.unplan(interview_id)
         self.cursor, self.last_full_scan = cursor, now
         self.full_scan_wanted = False
         self.last_look = (now, time.monotonic())
@@ -180,85 +188,21 @@ class Planner:
         log.debug("scanned %d waiting interview(s); %d nudge(s) scheduled",
                   len(records), len(self.planned))
 
+    async def look_at_everything(self) -> None:
+        """After a poke for everything, or a resume: plan again, and run what fell due."""
+        await self.full_scan()
+        self.scheduler.wakeup()
+
     async def look_at(self, interview_ids: Collection[int]) -> None:
         """Look again at some interviews after the CLI (or a source) changed them."""
         for interview_id in interview_ids:
             try:
                 record = await asyncio.to_thread(self.store.get, interview_id)
             except NotFound:
-                self._unplan(interview_id)
+                self.schedule.unplan(interview_id)
                 continue
-            self.plan(record, self.now())
+            self.schedule.plan(record, self.now())
         self.scheduler.wakeup()
-
-    # --- nudges --------------------------------------------------------------------------
-
-    def plan(self, record: Record, now: datetime) -> None:
-        interview_id = record.interview.id
-        upcoming = rules.next_nudge(record, self.policy, now)
-        if (upcoming is None or upcoming.stale or not self.channels
-                or upcoming.fire_at > now + HORIZON):
-            self._unplan(interview_id)
-            return
-        if self.planned.get(interview_id) == (upcoming.number, upcoming.fire_at):
-            return
-        self.planned[interview_id] = (upcoming.number, upcoming.fire_at)
-        due = Due(interview_id, upcoming.number, upcoming.opens_at, upcoming.again)
-        self.scheduler.add_job(self._fired, "date", run_date=upcoming.fire_at, args=[due],
-                               id=f"nudge-{interview_id}", replace_existing=True)
-        if upcoming.fire_at > now:
-            log.info("scheduled nudge %d for interview %d (%s)%s at %s", upcoming.number,
-                     interview_id, record.interview.company,
-                     " again" if upcoming.again else "",
-                     upcoming.fire_at.astimezone(self.policy.zone).isoformat(timespec="minutes"))
-
-    async def _fired(self, due: Due) -> None:
-        self.planned.pop(due.interview_id, None)
-        self.fire(due)
-
-    def forget(self, due: Due) -> None:
-        """A due nudge was handed over, claimed or not (a database error, say): the
-        next rescan plans its interview again (`_fired` already let go of its job)."""
-        self.recheck.add(due.interview_id)
-
-    def _unplan(self, interview_id: int) -> None:
-        if self.planned.pop(interview_id, None) is not None:
-            with contextlib.suppress(JobLookupError):  # it already ran
-                self.scheduler.remove_job(f"nudge-{interview_id}")
-
-    @property
-    def next_fire_at(self) -> datetime | None:
-        return min((fire_at for _, fire_at in self.planned.values()), default=None)
-
-    # --- retries -------------------------------------------------------------------------
-
-    def plan_retry(self, pending, now: datetime) -> None:
-        """Plan the next attempt of an unfinished delivery, unless it is being attempted
-        right now: here (in flight), or by another live process. A delivery this
-        process owns but is not attempting was stranded by an error: take it back."""
-        owner = pending.owner
-        key = (pending.record.interview.id, pending.number, pending.channel)
-        if owner == self.owner and key in self.in_flight:
-            return
-        if owner is not None and owner != self.owner:
-            if process_alive(owner, self.store.engine.dialect.name == "sqlite"):
-                return  # being delivered by another daemon (its lease says until when)
-            self.store.end_leases(owner)  # a process that died: no need to wait for its lease
-        when = max(pending.next_attempt_at or now, now)
-        self.schedule_retry(*key, when, previous_owner=owner)
-
-    def schedule_retry(self, interview_id: int, number: int, channel: str, when: datetime,
-                       previous_owner: str | None = None) -> None:
-        if channel not in self.channels:
-            return
-        when = rules.first_working_instant(when, self.policy) or when
-        retry = Retry(interview_id, number, channel, previous_owner)
-        self.scheduler.add_job(self._fired_retry, "date", run_date=when, args=[retry],
-                               id=f"retry-{interview_id}-{number}-{channel}",
-                               replace_existing=True)
-
-    async def _fired_retry(self, retry: Retry) -> None:
-        self.fire_retry(retry)
 
 
 def _span(delta: timedelta) -> str:

@@ -1,0 +1,117 @@
+"""The schedule's bookkeeping: one one-shot APScheduler job per nudge falling
+due within the horizon, one per delivery to try again, and what is planned.
+
+The planner (`planner`) decides when to look at what; this module turns what
+it finds into jobs, replacing or removing them as interviews change. A nudge
+outside working hours, stale, or beyond the horizon has no job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from followup import rules
+from followup.daemon.owners import process_alive
+from followup.daemon.work import Due, Key, Retry
+from followup.models import Policy, Record
+
+log = logging.getLogger("followup")
+
+HORIZON = timedelta(hours=12)  # jobs are kept for nudges due within this
+
+
+class Schedule:
+    """The scheduler's jobs for one set of settings (see `use`).
+
+    `fire` and `fire_retry` are called when a job runs. `in_flight` is the set of
+    deliveries this process is attempting right now (see `Dispatcher`).
+    """
+
+    def __init__(self, scheduler: AsyncIOScheduler, owner: str, in_flight: set[Key],
+                 fire: Callable[[Due], object], fire_retry: Callable[[Retry], object]) -> None:
+        self.scheduler = scheduler
+        self.owner = owner
+        self.in_flight = in_flight
+        self.fire = fire
+        self.fire_retry = fire_retry
+        self.planned: dict[int, tuple[int, datetime]] = {}  # interview -> (number, fire_at)
+        self.channels: set[str] = set()
+
+    def use(self, store, policy: Policy, channels: Collection[str]) -> None:
+        """Plan with these settings from now on: an empty schedule to begin with."""
+        self.store, self.policy, self.channels = store, policy, set(channels)
+        for interview_id in list(self.planned):
+            self.unplan(interview_id)
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("retry-"):
+                job.remove()
+
+    @property
+    def next_fire_at(self) -> datetime | None:
+        return min((fire_at for _, fire_at in self.planned.values()), default=None)
+
+    # --- nudges --------------------------------------------------------------------------
+
+    def plan(self, record: Record, now: datetime) -> None:
+        interview_id = record.interview.id
+        upcoming = rules.next_nudge(record, self.policy, now)
+        if (upcoming is None or upcoming.stale or not self.channels
+                or upcoming.fire_at > now + HORIZON):
+            self.unplan(interview_id)
+            return
+        if self.planned.get(interview_id) == (upcoming.number, upcoming.fire_at):
+            return
+        self.planned[interview_id] = (upcoming.number, upcoming.fire_at)
+        due = Due(interview_id, upcoming.number, upcoming.opens_at, upcoming.again)
+        self.scheduler.add_job(self._fired, "date", run_date=upcoming.fire_at, args=[due],
+                               id=f"nudge-{interview_id}", replace_existing=True)
+        if upcoming.fire_at > now:
+            log.info("scheduled nudge %d for interview %d (%s)%s at %s", upcoming.number,
+                     interview_id, record.interview.company,
+                     " again" if upcoming.again else "",
+                     upcoming.fire_at.astimezone(self.policy.zone).isoformat(timespec="minutes"))
+
+    async def _fired(self, due: Due) -> None:
+        self.planned.pop(due.interview_id, None)
+        self.fire(due)
+
+    def unplan(self, interview_id: int) -> None:
+        if self.planned.pop(interview_id, None) is not None:
+            with contextlib.suppress(JobLookupError):  # it already ran
+                self.scheduler.remove_job(f"nudge-{interview_id}")
+
+    # --- retries -------------------------------------------------------------------------
+
+    def plan_retry(self, pending, now: datetime) -> None:
+        """Plan the next attempt of an unfinished delivery, unless it is being attempted
+        right now: here (in flight), or by another live process. A delivery this
+        process owns but is not attempting was stranded by an error: take it back."""
+        owner = pending.owner
+        key = (pending.record.interview.id, pending.number, pending.channel)
+        if owner == self.owner and key in self.in_flight:
+            return
+        if owner is not None and owner != self.owner:
+            if process_alive(owner, self.store.engine.dialect.name == "sqlite"):
+                return  # being delivered by another daemon (its lease says until when)
+            self.store.end_leases(owner)  # a process that died: no need to wait for its lease
+        when = max(pending.next_attempt_at or now, now)
+        self.schedule_retry(*key, when, previous_owner=owner)
+
+    def schedule_retry(self, interview_id: int, number: int, channel: str, when: datetime,
+                       previous_owner: str | None = None) -> None:
+        if channel not in self.channels:
+            return
+        when = rules.first_working_instant(when, self.policy) or when
+        retry = Retry(interview_id, number, channel, previous_owner)
+        self.scheduler.add_job(self._fired_retry, "date", run_date=when, args=[retry],
+                               id=f"retry-{interview_id}-{number}-{channel}",
+                               replace_existing=True)
+
+    async def _fired_retry(self, retry: Retry) -> None:
+        self.fire_retry(retry)

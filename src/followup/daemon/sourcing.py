@@ -1,0 +1,67 @@
+"""Running the sources (mailbox, calendar) inside the daemon.
+
+Each source runs as its own task, with what it may call back: a notice for
+the user, its state for `service status`, and "this interview changed", which
+pokes the planner as the CLI does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from followup.channels.base import Channel
+from followup.config import Settings
+from followup.sources.base import Source, SourceContext, SourceStatus
+
+log = logging.getLogger("followup")
+
+SourceBuilder = Callable[[Settings], list[Source]]
+
+
+class SourceHost:
+    """Starts the sources for one set of settings, one store and channels, and stops
+    them (before a reload changes any of these)."""
+
+    def __init__(self, build_sources: SourceBuilder, source_uses: Callable[[str], object],
+                 now: Callable[[], datetime], changed: Callable[[int | None], None]) -> None:
+        self.build_sources = build_sources
+        self.source_uses = source_uses  # what each source applies its findings through
+        self.now = now
+        self.changed = changed  # a source changed an interview (None: several)
+        self.store = None
+        self.channels: Mapping[str, Channel] = {}
+        self.tasks: list[asyncio.Task] = []
+
+    def start(self, settings: Settings, store, channels: Mapping[str, Channel]) -> None:
+        self.store, self.channels = store, channels
+        for source in self.build_sources(settings):
+            context = SourceContext(uses=self.source_uses(source.name), notice=self.notice,
+                                    report=self.report, changed=self.changed, now=self.now)
+            task = asyncio.get_running_loop().create_task(source.run(context),
+                                                          name=f"source-{source.name}")
+            self.tasks.append(task)
+
+    async def stop(self) -> None:
+        tasks, self.tasks = self.tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def notice(self, title: str, body: str) -> None:
+        """Tell the user something that is not a nudge: the log always, the desktop when on."""
+        log.info("notice: %s: %s", title, body.replace("\n", " "))
+        desktop = self.channels.get("desktop")
+        if desktop is not None:
+            result = await desktop.tell(title, body)
+            if not result.ok:
+                log.debug("the notice did not reach the desktop: %s", result.reason)
+
+    async def report(self, name: str, status: SourceStatus) -> None:
+        """Keep a source's state where `service status` reads it: the database."""
+        value = json.dumps({"state": str(status.state), "since": status.since.isoformat(),
+                            "detail": status.detail})
+        await asyncio.to_thread(self.store.set_meta, f"source:{name}", value)
