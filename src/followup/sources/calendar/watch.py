@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from followup.backoff import backoff_delay
 from followup.errors import UserError
 from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
 from followup.sources.calendar.events import changed_any
@@ -189,7 +190,7 @@ def _export_caldav(sync: Calendars, url: str) -> list[Step]:
 def backoff(poll_seconds: int, failures: int) -> float:
     """Seconds before trying a calendar again after `failures` failures in a row: the
     poll interval, doubling, up to an hour (or the poll interval, when that is longer)."""
-    return max(min(poll_seconds * 2.0 ** (failures - 1), BACKOFF_MAX), poll_seconds)
+    return float(backoff_delay(poll_seconds, failures, max(BACKOFF_MAX, poll_seconds)))
 
 
 # --- what the user is told -------------------------------------------------------------------

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from followup.backoff import backoff_delay
 from followup.errors import UserError
 from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
 from followup.sources.mailbox import replies
@@ -179,7 +180,7 @@ class MailboxSource(Source):
                            why: str) -> None:
         """Backoff: the base, doubling with each failure in a row, up to the cap."""
         self.failures += 1
-        delay = min(self.backoff_base * 2 ** min(self.failures - 1, 20), self.backoff_cap)
+        delay = backoff_delay(self.backoff_base, self.failures, self.backoff_cap)
         await self._report(context, state, why, f"next try in {delay} s")
         await asyncio.sleep(delay)
 
