@@ -48,8 +48,8 @@ def copy_to_postgresql(source: Path, url: str) -> None:
     """The SQLite benchmark database's rows, copied into a PostgreSQL database."""
     import psycopg
 
-    from followup.daemon.pickup import connection_arguments
     from followup.store import Store
+    from followup.store.engine import connection_arguments
 
     Store.open(url).close()  # the schema, by the migrations
     conninfo, _ = connection_arguments(url)

@@ -89,6 +89,7 @@ class Pickup:
         import psycopg
 
         from followup.store.changes import CHANNEL
+        from followup.store.engine import connection_arguments
 
         conninfo, options = connection_arguments(self.database_url)
         conn = await asyncio.to_thread(psycopg.connect, conninfo, autocommit=True, **options)
@@ -118,18 +119,6 @@ class Pickup:
                 loop.remove_reader(socket)
         finally:
             conn.close()
-
-
-def connection_arguments(database_url: str) -> tuple[str, dict]:
-    """A libpq connection string for a `postgresql+psycopg://` URL, and the options
-    the store's engine uses too (a connect timeout, TCP keepalives)."""
-    import sqlalchemy as sa
-
-    from followup.store.engine import POSTGRESQL_OPTIONS
-
-    url = sa.engine.make_url(database_url).set(drivername="postgresql")
-    options = {key: value for key, value in POSTGRESQL_OPTIONS.items() if key not in url.query}
-    return url.render_as_string(hide_password=False), options
 
 
 def _reason(error: Exception) -> str:

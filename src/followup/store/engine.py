@@ -177,3 +177,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             if sqlite:
                 conn.rollback()
                 conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+
+def connection_arguments(database_url: str) -> tuple[str, dict]:
+    """A libpq connection string for a `postgresql+psycopg://` URL (for the daemon's own
+    LISTEN connection), and the options the store's engine uses too (a connect timeout,
+    TCP keepalives)."""
+    url = sa.engine.make_url(database_url).set(drivername="postgresql")
+    options = {key: value for key, value in POSTGRESQL_OPTIONS.items() if key not in url.query}
+    return url.render_as_string(hide_password=False), options
