@@ -48,6 +48,7 @@ def interview_json(view: View, zone: ZoneInfo, detail: bool = False) -> dict[str
         "domains": list(interview.domains),
         "source": str(interview.source),
         "heard_via": str(interview.heard_via) if interview.heard_via else None,
+        "language": interview.language,
     }
     if detail:
         doc["heard_message"] = interview.heard_message
@@ -206,7 +207,7 @@ def due_table(coming: Sequence[View], stale: Sequence[View], zone: ZoneInfo,
 
 
 def draft_text(draft: Draft) -> str:
-    return f"To: {draft.to or '(no address recorded)'}\nSubject: {draft.subject}\n\n{draft.body}"
+    return content.draft_text(draft)
 
 
 def delivery_json(d: Delivery, zone: ZoneInfo) -> dict[str, Any]:

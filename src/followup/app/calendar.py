@@ -181,8 +181,10 @@ class CalendarSync:
         store = self.app.store
         installation = store.installation_id()
         limit = self.app.policy.max_followups
+        language = self.app.settings.me.language
         return [calendar_export.planned(v.interview, v.due_next.number, limit,
-                                        v.due_next.fire_at, installation)
+                                        v.due_next.fire_at, installation,
+                                        self.app.next_draft(v.record), language)
                 for v in coming if v.interview.status is Status.WAITING]
 
     def export_bytes(self) -> bytes:
