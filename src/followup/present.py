@@ -159,7 +159,7 @@ def interview_table(views: Sequence[View], zone: ZoneInfo, now: datetime) -> str
 def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:
     i = view.interview
     lines = [
-        f"#{i.id}  {i.company} — {i.role}",
+        f"#{i.id}  {i.company}" + (f" — {i.role}" if i.role else ""),
         f"  interview:    {when(i.interview_at, zone, now)}",
         f"  interviewer:  {i.interviewer or '-'}" + (f" <{i.email}>" if i.email else ""),
         f"  status:       {i.status}" + (f" ({i.outcome})" if i.outcome else ""),

@@ -30,7 +30,7 @@ from followup import clock, passwords
 from followup.channels.base import DELIVERED, Channel, Result, needs_fix, try_again
 from followup.content import mailto
 from followup.errors import KeyringUnavailable
-from followup.models import Notice, Reminder
+from followup.models import Interview, Notice, Reminder
 
 if TYPE_CHECKING:
     from followup.config import EmailSettings
@@ -219,8 +219,13 @@ def subject(notice: Notice) -> str:
         return notice.title
     reminder = notice.reminders[0]
     interview = reminder.interview
-    return (f"{interview.company} ({interview.role}): "
+    return (f"{_named(interview)}: "
             f"follow-up {reminder.followup or reminder.number} of {reminder.of} is due")
+
+
+def _named(interview: Interview) -> str:
+    """"Acme (Engineer)", or "Acme" for an interview without a role."""
+    return f"{interview.company} ({interview.role})" if interview.role else interview.company
 
 
 def draft_text(reminder: Reminder, heading: bool) -> str:
@@ -228,7 +233,7 @@ def draft_text(reminder: Reminder, heading: bool) -> str:
     lines = []
     if heading:
         interview = reminder.interview
-        lines += [f"== {interview.company} ({interview.role}): follow-up "
+        lines += [f"== {_named(interview)}: follow-up "
                   f"{reminder.number} of {reminder.of} ==", "", reminder.body.strip(), ""]
     lines += ["Your ready follow-up:", "", f"To: {draft.to}", f"Subject: {draft.subject}", "",
               draft.body.strip(), "", "Open it in your mail client:", mailto(draft)]
