@@ -194,6 +194,18 @@ def test_a_spanish_first_draft_without_topics():
         "Un cordial saludo,\n")
 
 
+def test_every_language_defines_what_english_does():
+    from followup.content import words as module
+
+    def public(language: str) -> set[str]:
+        return {name for name in vars(module(language)) if not name.startswith("_")
+                and name not in ("annotations", "Name")}
+
+    assert public("de") >= public("en") - {"COURTESY", "ENGLISH_COURTESY"}
+    assert public("fr") >= public("en") - {"COURTESY", "ENGLISH_COURTESY"}
+    assert public("es") >= public("en") - {"COURTESY", "ENGLISH_COURTESY"}
+
+
 # --- which language ------------------------------------------------------------------------
 
 
@@ -201,6 +213,7 @@ def test_the_interviews_language_wins_over_the_default():
     assert draft(in_("fr"), 1, 2, language="de").body.startswith("Bonjour Dana Smith,")
     assert draft(in_(None), 1, 2, language="de").body.startswith("Guten Tag Dana Smith,")
     assert draft(in_(None), 1, 2).body.startswith("Dear Dana Smith,")
+    assert draft(in_("xx"), 1, 2, language="es").body.startswith("Hola Dana Smith,")
 
 
 # --- the nudge texts -----------------------------------------------------------------------

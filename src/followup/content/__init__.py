@@ -8,6 +8,8 @@ the etiquette: thank the interviewer, recall what was discussed (the
 interview's topics; its notes are private and never reach a draft), restate
 interest, ask nothing, attach nothing, press no one. Every field is clipped,
 so a draft body stays under 150 words whatever the interview holds.
+
+May import: models, and (lazily, where a draft is made) nameparser and Babel.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ def words(language: str) -> ModuleType:
 
 
 def language_of(interview: Interview, default: str = "en") -> str:
-    """The interview's own language, else `default` (the `[me] language`)."""
-    return interview.language or default
+    """The interview's own language, else `default` (the `[me] language`); a stored
+    value the drafts are not written in (a hand-edited database) is the default too."""
+    return interview.language if interview.language in LANGUAGES else default
 
 
 def draft(interview: Interview, number: int, of: int, signature: str = "",
@@ -155,8 +158,7 @@ def mailto(message: Draft) -> str:
 
 def ago(delta: timedelta) -> str:
     """How long ago, for a person: "just now", "5 minutes ago", "1 day ago", "2 weeks ago"."""
-    span = _span(delta)
-    return f"{span} ago" if span else "just now"
+    return words("en").ago(*_count(delta))
 
 
 def until(delta: timedelta) -> str:
@@ -219,4 +221,6 @@ def _count(delta: timedelta) -> tuple[int, str]:
 def _span(delta: timedelta) -> str:
     """A rounded-down duration ("5 minutes", "2 weeks"); "" under a minute or negative."""
     count, unit = _count(delta)
-    return f"{count} {unit}" + ("s" if count != 1 else "") if count else ""
+    if not count:
+        return ""
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"

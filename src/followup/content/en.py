@@ -1,8 +1,9 @@
 """English: the drafts and the nudge texts. Polite, brief, in the writer's own voice.
 
-Every module of a language defines the same names (see `content.Words`); the
-shared part (`content/__init__.py`) clips the fields, joins the topics and
-assembles the letter.
+Every language's module defines the same names as this one (the greetings,
+subjects, paragraphs, closing, and the nudge texts); the shared part
+(`content/__init__.py`) clips the fields, joins the topics and assembles the
+letter.
 """
 
 from __future__ import annotations
