@@ -26,9 +26,8 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING
 
-from followup import clock, passwords
+from followup import clock, content, passwords
 from followup.channels.base import DELIVERED, Channel, Result, needs_fix, try_again
-from followup.content import mailto
 from followup.errors import KeyringUnavailable
 from followup.models import Interview, Notice, Reminder
 
@@ -218,9 +217,8 @@ def subject(notice: Notice) -> str:
     if notice.is_digest:
         return notice.title
     reminder = notice.reminders[0]
-    interview = reminder.interview
-    return (f"{_named(interview)}: "
-            f"follow-up {reminder.followup or reminder.number} of {reminder.of} is due")
+    return content.words(reminder.language).email_subject(
+        _named(reminder.interview), reminder.followup or reminder.number, reminder.of)
 
 
 def _named(interview: Interview) -> str:
@@ -229,14 +227,16 @@ def _named(interview: Interview) -> str:
 
 
 def draft_text(reminder: Reminder, heading: bool) -> str:
-    draft = reminder.draft
+    """One reminder's part of the email, in its language: (in a digest, a heading and
+    the reminder's text), then the draft and its mailto: link."""
+    draft, words = reminder.draft, content.words(reminder.language)
     lines = []
     if heading:
-        interview = reminder.interview
-        lines += [f"== {_named(interview)}: follow-up "
-                  f"{reminder.number} of {reminder.of} ==", "", reminder.body.strip(), ""]
-    lines += ["Your ready follow-up:", "", f"To: {draft.to}", f"Subject: {draft.subject}", "",
-              draft.body.strip(), "", "Open it in your mail client:", mailto(draft)]
+        title = words.email_subject(_named(reminder.interview), reminder.number, reminder.of)
+        lines += [f"== {title} ==", "", reminder.body.strip(), ""]
+    lines += [words.READY_DRAFT, "", f"To: {draft.to or content.NO_ADDRESS}",
+              f"Subject: {draft.subject}", "", draft.body.strip(), "", words.OPEN_IT,
+              content.mailto(draft)]
     return "\n".join(lines)
 
 

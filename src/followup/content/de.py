@@ -102,6 +102,14 @@ def digest_line(role: str, company: str, number: int, of: int) -> str:
     return f"{what} (Nachricht {number} von {of})"
 
 
+def email_subject(what: str, number: int, of: int) -> str:
+    return f"{what}: Nachricht {number} von {of} ist fällig"
+
+
+READY_DRAFT = "Ihr fertiger Entwurf:"
+OPEN_IT = "In Ihrem Mailprogramm öffnen:"
+
+
 def event_title(company: str, number: int, of: int) -> str:
     return f"Nachfassen bei {company} ({number} von {of})"
 

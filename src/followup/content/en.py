@@ -97,6 +97,15 @@ def digest_line(role: str, company: str, number: int, of: int) -> str:
     return f"{what} (follow-up {number} of {of})"
 
 
+def email_subject(what: str, number: int, of: int) -> str:
+    """The subject of a nudge's email; `what` is "Acme (Engineer)" or "Acme"."""
+    return f"{what}: follow-up {number} of {of} is due"
+
+
+READY_DRAFT = "Your ready follow-up:"
+OPEN_IT = "Open it in your mail client:"
+
+
 def event_title(company: str, number: int, of: int) -> str:
     return f"Follow up with {company} ({number} of {of})"
 

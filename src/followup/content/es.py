@@ -97,6 +97,14 @@ def digest_line(role: str, company: str, number: int, of: int) -> str:
     return f"{what} (seguimiento {number} de {of})"
 
 
+def email_subject(what: str, number: int, of: int) -> str:
+    return f"{what}: toca el seguimiento {number} de {of}"
+
+
+READY_DRAFT = "Su seguimiento, listo para enviar:"
+OPEN_IT = "Ábralo en su programa de correo:"
+
+
 def event_title(company: str, number: int, of: int) -> str:
     return f"Seguimiento con {company} ({number} de {of})"
 

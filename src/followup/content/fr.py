@@ -93,6 +93,14 @@ def digest_line(role: str, company: str, number: int, of: int) -> str:
     return f"{what} (relance {number} sur {of})"
 
 
+def email_subject(what: str, number: int, of: int) -> str:
+    return f"{what} : relance {number} sur {of} à envoyer"
+
+
+READY_DRAFT = "Votre relance, prête à l'envoi :"
+OPEN_IT = "L'ouvrir dans votre messagerie :"
+
+
 def event_title(company: str, number: int, of: int) -> str:
     return f"Relancer {company} ({number} sur {of})"
 
