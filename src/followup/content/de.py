@@ -106,6 +106,7 @@ def email_subject(what: str, number: int, of: int) -> str:
     return f"{what}: Nachricht {number} von {of} ist fällig"
 
 
+BUTTONS = {"draft": "Entwurf öffnen", "sent": "Gesendet", "snooze": "Einen Tag später"}
 READY_DRAFT = "Ihr fertiger Entwurf:"
 OPEN_IT = "In Ihrem Mailprogramm öffnen:"
 

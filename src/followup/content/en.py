@@ -102,6 +102,8 @@ def email_subject(what: str, number: int, of: int) -> str:
     return f"{what}: follow-up {number} of {of} is due"
 
 
+# The desktop notification's buttons, by action key.
+BUTTONS = {"draft": "Open draft", "sent": "I sent it", "snooze": "Snooze 1 day"}
 READY_DRAFT = "Your ready follow-up:"
 OPEN_IT = "Open it in your mail client:"
 

@@ -101,6 +101,7 @@ def email_subject(what: str, number: int, of: int) -> str:
     return f"{what}: toca el seguimiento {number} de {of}"
 
 
+BUTTONS = {"draft": "Abrir el borrador", "sent": "Ya lo envié", "snooze": "Posponer un día"}
 READY_DRAFT = "Su seguimiento, listo para enviar:"
 OPEN_IT = "Ábralo en su programa de correo:"
 

@@ -97,6 +97,7 @@ def email_subject(what: str, number: int, of: int) -> str:
     return f"{what} : relance {number} sur {of} à envoyer"
 
 
+BUTTONS = {"draft": "Ouvrir le brouillon", "sent": "C'est envoyé", "snooze": "Reporter d'un jour"}
 READY_DRAFT = "Votre relance, prête à l'envoi :"
 OPEN_IT = "L'ouvrir dans votre messagerie :"
 
