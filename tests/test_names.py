@@ -42,6 +42,12 @@ def first_line(interviewer: str, language: str = "en", company: str = "Acme") ->
     ('Robert "Bob" Smith', "Dear Robert Smith,"),
     ("Jane Smith <jane@acme.example>", "Dear Jane Smith,"),
     ("Who?", "Dear Who,"),
+    # typed all in lower or upper case
+    ("jane smith", "Dear Jane Smith,"),
+    ("SMITH, JANE", "Dear Jane Smith,"),
+    ("dr. sarah o'connor", "Dear Dr. O'Connor,"),
+    ("ms jane mcdonald", "Dear Ms McDonald,"),
+    ("Jane McDonald", "Dear Jane McDonald,"),
     # "Last, First"
     ("Doe, Jane A.", "Dear Jane A. Doe,"),
     ("van der Berg, Anna", "Dear Anna van der Berg,"),

@@ -5,7 +5,8 @@ of the person (Ms, Herr, Madame, Sra.: "f" or "m"), their academic titles
 (Prof., Dr.; a PhD after the name is a Dr.), an honorific that goes with the
 given name (Sir, Dame), any other title as typed (Rev., Capt.), the given and
 family names ("Smith, John" too; particles such as "van der" or "Ó" stay
-with the family name, accents as typed). What is in parentheses or quotes
+with the family name, accents as typed; a name typed all in lower or upper
+case is capitalized as names are). What is in parentheses or quotes
 (a nickname, a department) is no part of the name. An address, or text with
 no name in it ("Dr.", "?"), is None: the letter then greets without a name.
 nameparser is imported on first use (it costs about 0.2 s).
@@ -63,6 +64,7 @@ def parse(text: str) -> Name | None:
     human = HumanName(text, constants=_constants())
     # "HR" in capitals is a department, "Hr." is Herr.
     titles = [_word(title) if title != "HR" else "" for title in human.title_list]
+    human.capitalize()  # only a name typed all in lower or upper case: "McDonald" stays
     last = human.last or ""
     if not human.first and (not last or _word(last) in _constants().titles):
         return None
