@@ -16,6 +16,7 @@ from freezegun import freeze_time
 from followup.content import draft, notice, reminder
 from followup.models import Interview
 from support.cli import run
+from support.daemon import wait_for, world  # noqa: F401 - fixture
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
@@ -326,3 +327,21 @@ def test_an_unknown_me_language_is_a_configuration_error(fu):
     assert refused.code == 78
     assert refused.err.strip().endswith(
         "[me] language: must be one of en, de, fr, es; got 'it'")
+
+
+def test_the_daemons_nudges_speak_each_interviews_language(world):  # noqa: F811
+    # A real daemon delivering to the command channel: the interview's own language,
+    # else [me] language.
+    w = world(extra='\n[me]\nname = "Jo Doe"\nlanguage = "de"\n')
+    french = w.add("Lumière")
+    w.cli("edit", str(french), "--language", "fr", "--interviewer", "Mme Claire Dupont")
+    german = w.add("Nordlicht")
+    daemon = w.start()
+    wait_for(lambda: len(w.delivered()) == 2, what="both nudges")
+    assert daemon.stop() == 0
+    by_id = {d["interview_id"]: d for d in w.delivered()}
+    assert by_id[french]["title"] == "Relancer Lumière"
+    assert by_id[french]["draft_body"].startswith("Madame Dupont,\n\nJe vous remercie")
+    assert by_id[french]["draft_body"].endswith("Bien cordialement,\nJo Doe\n")
+    assert by_id[german]["title"] == "Nachfassen bei Nordlicht"
+    assert by_id[german]["draft_body"].startswith("Sehr geehrte Damen und Herren,\n\nvielen")
