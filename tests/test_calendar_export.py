@@ -198,3 +198,25 @@ def test_an_imported_interview_without_a_role_names_none(signed, tmp_path):
                                   "Thank you for taking the time to speak with me about "
                                   "joining Acme.")
     assert "()" not in description and "the  position" not in description
+
+
+@freeze_time(NOW)
+def test_after_an_ignored_nudge_the_event_offers_the_first_follow_up(signed, tmp_path):
+    # Nudge 1 reached the user, who sent nothing: nudge 2's event carries follow-up 1's
+    # draft, as the nudge and `followup draft` do, and says so.
+    from followup.models import DeliveryStatus
+    from followup.store import Store
+
+    interview = add(signed, "Acme", "2026-11-05T10:00", interviewer="Dana Smith")
+    store = Store.open(f"sqlite:///{tmp_path}/s.db")
+    fired = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+    assert store.claim_nudge(interview, 1, fired, ["command"], fired, "test",
+                             lambda record: True) is not None
+    store.record_delivery(interview, 1, "command", DeliveryStatus.DELIVERED, fired)
+    store.close()
+    [event] = exported(signed)
+    assert str(event["SUMMARY"]) == "Follow up with Acme (2 of 2)"
+    printed = signed("draft", str(interview)).out.removesuffix("\n")
+    assert str(event["DESCRIPTION"]) == (
+        "Time for follow-up 1 of 2 to Acme (Engineer). A draft:\n\n" + printed)
+    assert "Subject: Thank you \N{EN DASH} Engineer interview" in printed

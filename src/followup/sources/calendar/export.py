@@ -52,12 +52,13 @@ class Stamp:
 
 
 def planned(interview: Interview, number: int, of: int, fire_at: datetime,
-            installation: str, draft: Draft, language: str = "en") -> Planned:
+            installation: str, draft: Draft, language: str = "en",
+            followup: int | None = None) -> Planned:
     """The event for nudge `number` of `of` of an interview, carrying `draft` (the
-    one `followup draft` prints) as `draft` prints it, in the interview's language
-    (`language` when it names none)."""
+    one `followup draft` prints: follow-up `followup`, by default `number`) as
+    `draft` prints it, in the interview's language (`language` when it names none)."""
     words = content.words(content.language_of(interview, language))
-    intro = words.event_intro(interview.role, interview.company, number, of)
+    intro = words.event_intro(interview.role, interview.company, followup or number, of)
     return Planned(uid=f"followup-{installation}-{interview.id}-{number}@followup",
                    summary=words.event_title(interview.company, number, of),
                    start=fire_at, description=f"{intro}\n\n{content.draft_text(draft)}")
