@@ -123,3 +123,100 @@ def test_restamp(planned, before, after):
     changed = event(T1) if planned == "moved" else event()
     stamps = {} if before is None else {"u1": before}
     assert restamp([changed], stamps, T1)["u1"] == after
+
+
+# --- issue 19, item 5: the export's drafts are `followup draft`'s -----------------------------
+
+
+@pytest.fixture
+def signed(capsys, tmp_path):
+    path = tmp_path / "signed.toml"
+    path.write_text(f'timezone = "Europe/Berlin"\n[database]\nurl = "sqlite:///{tmp_path}/s.db"\n'
+                    '[me]\nname = "Jo Doe"\n')
+
+    def call(*args: str):
+        return run(capsys, "--config", str(path), *args)
+    return call
+
+
+@freeze_time(NOW)
+def test_the_events_draft_is_the_one_draft_prints(signed):
+    interview = add(signed, "Acme", "2026-11-20T15:00", interviewer="Dana Smith",
+                    email="dana@acme.example", topics="the event pipeline")
+    [event] = exported(signed)
+    printed = signed("draft", str(interview)).out.removesuffix("\n")  # click.echo's
+    assert str(event["DESCRIPTION"]) == (
+        "Time for follow-up 1 of 2 to Acme (Engineer). A draft:\n\n" + printed)
+    assert printed.endswith("Best regards,\nJo Doe\n")
+
+
+@freeze_time(NOW)
+def test_an_event_without_an_address_says_so_as_draft_does(signed):
+    add(signed, "Acme", "2026-11-20T15:00")
+    [event] = exported(signed)
+    assert "To: (no address recorded)\n" in str(event["DESCRIPTION"])
+
+
+@freeze_time(NOW)
+def test_an_event_is_in_the_interviews_language(signed):
+    add(signed, "Acme", "2026-11-20T15:00", interviewer="Frau Dr. Anna Müller",
+        language="de")
+    [event] = exported(signed)
+    assert str(event["SUMMARY"]) == "Nachfassen bei Acme (1 von 2)"
+    description = str(event["DESCRIPTION"])
+    assert description.startswith("Zeit für Nachricht 1 von 2 an Acme (Engineer). Ein Entwurf:")
+    assert "\n\nSehr geehrte Frau Dr. Müller,\n\nvielen Dank" in description
+    assert description.endswith("Mit freundlichen Grüßen\nJo Doe\n")
+
+
+ROLELESS = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VEVENT
+UID:roleless-1@test
+DTSTAMP:20261101T000000Z
+DTSTART:20261120T140000Z
+DTEND:20261120T150000Z
+SUMMARY:Interview with Acme
+ORGANIZER;CN=Dana Smith:mailto:dana@acme.example
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+@freeze_time(NOW)
+def test_an_imported_interview_without_a_role_names_none(signed, tmp_path):
+    path = tmp_path / "roleless.ics"
+    path.write_text(ROLELESS)
+    assert signed("import", str(path)).code == 0
+    [event] = exported(signed)
+    description = str(event["DESCRIPTION"])
+    assert description.startswith("Time for follow-up 1 of 2 to Acme. A draft:\n\n"
+                                  "To: dana@acme.example\n"
+                                  "Subject: Thank you for the interview\n\n"
+                                  "Dear Dana Smith,\n\n"
+                                  "Thank you for taking the time to speak with me about "
+                                  "joining Acme.")
+    assert "()" not in description and "the  position" not in description
+
+
+@freeze_time(NOW)
+def test_after_an_ignored_nudge_the_event_offers_the_first_follow_up(signed, tmp_path):
+    # Nudge 1 reached the user, who sent nothing: nudge 2's event carries follow-up 1's
+    # draft, as the nudge and `followup draft` do, and says so.
+    from followup.models import DeliveryStatus
+    from followup.store import Store
+
+    interview = add(signed, "Acme", "2026-11-05T10:00", interviewer="Dana Smith")
+    store = Store.open(f"sqlite:///{tmp_path}/s.db")
+    fired = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+    assert store.claim_nudge(interview, 1, fired, ["command"], fired, "test",
+                             lambda record: True) is not None
+    store.record_delivery(interview, 1, "command", DeliveryStatus.DELIVERED, fired)
+    store.close()
+    [event] = exported(signed)
+    assert str(event["SUMMARY"]) == "Follow up with Acme (2 of 2)"
+    printed = signed("draft", str(interview)).out.removesuffix("\n")
+    assert str(event["DESCRIPTION"]) == (
+        "Time for follow-up 1 of 2 to Acme (Engineer). A draft:\n\n" + printed)
+    assert "Subject: Thank you \N{EN DASH} Engineer interview" in printed

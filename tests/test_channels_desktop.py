@@ -327,3 +327,23 @@ def test_session_bus_address(environment, bus_is_a_socket, expected, tmp_path):
         found = session_bus_address({**environment, "XDG_RUNTIME_DIR": str(runtime)})
     escaped = str(runtime).replace(" ", "%20")
     assert found == (expected.format(runtime=escaped) if expected else None)
+
+
+def test_a_french_nudge_has_french_buttons(session):
+    # Issue 19, item 3: the nudge texts are in the interview's language.
+    from dataclasses import replace
+
+    notice = single(company="Acme Widgets")
+    french = replace(notice, reminders=(replace(notice.reminders[0], language="fr"),))
+
+    async def scenario():
+        channel = DesktopChannel(timeout=GENEROUS)
+        try:
+            return await channel.deliver(french)
+        finally:
+            await channel.close()
+
+    assert asyncio.run(scenario()).outcome is DeliveryResult.DELIVERED
+    [shown] = session.shown
+    assert shown.actions == {"draft": "Ouvrir le brouillon", "sent": "C'est envoyé",
+                             "snooze": "Reporter d'un jour"}

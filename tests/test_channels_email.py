@@ -156,8 +156,8 @@ def test_a_digest_names_every_interview_and_carries_every_draft(smtp_server):
     message = server.handler.received[0].message
     assert message["Subject"] == "2 follow-ups are due"
     body = message.get_content().replace("\r\n", "\n")
-    assert "== Acme Widgets (Backend engineer): follow-up 1 of 2 ==" in body
-    assert "== Globex (Backend engineer): follow-up 2 of 2 ==" in body
+    assert "== Acme Widgets (Backend engineer): follow-up 1 of 2 is due ==" in body
+    assert "== Globex (Backend engineer): follow-up 2 of 2 is due ==" in body
     assert body.count("mailto:dana@acme.example?") == 2
 
 
@@ -281,3 +281,30 @@ def test_starttls_with_a_server_that_does_not_offer_it_is_permanent(smtp_server)
     assert result.outcome is DeliveryResult.NEEDS_FIX
     assert "STARTTLS extension not supported by server" in result.reason
     assert "check [notify.email] security and port" in result.reason
+
+
+def test_a_german_nudge_email_speaks_german(smtp_server):
+    # Issue 19, item 3: the nudge texts of a draft are in the interview's language.
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from followup import content
+    from followup.models import Interview
+
+    interview = Interview(id=4, company="Nordlicht", role="Entwicklerin",
+                          interview_at=datetime(2026, 3, 2, 10, tzinfo=UTC),
+                          interviewer="Herr Klaus Weber", language="de")
+    notice = content.notice([content.reminder(interview, 1, 2,
+                                              datetime(2026, 3, 6, 12, tzinfo=UTC),
+                                              ZoneInfo("Europe/Berlin"))])
+    server = smtp_server()
+    assert deliver(EmailChannel(settings(server.port)), notice).ok
+    message = server.handler.received[0].message
+    assert message["Subject"] == "Nordlicht (Entwicklerin): Nachricht 1 von 2 ist fällig"
+    body = message.get_content().replace("\r\n", "\n")
+    assert body.startswith("Ihr Gespräch für die Stelle als Entwicklerin bei Nordlicht mit "
+                           "Herrn Klaus Weber war vor 4 Tagen (Mo., 2. März 2026, 11:00 Uhr).\n")
+    assert ("Ihr fertiger Entwurf:\n\nTo: (no address recorded)\n"
+            "Subject: Vielen Dank für das Gespräch \N{EN DASH} Entwicklerin\n\n"
+            "Sehr geehrter Herr Weber,\n\nvielen Dank") in body
+    assert "\nIn Ihrem Mailprogramm öffnen:\nmailto:?subject=" in body

@@ -87,10 +87,10 @@ def test_drafts_are_signed_with_the_users_name(signature, ending, number):
     ("", "", "Hello,"),
     ("Who?", "Acme", "Dear Who,"),
     ("Dr. Jürgen Müller", "Acme", "Dear Dr. Müller,"),
-    ("Prof. Dr. Anna van der Berg", "Acme", "Dear Prof. Dr. van der Berg,"),
+    ("Prof. Dr. Anna van der Berg", "Acme", "Dear Prof. van der Berg,"),
     ("Ms Jane Ann Smith", "Acme", "Dear Ms Smith,"),
-    ("Frau Weber", "Acme", "Dear Frau Weber,"),
-    ("Dr.", "Acme", "Dear Dr.,"),
+    ("Frau Weber", "Acme", "Dear Ms. Weber,"),
+    ("Dr.", "Acme", "Hello,"),
 ])
 @pytest.mark.parametrize("number", [1, 2])
 def test_greeting(interviewer, company, greeting, number):
@@ -136,7 +136,7 @@ def test_draft_etiquette(interview, number):
 
 def test_huge_fields_are_clipped():
     message = draft(HUGE, 1, 2)
-    assert message.body.startswith("Dear Dr Dr Dr Dr Dr Dr,\n")
+    assert message.body.startswith("Hello,\n")  # titles and no name
     assert "Initech Initech Initech Initech Initech Initech Initech Initech." in message.body
     assert len(message.subject) < 120
 
@@ -144,16 +144,18 @@ def test_huge_fields_are_clipped():
 one_line = st.text(max_size=1000)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(company=one_line, role=one_line, interviewer=one_line, topics=one_line,
-       signature=st.text(max_size=200))
-def test_any_draft_stays_short_and_asks_nothing(company, role, interviewer, topics, signature):
+       signature=st.text(max_size=200), language=st.sampled_from(["en", "de", "fr", "es"]))
+def test_any_draft_stays_short_and_asks_nothing(company, role, interviewer, topics, signature,
+                                                language):
     interview = replace(ACME, company=company, role=role, interviewer=interviewer,
-                        topics=topics)
+                        topics=topics, language=language)
     first, second = draft(interview, 1, 2, signature), draft(interview, 2, 2, signature)
     for message in (first, second):
         assert words(message.body) < 150
-        assert "?" not in message.body + message.subject
+        text = message.body + message.subject
+        assert "?" not in text and "\N{INVERTED QUESTION MARK}" not in text
     assert words(second.body) < words(first.body)
 
 

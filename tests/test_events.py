@@ -39,12 +39,12 @@ def event(summary: str, start=datetime(2026, 12, 3, 10, 0, tzinfo=BERLIN), uid: 
 # (what the event looks like, summary, organizer, attendees, company, role, interviewer, email)
 READ_CASES = [
     ("Google invitation from the recruiter", "Interview with Acme", DANA, (JO,),
-     "Acme", "open", "Dana Smith", "dana@acme.example"),
+     "Acme", "", "Dana Smith", "dana@acme.example"),
     ("Outlook, company first", "Acme Robotics: Phone Screen",
      Person("Kim Lee", "kim.lee@acmerobotics.example"), (JO,),
-     "Acme Robotics", "open", "Kim Lee", "kim.lee@acmerobotics.example"),
+     "Acme Robotics", "", "Kim Lee", "kim.lee@acmerobotics.example"),
     ("Outlook, company last", "Phone screen - Beta Corp", Person("", "hr@beta.example"), (JO,),
-     "Beta Corp", "open", "", "hr@beta.example"),
+     "Beta Corp", "", "", "hr@beta.example"),
     ("tracking system (Greenhouse-like)",
      "Interview for Senior Backend Engineer at Globex",
      Person("Globex Recruiting", "no-reply@greenhouse.io"),
@@ -56,19 +56,19 @@ READ_CASES = [
      "Initrode", "Staff Engineer", "Initrode Recruiting", "no-reply@hire.lever.co"),
     ("Calendly booking: names only, the host's domain tells",
      "Screening Call between Dana Smith and Jo Doe", Person("Dana Smith", "dana@initech.example"),
-     (JO,), "Initech", "open", "Dana Smith", "dana@initech.example"),
+     (JO,), "Initech", "", "Dana Smith", "dana@initech.example"),
     ("Apple Calendar, typed by the user (the user organizes)", "Onsite interview @ Hooli",
      JO, (Person("Gavin B", "gavin.b@gmail.com"),),
-     "Hooli", "open", "Gavin B", "gavin.b@gmail.com"),
+     "Hooli", "", "Gavin B", "gavin.b@gmail.com"),
     ("interview with a person: the company comes from the address",
-     "Interview with Dana Smith", DANA, (JO,), "Acme", "open", "Dana Smith",
+     "Interview with Dana Smith", DANA, (JO,), "Acme", "", "Dana Smith",
      "dana@acme.example"),
     ("German", "Vorstellungsgespräch bei Siemens", Person("", "hr@siemens.example"), (),
-     "Siemens", "open", "", "hr@siemens.example"),
+     "Siemens", "", "", "hr@siemens.example"),
     ("French", "Entretien chez Doctolib", None, (Person("Léa M", "lea@doctolib.example"),),
-     "Doctolib", "open", "Léa M", "lea@doctolib.example"),
+     "Doctolib", "", "Léa M", "lea@doctolib.example"),
     ("hiring manager, company in a pipe", "Hiring manager chat | Umbrella",
-     Person("", "x@umbrella.example"), (), "Umbrella", "open", "", "x@umbrella.example"),
+     Person("", "x@umbrella.example"), (), "Umbrella", "", "", "x@umbrella.example"),
 ]
 
 
@@ -155,7 +155,7 @@ AT = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 
 def found(company="Acme", at=AT) -> Found:
-    return Found(company=company, role="open", at=at, interviewer="Dana Smith",
+    return Found(company=company, role="", at=at, interviewer="Dana Smith",
                  email="dana@acme.example")
 
 
@@ -166,7 +166,7 @@ def seen(uid="u1", at=AT, company="Acme", cancelled=False, rid=None) -> Seen:
 
 def imported(interview_id=1, uid="u1", at=AT, status=Status.WAITING, sent=0,
              company="Acme", rid=None) -> Record:
-    interview = Interview(id=interview_id, company=company, role="open", interview_at=at,
+    interview = Interview(id=interview_id, company=company, role="", interview_at=at,
                           status=status, source=Source.CALENDAR, event_uid=uid,
                           event_recurrence_id=rid)
     followups = tuple(FollowUp(n, at) for n in range(1, sent + 1))
@@ -234,7 +234,7 @@ def test_the_import_plan(case, present, gone, records, expected):
 def test_an_added_interview_remembers_its_event():
     step = plan([seen(uid="u7", rid="2026-12-03")], [], [], NOW)[0]
     assert step.changes == {
-        "company": "Acme", "role": "open", "interview_at": AT, "interviewer": "Dana Smith",
+        "company": "Acme", "role": "", "interview_at": AT, "interviewer": "Dana Smith",
         "email": "dana@acme.example", "source": Source.CALENDAR, "event_uid": "u7",
         "event_recurrence_id": "2026-12-03"}
 

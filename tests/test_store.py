@@ -365,3 +365,31 @@ def test_failed_deliveries_become_retrying_or_gave_up_at_0004(tmp_path):
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT channel, status FROM deliveries ORDER BY id").fetchall()
     assert rows == [("email", "retrying"), ("command", "gave up"), ("desktop", "delivered")]
+
+
+def test_upgrading_to_0011_adds_the_language_and_clears_the_old_placeholder_role(tmp_path):
+    # Issue 19: interviews keep following [me] language (NULL), and a calendar
+    # interview whose title named no role loses the placeholder "open".
+    path = tmp_path / "old.db"
+    old = Store.open(f"sqlite:///{path}", migrate=False)
+    store_module.upgrade(old.engine, "0008")
+    with old.engine.begin() as conn:
+        for company, role, source in [("Cal Co", "open", "calendar"), ("Hand Co", "open", "manual"),
+                                      ("Cal Two", "Dev", "calendar")]:
+            conn.exec_driver_sql(
+                "INSERT INTO interviews (company, role, source, interview_at, created_at, "
+                f"updated_at) VALUES ('{company}', '{role}', '{source}', "
+                "'2026-01-05 10:00:00', '2026-01-05 10:00:00', '2026-01-05 10:00:00')")
+    old.close()
+    store = Store.open(f"sqlite:///{path}")
+    found = {r.interview.company: (r.interview.role, r.interview.language)
+             for r in store.records()}
+    assert found == {"Cal Co": ("", None), "Hand Co": ("open", None), "Cal Two": ("Dev", None)}
+    store.close()
+
+
+@pytest.mark.parametrize("language", ["de", None])
+def test_the_language_round_trips(db, language):
+    added = db.add_interview(interview(language=language), T0)
+    assert db.get(added.id).interview.language == language
+    assert db.update_interview(added.id, {"language": "fr"}, T0).interview.language == "fr"

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from followup.errors import UserError
-from followup.models import ReplyOutcome
+from followup.models import LANGUAGES, ReplyOutcome
 
 ONE_LINE_MAX = 1000
 NOTES_MAX = 10_000
@@ -158,6 +158,15 @@ def email(value: str) -> str:
     if value and not EMAIL_RE.match(value):
         raise UserError(f"email {shown(value)} is not an email address (like ana@example.com)")
     return value
+
+
+def language(value: str) -> str | None:
+    """A drafts' language code ("de"); "" clears it (None: the `[me] language`)."""
+    code = value.strip().lower()
+    if code and code not in LANGUAGES:
+        raise UserError(f"language {shown(value)} is not one the drafts are written in "
+                        f"(use {', '.join(LANGUAGES)})")
+    return code or None
 
 
 def outcome(value: str) -> ReplyOutcome:

@@ -11,6 +11,9 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+# The languages the drafts are written in (`[me] language`, `add --language`).
+LANGUAGES = ("en", "de", "fr", "es")
+
 
 class Status(StrEnum):
     WAITING = "waiting"
@@ -86,6 +89,8 @@ class Interview:
     event_recurrence_id: str | None = None
     # The IANA zone the configuration named when the interview time was typed.
     zone: str | None = None
+    # The drafts' language (one of LANGUAGES); None: the `[me] language`.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +226,7 @@ class Reminder:
     # The follow-up the user will send next (followups sent + 1), which the draft is
     # for; not `number` when an earlier nudge was ignored. None: the same as `number`.
     followup: int | None = None
+    language: str = "en"  # the language of the texts and the draft
 
 
 @dataclass(frozen=True, slots=True)

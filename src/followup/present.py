@@ -47,6 +47,7 @@ def interview_json(view: View, zone: ZoneInfo, detail: bool = False) -> dict[str
         "domains": list(interview.domains),
         "source": str(interview.source),
         "heard_via": str(interview.heard_via) if interview.heard_via else None,
+        "language": interview.language,
     }
     if detail:
         doc["heard_message"] = interview.heard_message
@@ -157,7 +158,7 @@ def interview_table(views: Sequence[View], zone: ZoneInfo, now: datetime) -> str
 def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:
     i = view.interview
     lines = [
-        f"#{i.id}  {i.company} — {i.role}",
+        f"#{i.id}  {i.company}" + (f" — {i.role}" if i.role else ""),
         f"  interview:    {when(i.interview_at, zone, now)}",
         f"  interviewer:  {i.interviewer or '-'}" + (f" <{i.email}>" if i.email else ""),
         f"  status:       {i.status}" + (f" ({i.outcome})" if i.outcome else ""),
@@ -205,7 +206,7 @@ def due_table(coming: Sequence[View], stale: Sequence[View], zone: ZoneInfo,
 
 
 def draft_text(draft: Draft) -> str:
-    return f"To: {draft.to or '(no address recorded)'}\nSubject: {draft.subject}\n\n{draft.body}"
+    return content.draft_text(draft)
 
 
 def delivery_json(d: Delivery, zone: ZoneInfo) -> dict[str, Any]:

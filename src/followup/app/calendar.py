@@ -178,8 +178,11 @@ class CalendarSync:
         store = self.app.store
         installation = store.installation_id()
         limit = self.app.policy.max_followups
+        language = self.app.settings.me.language
         return [calendar_export.planned(v.interview, v.due_next.number, limit,
-                                        v.due_next.fire_at, installation)
+                                        v.due_next.fire_at, installation,
+                                        self.app.next_draft(v.record), language,
+                                        v.record.followups_sent + 1)
                 for v in coming if v.interview.status is Status.WAITING]
 
     def export_bytes(self) -> bytes:

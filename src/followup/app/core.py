@@ -32,6 +32,7 @@ class InterviewInput:
     reply_by: str | None = None
     topics: tuple[str, ...] | None = None
     domains: tuple[str, ...] | None = None
+    language: str | None = None
 
 
 class Core:

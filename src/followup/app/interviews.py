@@ -71,6 +71,7 @@ class Interviews(Core):
             "reply_by": lambda v: inputs.day(v, "reply-by date") if v.strip() else None,
             "topics": inputs.topics,
             "domains": inputs.domains,
+            "language": inputs.language,
         }
         names = {"at": "interview_at"}
         fields = {names.get(key, key): check(getattr(given, key))
@@ -121,6 +122,12 @@ class Interviews(Core):
         if number > limit:
             raise UserError(f"you already sent {record.followups_sent} follow-up(s) to "
                             f"{interview.company}; more would be pushy")
-        draft = content.draft(interview, number, limit, self.settings.me.name)
-        return self.view(record), draft, number
+        return self.view(record), self.next_draft(record), number
+
+    def next_draft(self, record: Record) -> Draft:
+        """The draft of the next follow-up to send, as `followup draft` prints it and
+        the calendar export shows it: signed, in the interview's language."""
+        return content.draft(record.interview, record.followups_sent + 1,
+                             self.policy.max_followups, self.settings.me.name,
+                             self.settings.me.language)
 

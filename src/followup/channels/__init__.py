@@ -100,7 +100,7 @@ async def notify_test(settings: Settings, only: str | None = None) -> list[tuple
     """
     names = _channels_to_test(settings, only)
     channels = [channel for channel in build(settings) if channel.name in names]
-    notice = sample_notice(settings.rules.max_followups, settings.zone)
+    notice = sample_notice(settings.rules.max_followups, settings.zone, settings.me.language)
     try:
         results = await asyncio.gather(*(channel.deliver(notice) for channel in channels))
     finally:
@@ -139,7 +139,7 @@ def _password_missing(username: str) -> list[str]:
             "`followup password set`"]
 
 
-def sample_notice(of: int = 2, zone: ZoneInfo | None = None) -> Notice:
+def sample_notice(of: int = 2, zone: ZoneInfo | None = None, language: str = "en") -> Notice:
     """A nudge about a made-up interview, for `followup notify-test`. Its title (and
     an email's subject) says it is a test.
 
@@ -154,7 +154,8 @@ def sample_notice(of: int = 2, zone: ZoneInfo | None = None) -> Notice:
         interview_at=now - timedelta(days=3), interviewer="Alex Example",
         email="alex@example.com", topics="how followup checks that its reminders arrive",
     )
-    reminder = content.reminder(interview, 1, of, now, zone or ZoneInfo("UTC"))
+    reminder = content.reminder(interview, 1, of, now, zone or ZoneInfo("UTC"),
+                                language=language)
     reminder = replace(reminder, title=f"Test from followup: {reminder.title}")
     key = f"test-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
     return Notice(key=key, title=reminder.title, body=reminder.body, reminders=(reminder,))

@@ -28,6 +28,7 @@ from collections.abc import Awaitable
 from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
+from followup import content
 from followup.channels.base import DELIVERED, ActionHandler, Channel, Result, try_again
 from followup.channels.bus import session_bus_address
 from followup.content import mailto
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 NOTIFICATIONS = "org.freedesktop.Notifications"
 NOTIFICATIONS_PATH = "/org/freedesktop/Notifications"
-BUTTONS = (("draft", "Open draft"), ("sent", "I sent it"), ("snooze", "Snooze 1 day"))
 ICON = "mail-message-new"
 NO_BUS = ("no desktop session bus (DBUS_SESSION_BUS_ADDRESS unset and no $XDG_RUNTIME_DIR/bus): "
           "is a desktop session running for this user?")
@@ -118,7 +118,7 @@ class DesktopChannel(Channel):
         body = notice.body
         if "body-markup" in capabilities.body[0]:
             body = html.escape(body, quote=False)
-        actions = ([part for button in BUTTONS for part in button]
+        actions = ([part for key, label in _buttons(notice).items() for part in (key, label)]
                    if len(notice.reminders) == 1 else [])
         hints = {"urgency": Variant("y", 1)}
         reply = await _call(bus, "Notify", "susssasa{sv}i",
@@ -203,6 +203,11 @@ class DesktopChannel(Channel):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_log_failure)
+
+
+def _buttons(notice: Notice) -> dict[str, str]:
+    """The buttons' labels by action key, in the nudge's language."""
+    return content.words(notice.reminders[0].language).BUTTONS
 
 
 def _log_failure(task: asyncio.Task) -> None:

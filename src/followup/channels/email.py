@@ -28,11 +28,10 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING
 
-from followup import clock, passwords
+from followup import clock, content, passwords
 from followup.channels.base import DELIVERED, Channel, Result, needs_fix, try_again
-from followup.content import mailto
 from followup.errors import KeyringUnavailable
-from followup.models import Notice, Reminder
+from followup.models import Interview, Notice, Reminder
 
 if TYPE_CHECKING:
     from followup.config import EmailSettings
@@ -283,20 +282,26 @@ def subject(notice: Notice) -> str:
     if notice.is_digest:
         return notice.title
     reminder = notice.reminders[0]
-    interview = reminder.interview
-    return (f"{interview.company} ({interview.role}): "
-            f"follow-up {reminder.followup or reminder.number} of {reminder.of} is due")
+    return content.words(reminder.language).email_subject(
+        _named(reminder.interview), reminder.followup or reminder.number, reminder.of)
+
+
+def _named(interview: Interview) -> str:
+    """"Acme (Engineer)", or "Acme" for an interview without a role."""
+    return f"{interview.company} ({interview.role})" if interview.role else interview.company
 
 
 def draft_text(reminder: Reminder, heading: bool) -> str:
-    draft = reminder.draft
+    """One reminder's part of the email, in its language: (in a digest, a heading and
+    the reminder's text), then the draft and its mailto: link."""
+    draft, words = reminder.draft, content.words(reminder.language)
     lines = []
     if heading:
-        interview = reminder.interview
-        lines += [f"== {interview.company} ({interview.role}): follow-up "
-                  f"{reminder.number} of {reminder.of} ==", "", reminder.body.strip(), ""]
-    lines += ["Your ready follow-up:", "", f"To: {draft.to}", f"Subject: {draft.subject}", "",
-              draft.body.strip(), "", "Open it in your mail client:", mailto(draft)]
+        title = words.email_subject(_named(reminder.interview), reminder.number, reminder.of)
+        lines += [f"== {title} ==", "", reminder.body.strip(), ""]
+    lines += [words.READY_DRAFT, "", f"To: {draft.to or content.NO_ADDRESS}",
+              f"Subject: {draft.subject}", "", draft.body.strip(), "", words.OPEN_IT,
+              content.mailto(draft)]
     return "\n".join(lines)
 
 

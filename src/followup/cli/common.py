@@ -86,6 +86,9 @@ def interview_fields(command: Callable) -> Callable:
         click.option("--reply-by", help="The date they said they would reply by."),
         click.option("--domain", "domains", multiple=True, metavar="D",
                      help="Another sender domain of the employer (repeatable; \"\" clears)."),
+        click.option("--language", metavar="L",
+                     help="The drafts' language: en, de, fr or es (default: [me] language; "
+                          "\"\" clears)."),
     ]
     for option in reversed(options):
         command = option(command)

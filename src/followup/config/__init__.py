@@ -87,6 +87,7 @@ class AppriseSettings:
 @dataclass(frozen=True, slots=True)
 class MeSettings:
     name: str = ""  # signs the drafts
+    language: str = "en"  # the drafts' language, unless an interview names its own
     addresses: tuple[str, ...] = ()  # the user's own addresses, lower case
 
 

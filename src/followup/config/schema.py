@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from followup.inputs import EMAIL_RE, has_control, shown
+from followup.models import LANGUAGES
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECURITY = ("starttls", "tls", "none")
@@ -258,7 +259,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
     },
     "notify.command": {"enabled": boolean, "argv": argv_list},
     "notify.apprise": {"enabled": boolean, "config": path_text, "tag": text(200)},
-    "me": {"name": text(200), "addresses": address_list},
+    "me": {"name": text(200), "language": choice(LANGUAGES), "addresses": address_list},
     "calendar": {
         "files": path_list,
         "feeds": url_list,

@@ -1,33 +1,33 @@
 """What the user reads: follow-up drafts, reminder text, digests, durations.
 
-Pure: no I/O and no clock. Drafts follow the etiquette: thank the
-interviewer, recall what was discussed (the interview's topics; its notes
-are private and never reach a draft), restate interest, ask nothing, attach
-nothing, press no one. Every field is clipped, so a draft body stays under
-150 words whatever the interview holds.
+Pure: no I/O and no clock. One file per language (en, de, fr, es) holds the
+words; this shared part clips the fields, finds the name to greet
+(`names`), joins the topics and writes the dates as the language does
+(Babel, imported where a draft is made), and assembles them. Drafts follow
+the etiquette: thank the interviewer, recall what was discussed (the
+interview's topics; its notes are private and never reach a draft), restate
+interest, ask nothing, attach nothing, press no one. Every field is clipped,
+so a draft body stays under 150 words whatever the interview holds.
+
+May import: models, and (lazily, where a draft is made) nameparser and Babel.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
+import importlib
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from followup.models import Draft, Interview, Notice, Reminder
+from followup.content import names
+from followup.models import LANGUAGES, Draft, Interview, Notice, Reminder
 
 QUESTION_MARKS = str.maketrans("", "", "?\N{INVERTED QUESTION MARK}\N{FULLWIDTH QUESTION MARK}")
 DASHES = "\N{EN DASH}\N{EM DASH}"
-# Titles that go with the family name in a greeting ("Dear Dr. Müller").
-TITLES = frozenset({"dr", "prof", "professor", "mr", "mrs", "ms", "mx", "miss", "herr",
-                    "frau", "mme", "mlle", "sr", "sra", "srta", "dott", "ing", "dipl-ing",
-                    "dipl.-ing", "sir", "dame"})
-# Lower-case words that begin a family name ("van der Berg", "von Trapp").
-PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "du", "del", "della",
-                       "des", "la", "le", "ten", "ter", "zu", "af", "al", "bin", "el"})
 LEADING_MARKS = " \t-*•>#:;,." + DASHES
 TRAILING_MARKS = " \t.,;:!-" + DASHES
 # (from this long, count in units of this, unit name); the first that fits wins.
@@ -39,37 +39,62 @@ SPANS = (
     (timedelta(hours=1), timedelta(hours=1), "hour"),
     (timedelta(minutes=1), timedelta(minutes=1), "minute"),
 )
+NO_ADDRESS = "(no address recorded)"
 
 
-def draft(interview: Interview, number: int, of: int, signature: str = "") -> Draft:
-    """The follow-up email for follow-up `number` of `of`, addressed to interview.email.
+def words(language: str) -> ModuleType:
+    """The module of a language's words (`content.en`, `content.de`, ...). Raises
+    ValueError for a language the drafts are not written in."""
+    if language not in LANGUAGES:
+        raise ValueError(f"no drafts in {language!r} (use {', '.join(LANGUAGES)})")
+    return importlib.import_module(f"followup.content.{language}")
+
+
+def language_of(interview: Interview, default: str = "en") -> str:
+    """The interview's own language, else `default` (the `[me] language`); a stored
+    value the drafts are not written in (a hand-edited database) is the default too."""
+    return interview.language if interview.language in LANGUAGES else default
+
+
+def draft(interview: Interview, number: int, of: int, signature: str = "",
+          language: str = "en") -> Draft:
+    """The follow-up email for follow-up `number` of `of`, addressed to interview.email,
+    in the interview's language (`language` when it names none).
 
     The first thanks the interviewer, recalls the interview's topics (never
     its private notes) and restates interest; a later one is shorter and
-    follows up without pressing. Signed with `signature` (the user's name)
-    when there is one. The text asks no question (no '?') and mentions no
-    attachment; the body is plain text with "\\n" line breaks and always under
-    150 words.
+    follows up without pressing. A draft without a role never names one.
+    Signed with `signature` (the user's name) when there is one. The text asks
+    no question (no '?') and mentions no attachment; the body is plain text
+    with "\\n" line breaks and always under 150 words.
     """
+    lang = language_of(interview, language)
+    text = words(lang)
     role, company = _field(interview.role, 10), _field(interview.company, 8)
     if number >= 2:
-        subject = f"Following up: {role} at {company}"
-        paragraphs = _later_paragraphs(role, company)
+        subject = text.later_subject(role, company)
+        paragraphs = text.later_paragraphs(role, company)
     else:
-        subject = f"Thank you \N{EN DASH} {role} interview"
-        paragraphs = _first_paragraphs(role, company, topics_text(interview.topics))
-    closing = "Best regards,"
+        subject = text.first_subject(role, company)
+        paragraphs = text.first_paragraphs(role, company, topics_text(interview.topics, lang))
+    closing = text.CLOSING
     name = _field(signature, 8)
     if name:
         closing += f"\n{name}"
-    body = "\n\n".join([_greeting(interview), *paragraphs, closing])
+    body = "\n\n".join([greeting(interview, lang), *paragraphs, closing])
     return Draft(to=interview.email, subject=subject, body=body + "\n")
+
+
+def draft_text(message: Draft) -> str:
+    """A draft as `followup draft` prints it (and the calendar export shows it)."""
+    return f"To: {message.to or NO_ADDRESS}\nSubject: {message.subject}\n\n{message.body}"
 
 
 def reminder(interview: Interview, number: int, of: int, now: datetime,
              zone: ZoneInfo, *, sent: int | None = None, opens_at: datetime | None = None,
-             signature: str = "") -> Reminder:
-    """Nudge `number` of `of`: a title, a short body and the draft.
+             signature: str = "", language: str = "en") -> Reminder:
+    """Nudge `number` of `of`: a title, a short body and the draft, in the
+    interview's language (`language` when it names none).
 
     The draft and the body are for the follow-up the user will actually
     send next, `sent + 1` (`sent`: the follow-ups already recorded; by
@@ -78,19 +103,21 @@ def reminder(interview: Interview, number: int, of: int, now: datetime,
     interview was (relative to `now` and as a local time in `zone`) and
     "follow-up N of M". `opens_at` (when the nudge became due) orders digests.
     """
+    from babel.dates import format_datetime
+
     next_number = number if sent is None else sent + 1
+    lang = language_of(interview, language)
+    text = words(lang)
     role, company = _field(interview.role, 10), _field(interview.company, 8)
-    name = _field(interview.interviewer, 6)
-    with_whom = f" with {name}" if name else ""
-    local = interview.interview_at.astimezone(zone)
-    when = f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
-    body = (f"Your {role} interview at {company}{with_whom} was "
-            f"{ago(now - interview.interview_at)} ({when}).\n"
-            f"Time for follow-up {next_number} of {of}; a draft is ready.")
+    when = format_datetime(interview.interview_at.astimezone(zone), text.DATE_PATTERN,
+                           locale=text.LOCALE)
+    body = text.reminder_body(role, company, _field(interview.interviewer, 6),
+                              text.ago(*_count(now - interview.interview_at)), when,
+                              next_number, of)
     return Reminder(interview=interview, number=number, of=of,
-                    title=f"Follow up with {company}", body=body,
-                    draft=draft(interview, next_number, of, signature), opens_at=opens_at,
-                    followup=next_number)
+                    title=text.reminder_title(company), body=body,
+                    draft=draft(interview, next_number, of, signature, lang),
+                    opens_at=opens_at, followup=next_number, language=lang)
 
 
 def notice(reminders: Sequence[Reminder]) -> Notice:
@@ -107,9 +134,11 @@ def notice(reminders: Sequence[Reminder]) -> Notice:
         return Notice(key=_key(only), title=only.title, body=only.body, reminders=(only,))
     keys = "\n".join(sorted(_key(each) for each in reminders))
     digest = hashlib.sha1(keys.encode("utf-8")).hexdigest()[:16]
-    lines = [f"{_field(each.interview.company, 8)} — {_field(each.interview.role, 10)} "
-             f"(follow-up {each.number} of {each.of})" for each in reminders]
-    return Notice(key=f"digest-{digest}", title=f"{len(reminders)} follow-ups are due",
+    lines = [words(each.language).digest_line(_field(each.interview.role, 10),
+                                              _field(each.interview.company, 8),
+                                              each.number, each.of) for each in reminders]
+    title = words(reminders[0].language).digest_title(len(reminders))
+    return Notice(key=f"digest-{digest}", title=title,
                   body="\n".join(lines), reminders=tuple(reminders))
 
 
@@ -129,8 +158,7 @@ def mailto(message: Draft) -> str:
 
 def ago(delta: timedelta) -> str:
     """How long ago, for a person: "just now", "5 minutes ago", "1 day ago", "2 weeks ago"."""
-    span = _span(delta)
-    return f"{span} ago" if span else "just now"
+    return words("en").ago(*_count(delta))
 
 
 def until(delta: timedelta) -> str:
@@ -146,55 +174,29 @@ def _key(one: Reminder) -> str:
 # --- the parts of a draft ---------------------------------------------------------------
 
 
-def _greeting(interview: Interview) -> str:
-    name = _field(greeting_name(interview.interviewer), 6)
-    if name:
-        return f"Dear {name},"
-    company = _field(interview.company, 8)
-    return f"Dear {company} team," if company else "Hello,"
+def greeting(interview: Interview, language: str = "en") -> str:
+    """The first line of a draft: the interviewer as `names` reads them, in the
+    language's form; the company's team when there is no interviewer; the
+    language's greeting without a name when the interviewer cannot be named (an
+    address, a title alone)."""
+    text = words(language)
+    interviewer, company = _field(interview.interviewer, 8), _field(interview.company, 8)
+    if interviewer:
+        return text.greeting(names.parse(interviewer))
+    return text.team_greeting(company) if company else text.greeting(None)
 
 
-def greeting_name(full: str) -> str:
-    """The name a letter greets: with a title, the title and the family name
-    ("Dr. Jürgen Müller" -> "Dr. Müller", "Prof. Dr. Anna van der Berg" ->
-    "Prof. Dr. van der Berg"); without one, the name as given."""
-    words = full.split()
-    titles = list(itertools.takewhile(lambda word: word.lower().rstrip(".") in TITLES, words))
-    rest = words[len(titles):]
-    if not titles or not rest:
-        return " ".join(words)
-    while len(rest) > 1 and rest[0].lower() not in PARTICLES:
-        rest = rest[1:]  # a given name
-    return " ".join([*titles, *rest])
-
-
-def _first_paragraphs(role: str, company: str, topics: str) -> list[str]:
-    thanks = (f"Thank you for taking the time to speak with me about the {role} position "
-              f"at {company}.")
-    if topics:
-        ending = "" if topics.endswith("…") else "."
-        thanks += f" I particularly enjoyed our conversation about {topics}{ending}"
-    else:
-        thanks += " I enjoyed learning more about the team and its work."
-    interest = ("I remain very interested in the role and would be glad to contribute to "
-                "the team. I look forward to hearing from you.")
-    return [thanks, interest]
-
-
-def _later_paragraphs(role: str, company: str) -> list[str]:
-    return [f"I am following up on my note about the {role} position at {company}. I "
-            "remain very interested and understand that these decisions take time. Thank "
-            "you again."]
-
-
-def topics_text(topics: str) -> str:
-    """The topics as a letter names them: "A", "A and B", "A, B and C" (from topics
-    separated by ";" or line breaks), without question marks, clipped."""
+def topics_text(topics: str, language: str = "en") -> str:
+    """The topics as a letter names them, joined as the language joins a list
+    ("A, B and C", "A, B und C", "A, B et C", "A, B y C"; from topics separated by
+    ";" or line breaks), without question marks, clipped."""
     parts = [_field(part.strip(LEADING_MARKS), 20, 160).rstrip(TRAILING_MARKS)
              for part in re.split(r"[;\n]", topics)]
     parts = [part for part in parts if part]
     if len(parts) > 1:
-        parts = [", ".join(parts[:-1]) + " and " + parts[-1]]
+        from babel.lists import format_list
+
+        parts = [format_list(parts, locale=words(language).LOCALE)]
     return _field(parts[0], 40, 200).rstrip(TRAILING_MARKS) if parts else ""
 
 
@@ -207,13 +209,18 @@ def _field(text: str, words: int, chars: int = 80) -> str:
 # --- durations ------------------------------------------------------------------------
 
 
-def _span(delta: timedelta) -> str:
-    """A rounded-down duration ("5 minutes", "2 weeks"); "" under a minute or negative."""
+def _count(delta: timedelta) -> tuple[int, str]:
+    """A duration rounded down to its largest fitting unit: (5, "minute"), (2, "week");
+    (0, "minute") under a minute or negative."""
     for threshold, unit, name in SPANS:
         if delta >= threshold:
-            return _plural(delta // unit, name)
-    return ""
+            return delta // unit, name
+    return 0, "minute"
 
 
-def _plural(count: int, unit: str) -> str:
+def _span(delta: timedelta) -> str:
+    """A rounded-down duration ("5 minutes", "2 weeks"); "" under a minute or negative."""
+    count, unit = _count(delta)
+    if not count:
+        return ""
     return f"{count} {unit}" if count == 1 else f"{count} {unit}s"

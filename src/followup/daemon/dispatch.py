@@ -122,6 +122,7 @@ class Dispatcher:
             reminders = [content.reminder(
                 job.record.interview, job.number, of, now, self.policy.zone,
                 sent=job.record.followups_sent, signature=self.settings.me.name,
+                language=self.settings.me.language,
                 opens_at=rules.window_opens(job.record, job.number, self.policy))
                 for job in jobs]
             if channel.takes_digest and len(jobs) > DIGEST_OVER:

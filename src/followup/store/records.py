@@ -126,6 +126,7 @@ INTERVIEW_COLUMNS = (
     _raw(interviews.c.snoozed_until), interviews.c.topics, interviews.c.domains,
     interviews.c.source, interviews.c.heard_via, interviews.c.heard_message,
     interviews.c.event_uid, interviews.c.event_recurrence_id, interviews.c.zone,
+    interviews.c.language,
 )
 
 
@@ -140,7 +141,7 @@ def _interview(row: Any) -> Interview:
     # By position (in INTERVIEW_COLUMNS' order): a Row's attributes cost a lookup each.
     (id_, company, role, interviewer, email, notes, interview_at, reply_by, status, outcome,
      snoozed_until, topics, domains, source, heard_via, heard_message, event_uid,
-     event_recurrence_id, zone) = row
+     event_recurrence_id, zone, language) = row
     return Interview(
         id=id_, company=company, role=role, interview_at=_utc(interview_at),
         interviewer=interviewer, email=email, notes=notes, reply_by=_date(reply_by),
@@ -148,7 +149,7 @@ def _interview(row: Any) -> Interview:
         topics=topics, domains=tuple(domains.split()), source=_SOURCE[source],
         heard_via=_HEARD_VIA[heard_via] if heard_via else None,
         heard_message=heard_message, event_uid=event_uid,
-        event_recurrence_id=event_recurrence_id, zone=zone,
+        event_recurrence_id=event_recurrence_id, zone=zone, language=language,
     )
 
 

@@ -53,6 +53,7 @@ interviews = sa.Table(
     sa.Column("event_uid", sa.String(1000), nullable=True),
     sa.Column("event_recurrence_id", sa.String(100), nullable=True),
     sa.Column("zone", sa.String(64), nullable=True),
+    sa.Column("language", sa.String(8), nullable=True),  # None: the [me] language
     sa.Index("ix_interviews_event", "event_uid"),
     sqlite_autoincrement=True,  # ids are never reused
 )

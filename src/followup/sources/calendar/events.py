@@ -26,7 +26,7 @@ RESCHEDULE_WINDOW = timedelta(days=5)
 # A hand-entered interview at the same company within this of an event is the
 # same interview: the event is not imported a second time.
 DUPLICATE_WINDOW = timedelta(hours=36)
-DEFAULT_ROLE = "open"  # reads well in a draft: "the open position at Acme"
+DEFAULT_ROLE = ""  # a title that names no role: the draft names none either
 # Who sends invitations for employers: tracking systems and scheduling services.
 SCHEDULERS = mail_lists.TRACKING_SYSTEMS | mail_lists.SCHEDULING_SERVICES
 # Local parts of addresses nobody reads ("no-reply@...", dashes and underscores ignored).

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from followup import content
-from followup.models import Interview
+from followup.models import Draft, Interview
 
 LENGTH = timedelta(minutes=15)  # how long a nudge's event lasts in the calendar
 CALENDAR_NAME = "Follow-ups"
@@ -52,15 +52,16 @@ class Stamp:
 
 
 def planned(interview: Interview, number: int, of: int, fire_at: datetime,
-            installation: str) -> Planned:
-    """The event for nudge `number` of `of` of an interview."""
-    draft = content.draft(interview, number, of)
-    description = (f"Time for follow-up {number} of {of} to {interview.company} "
-                   f"({interview.role}). A draft:\n\nTo: {draft.to or '(no address)'}\n"
-                   f"Subject: {draft.subject}\n\n{draft.body}")
+            installation: str, draft: Draft, language: str = "en",
+            followup: int | None = None) -> Planned:
+    """The event for nudge `number` of `of` of an interview, carrying `draft` (the
+    one `followup draft` prints: follow-up `followup`, by default `number`) as
+    `draft` prints it, in the interview's language (`language` when it names none)."""
+    words = content.words(content.language_of(interview, language))
+    intro = words.event_intro(interview.role, interview.company, followup or number, of)
     return Planned(uid=f"followup-{installation}-{interview.id}-{number}@followup",
-                   summary=f"Follow up with {interview.company} ({number} of {of})",
-                   start=fire_at, description=description)
+                   summary=words.event_title(interview.company, number, of),
+                   start=fire_at, description=f"{intro}\n\n{content.draft_text(draft)}")
 
 
 def restamp(events: Iterable[Planned], stamps: dict[str, Stamp],
