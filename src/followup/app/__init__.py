@@ -393,7 +393,7 @@ class App:
 
     # --- the mailbox watch ------------------------------------------------------------------
 
-    def mailbox_scan(self, dry_run: bool = False, progress=None) -> list:
+    def mailbox_scan(self, dry_run: bool = False, progress=None, report=None) -> list:
         """`followup mailbox scan`: one pass over the mailbox; the findings new in it.
         Raises UserError (exit 1) when the server cannot be reached or refuses us."""
         from followup.sources.mailbox import watch as mailbox
@@ -401,7 +401,7 @@ class App:
         if not self.settings.mailbox.host:
             where = self.settings.path or "the configuration (`followup config init`)"
             raise UserError(f"no mailbox to scan: set [mailbox] host and username in {where}")
-        return mailbox.scan_once(self, dry_run, progress)
+        return mailbox.scan_once(self, dry_run, progress, report)
 
     def mailbox_findings(self, messages: list) -> list:
         """What these messages mean for the waiting interviews (nothing is changed)."""

@@ -14,6 +14,11 @@ waiting interviews and returns `Finding`s:
 - `ambiguous`: could belong to several waiting interviews and names the role of
   none (or of several): nothing changes, the user is asked.
 - `bounce`: a delivery failure of mail to the employer: a notice, not a reply.
+- `automatic`: other machine-sent mail from the employer (notices, newsletters,
+  mailing lists, reports): a notice, never a reply.
+
+Received mail is classified in DESIGN's order, the first that fits wins: bounce,
+auto_reply, tracking system, automatic, reply (or ambiguous).
 
 The lists behind these decisions are in `mail_lists`.
 """
@@ -40,10 +45,11 @@ HEADER_FIELDS = (
     "From", "To", "Cc", "Date", "Subject", "Message-ID", "In-Reply-To", "References",
     "Auto-Submitted", "Precedence", "X-Autoreply", "X-Autorespond", "X-Autoresponder",
     "Reply-To", "Return-Path", "Content-Type", "X-Auto-Response-Suppress",
-    "X-MS-Exchange-Inbox-Rules-Loop",
+    "X-MS-Exchange-Inbox-Rules-Loop", "X-Loop", "X-Failed-Recipients", "Feedback-ID",
+    *mail_lists.LIST_HEADERS, *mail_lists.CHALLENGE_HEADERS,
 )
-MAX_HEADER_BYTES = 64 * 1024
-MAX_SUBJECT = 2000  # characters; longer is not a person's subject line
+MAX_HEADER_BYTES = 1024 * 1024  # more is not mail but an attack: unreadable
+MAX_SUBJECT = 2000  # characters kept of a subject; the rest is cut
 FUTURE_SLACK = timedelta(hours=1)  # senders' clocks drift; further ahead is a broken Date
 SAME_FOLLOWUP = timedelta(days=2)  # a follow-up recorded by hand this close is this message
 
@@ -59,6 +65,7 @@ class Kind(StrEnum):
     FOLLOWUP_SENT = "followup_sent"
     AMBIGUOUS = "ambiguous"
     BOUNCE = "bounce"
+    AUTOMATIC = "automatic"
 
 
 class Unreadable(ValueError):
@@ -84,6 +91,10 @@ class Message:
     rules_loop: bool = False  # X-MS-Exchange-Inbox-Rules-Loop (made by a mailbox rule)
     return_path: str | None = None
     content_type: str = ""
+    mailing_list: bool = False  # List-Id, List-Unsubscribe, List-Post, ... (a list's post)
+    bulk_sender: bool = False  # Feedback-ID, X-Loop: what bulk senders and robots add
+    challenge: bool = False  # a challenge-response robot's own header
+    failed: tuple[str, ...] = ()  # X-Failed-Recipients: the addresses a bounce names
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,16 +180,15 @@ def _received(message: Message, state: _State, mine: frozenset[str]) -> Finding 
     if message.sender in mine:
         return None
     thread = _thread(message, state)
-    if is_automatic(message):
-        ids = thread or _from_employer(message, state)
-        return Finding(Kind.AUTO_REPLY, ids, message, counterpart=message.sender) if ids \
-            else None
-    if is_bounce(message):
+    kind = classify(message)
+    if kind is Kind.BOUNCE:
+        return _bounce(message, state, thread)
+    if kind is Kind.REPLY and is_tracking_system(message.sender):
+        ids = thread or _naming_company(message, state)
+    else:
         ids = thread or state.employers_of(message.sender, message.date)
-        recipient = next((state.known[r][1] for r in message.references if r in state.known),
-                         "")
-        return Finding(Kind.BOUNCE, ids, message, counterpart=recipient) if ids else None
-    ids = thread or _from_employer(message, state)
+    if kind is not Kind.REPLY:
+        return Finding(kind, ids, message, counterpart=message.sender) if ids else None
     if not ids:
         return None
     chosen = _narrow(message, [state.waiting[i] for i in ids])
@@ -188,8 +198,27 @@ def _received(message: Message, state: _State, mine: frozenset[str]) -> Finding 
     return Finding(Kind.REPLY, chosen, message, counterpart=message.sender)
 
 
+def _bounce(message: Message, state: _State, thread: tuple[int, ...]) -> Finding | None:
+    """A bounce of one of the user's follow-ups (named in In-Reply-To / References), of
+    mail to an employer's address it names (X-Failed-Recipients), or from an employer's
+    own server. The counterpart is the address that failed, when it is known."""
+    failed = next((state.known[r][1] for r in message.references if r in state.known), "")
+    ids = thread
+    if not ids:
+        for address in message.failed:
+            ids = state.employers_of(address, message.date)
+            if ids:
+                failed = address
+                break
+    if not ids:
+        ids = state.employers_of(message.sender, message.date)
+    if not failed and message.failed:
+        failed = message.failed[0]
+    return Finding(Kind.BOUNCE, ids, message, counterpart=failed) if ids else None
+
+
 def _sent(message: Message, state: _State) -> Finding | None:
-    if is_automatic(message):
+    if is_auto_reply(message):
         return None  # the user's own vacation replies
     ids = sorted({i for to in message.recipients for i in state.employers_of(to, message.date)})
     if not ids:
@@ -217,13 +246,12 @@ def _thread(message: Message, state: _State) -> tuple[int, ...]:
                         and state.waiting[i].interview_at <= message.date))
 
 
-def _from_employer(message: Message, state: _State) -> tuple[int, ...]:
-    if is_tracking_system(message.sender):
-        return tuple(sorted(
-            c.id for c in state.waiting.values() if c.interview_at <= message.date
-            and (names(company_words(c.company), message.sender_name)
-                 or names(company_words(c.company), message.subject))))
-    return state.employers_of(message.sender, message.date)
+def _naming_company(message: Message, state: _State) -> tuple[int, ...]:
+    """The waiting interviews whose company a tracking system's message names."""
+    return tuple(sorted(
+        c.id for c in state.waiting.values() if c.interview_at <= message.date
+        and (names(company_words(c.company), message.sender_name)
+             or names(company_words(c.company), message.subject))))
 
 
 def _narrow(message: Message, candidates: Sequence[Candidate]) -> tuple[int, ...]:
@@ -237,11 +265,56 @@ def _narrow(message: Message, candidates: Sequence[Candidate]) -> tuple[int, ...
 # --- what kind of message ---------------------------------------------------------------------
 
 
-def is_automatic(message: Message) -> bool:
+def classify(message: Message) -> Kind:
+    """What kind of mail this is, in DESIGN's order: BOUNCE, AUTO_REPLY, REPLY for a
+    tracking system's mail (an answer when it names the company), AUTOMATIC for other
+    machine-sent mail, else REPLY (a person's mail)."""
+    if is_bounce(message):
+        return Kind.BOUNCE
+    if is_auto_reply(message):
+        return Kind.AUTO_REPLY
+    if is_tracking_system(message.sender):
+        return Kind.REPLY
+    if is_machine_sent(message):
+        return Kind.AUTOMATIC
+    return Kind.REPLY
+
+
+def is_bounce(message: Message) -> bool:
+    """A delivery-status notification: a report of delivery status (with or without
+    its report-type), a mailer daemon's message, a postmaster's or a null sender's
+    with a failure subject. Feedback reports and read receipts are not bounces."""
+    content = message.content_type.lower()
+    if _is_report(message):
+        return False
+    if content.startswith(("multipart/report", "message/delivery-status")):
+        return True
+    local = _plain(message.sender.partition("@")[0])
+    name = " ".join(message.sender_name.casefold().replace("_", " ").split())
+    subject = message.subject.casefold()
+    failure = any(s in subject for s in mail_lists.BOUNCE_SUBJECTS)
+    if local in mail_lists.MAILER_DAEMONS or local in mail_lists.POSTMASTERS \
+            or _plain(name) in mail_lists.MAILER_DAEMONS:
+        return True
+    machine = (message.return_path in ("<>", "<MAILER-DAEMON>") or _auto_submitted(message)
+               or name in mail_lists.BOUNCE_NAMES or not message.sender)
+    if failure and machine:
+        return True
+    return failure and subject.startswith(tuple(
+        s for s in mail_lists.BOUNCE_SUBJECTS if s not in ("bounce", "rejected:", "read:")))
+
+
+def is_delay(message: Message) -> bool:
+    """A bounce that only says delivery is late: the server is still trying."""
+    subject = message.subject.casefold()
+    return any(s in subject for s in mail_lists.DELAY_SUBJECTS)
+
+
+def is_auto_reply(message: Message) -> bool:
     """An out-of-office or vacation reply (RFC 3834 and the vendors' own signs).
 
     Machine-sent mail in general (Auto-Submitted: auto-generated, Precedence:
-    bulk, no-reply senders) is not: that is how tracking systems answer.
+    bulk) is not: that is `is_machine_sent`.
     X-Auto-Response-Suppress alone is not either: Outlook puts it on ordinary mail.
     """
     submitted = message.auto_submitted.lower()
@@ -252,22 +325,50 @@ def is_automatic(message: Message) -> bool:
             or auto_reply_subject(message.subject))
 
 
+is_automatic = is_auto_reply  # the name it had
+
+
 def auto_reply_subject(subject: str) -> bool:
-    text = subject.strip().casefold()
+    text = subject.strip().casefold().lstrip("[(").lstrip()
     for prefix in mail_lists.AUTO_REPLY_SUBJECTS:
         if text.startswith(prefix):
             rest = text[len(prefix):]
-            if not rest or not rest[0].isalnum():
+            if not rest or not rest[0].isalnum() or prefix.endswith(":"):
                 return True
-    return False
+    return any(phrase in text for phrase in mail_lists.AUTO_REPLY_PHRASES)
 
 
-def is_bounce(message: Message) -> bool:
-    """A delivery-status report, a null Return-Path, or a mailer daemon's message."""
+def is_machine_sent(message: Message) -> bool:
+    """Machine-sent mail that is no reply: RFC 3834 auto-generated notices, bulk and
+    list mail, feedback and DMARC reports, read receipts, challenge-response robots,
+    and mail with a null sender (Return-Path <>: never a person's)."""
+    return (_auto_submitted(message) or message.return_path == "<>"
+            or message.precedence.lower().strip() in mail_lists.AUTOMATIC_PRECEDENCE
+            or message.mailing_list or message.challenge or message.bulk_sender
+            or _is_report(message))
+
+
+def _auto_submitted(message: Message) -> bool:
+    value = message.auto_submitted.strip().lower()
+    return bool(value) and not value.startswith("no")
+
+
+def _is_report(message: Message) -> bool:
+    """A feedback (ARF) or DMARC report, a read receipt, a challenge: by content type,
+    sender or subject."""
     content = message.content_type.lower()
-    local = message.sender.partition("@")[0]
-    return ((content.startswith("multipart/report") and "delivery-status" in content)
-            or message.return_path == "<>" or local in mail_lists.BOUNCE_SENDERS)
+    if content.startswith("multipart/report") and (
+            "feedback-report" in content or "disposition-notification" in content):
+        return True
+    subject = message.subject.casefold()
+    local = _plain(message.sender.partition("@")[0])
+    return (local in mail_lists.REPORT_SENDERS or "dmarc" in local
+            or any(s in subject for s in mail_lists.AUTOMATIC_SUBJECTS)
+            or subject.startswith(mail_lists.READ_RECEIPT_SUBJECTS))
+
+
+def _plain(local: str) -> str:
+    return "".join(c for c in local.lower() if c not in "._- +")
 
 
 def is_tracking_system(address: str) -> bool:
@@ -336,76 +437,167 @@ def names(phrase: Sequence[str], text: str) -> bool:
 # --- reading headers --------------------------------------------------------------------------
 
 
-def parse(raw: bytes, folder: Folder, now: datetime) -> Message:
-    """The Message in these raw header fields. Raises Unreadable (say why)."""
+def parse(raw: bytes, folder: Folder, now: datetime,
+          arrived: datetime | None = None) -> Message:
+    """The Message in these raw header fields, read leniently. `arrived`: the server's
+    arrival time (INTERNALDATE), taken when Date is missing, broken or in the future.
+    Raises Unreadable (say why) for what still cannot be read."""
     if len(raw) > MAX_HEADER_BYTES:
         raise Unreadable(f"headers too large ({len(raw)} bytes)")
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("utf-8")  # RFC 6532 allows UTF-8 in headers
-        except UnicodeDecodeError:
-            raise Unreadable("headers in an unknown 8-bit encoding") from None
-    fields = HeaderParser(policy=compat32).parsestr(text)
+    fields = HeaderParser(policy=compat32).parsestr(_text(raw))
 
     def get(name: str) -> str:
         return _decoded(fields, name)
 
-    subject = get("Subject")
+    subject = clean(get("Subject"))
     if len(subject) > MAX_SUBJECT:
-        raise Unreadable(f"Subject of {len(subject)} characters")
-    date = _date(fields.get("Date"), now)
+        subject = subject[:MAX_SUBJECT - 1] + "…"
+    date = _date(fields.get("Date"), now, arrived)
     sender_name, sender = _first_address(get("From"))
-    recipients = tuple(a.lower() for _, a in getaddresses([get("To"), get("Cc")]) if "@" in a)
-    references = tuple(re.findall(r"<[^<>\s]+>", f"{get('In-Reply-To')} {get('References')}"))
-    message_id = (re.findall(r"<[^<>\s]+>", get("Message-ID")) or [""])[0] \
+    recipients = tuple(dict.fromkeys(_addresses(get("To")) + _addresses(get("Cc"))))
+    references = tuple(clean(r) for r in _ids(f"{get('In-Reply-To')} {get('References')}"))
+    message_id = clean((_ids(get("Message-ID")) or [""])[0]) \
         or _made_up_id(sender, date, subject)
     return_path = fields.get("Return-Path")
     return Message(
-        folder=folder, message_id=message_id, sender=sender, date=date,
-        subject=" ".join(subject.split()), sender_name=sender_name, recipients=recipients,
-        references=references, auto_submitted=get("Auto-Submitted").strip(),
-        precedence=get("Precedence").strip(),
+        folder=folder, message_id=message_id[:1000], sender=sender, date=date,
+        subject=subject, sender_name=sender_name, recipients=recipients,
+        references=references, auto_submitted=clean(get("Auto-Submitted")),
+        precedence=clean(get("Precedence")),
         autoreply_header=any(n in fields for n in ("X-Autoreply", "X-Autorespond",
                                                    "X-Autoresponder")),
         response_suppress="X-Auto-Response-Suppress" in fields,
         rules_loop="X-MS-Exchange-Inbox-Rules-Loop" in fields,
         return_path=None if return_path is None else "".join(str(return_path).split()),
-        content_type=get("Content-Type"),
+        content_type=clean(get("Content-Type")),
+        mailing_list=any(n in fields for n in mail_lists.LIST_HEADERS),
+        bulk_sender=any(n in fields for n in ("Feedback-ID", "X-Loop")),
+        challenge=any(n in fields for n in mail_lists.CHALLENGE_HEADERS),
+        failed=tuple(_addresses(get("X-Failed-Recipients"))),
     )
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]+")
+
+
+def clean(text: str) -> str:
+    """A header value fit to store and print: NUL and other control characters gone,
+    white space made single spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _text(raw: bytes) -> str:
+    """Headers as text: ASCII, else UTF-8 (RFC 6532), else Latin-1 (every byte is a
+    character there: 8-bit headers of old mailers are read, not refused)."""
+    for encoding in ("ascii", "utf-8"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
 def _decoded(fields, name: str) -> str:
+    """A header's value with its encoded words decoded, in any charset: an unknown
+    charset or a broken encoded word is read as Latin-1 or left as written."""
     value = fields.get(name)
     if value is None:
         return ""
+    value = str(value)
     try:
-        return str(make_header(decode_header(str(value))))
-    except (LookupError, UnicodeError, HeaderParseError, ValueError) as error:
-        raise Unreadable(f"{name}: cannot decode ({error})") from None
+        parts = decode_header(value)
+    except (HeaderParseError, ValueError, UnicodeError, LookupError):
+        return value
+    try:
+        return str(make_header(parts))
+    except (LookupError, UnicodeError, HeaderParseError, ValueError):
+        pass
+    return " ".join(chunk if isinstance(chunk, str) else _bytes_text(chunk, charset)
+                    for chunk, charset in parts)
 
 
-def _date(value, now: datetime) -> datetime:
-    if value is None:
-        raise Unreadable("no Date")
+def _bytes_text(chunk: bytes, charset: str | None) -> str:
+    import codecs
+
+    name = (charset or "ascii").lower().partition("*")[0]  # RFC 2231 language tag
+    aliases = {"unknown-8bit": "latin-1", "x-unknown": "latin-1", "ks_c_5601-1987": "cp949",
+               "gb2312": "gb18030", "gbk": "gb18030", "iso-8859-8-i": "iso-8859-8"}
+    name = aliases.get(name, name)
     try:
-        date = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError, IndexError, OverflowError):
-        raise Unreadable(f"Date {str(value)[:80]!r} is not a date") from None
-    if date.tzinfo is None:  # "-0000": the time is UTC, its zone unknown
-        date = date.replace(tzinfo=UTC)
-    if date > now + FUTURE_SLACK:
-        raise Unreadable(f"Date {date.isoformat()} is in the future")
+        codecs.lookup(name)
+    except LookupError:
+        name = "latin-1"
+    try:
+        return chunk.decode(name)
+    except UnicodeDecodeError:
+        try:
+            return chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            return chunk.decode(name, errors="replace")
+
+
+def _date(value, now: datetime, arrived: datetime | None) -> datetime:
+    """The message's Date; the arrival time when Date is missing, broken, or further
+    in the future than clocks drift."""
+    date = None
+    if value is not None:
+        try:
+            date = parsedate_to_datetime(clean(str(value)))
+        except (TypeError, ValueError, IndexError, OverflowError):
+            date = None
+        if date is not None and date.tzinfo is None:  # "-0000": UTC, its zone unknown
+            date = date.replace(tzinfo=UTC)
+        if date is not None and date > now + FUTURE_SLACK:
+            date = None
+    if date is None:
+        if arrived is None:
+            raise Unreadable("no readable Date" if value is None or not str(value).strip()
+                             else "a Date that is not a date or is in the future, "
+                             "and no arrival time")
+        date = arrived if arrived.tzinfo is not None else arrived.replace(tzinfo=UTC)
     return date.astimezone(UTC)
 
 
+_ANGLED = re.compile(r"<\s*([^<>\s]+@[^<>\s]+?)\s*>")
+
+
 def _first_address(value: str) -> tuple[str, str]:
-    found = [(name, address) for name, address in getaddresses([value]) if address]
-    if not found:
-        return "", ""
+    """The From's display name and address (lower case). Read leniently: when the
+    value has an address in angle brackets, the last one is the address and what
+    stands before it the name (names with commas, brackets, "via"); else what the
+    standard parser finds."""
+    value = clean(value)
+    angled = list(_ANGLED.finditer(value))
+    if angled:
+        last = angled[-1]
+        name = value[:last.start()].strip().strip('"\'').strip()
+        name = re.sub(r'\\(.)', r"\1", name)
+        return clean(name.replace('"', "")), _address(last.group(1))
+    pairs = getaddresses([value])
+    found = [(name, address) for name, address in pairs if "@" in address]
+    if not found:  # "MAILER-DAEMON", "Mail Delivery Subsystem <MAILER-DAEMON>", "<>"
+        name = next((name for name, _ in pairs if name), "") or value.strip("<>\"' ")
+        return clean(name), ""
     name, address = found[0]
-    return " ".join(name.split()), address.lower()
+    return clean(name), _address(address)
+
+
+def _addresses(value: str) -> list[str]:
+    """Every address in a To / Cc list, lower case: the standard parser's, and any in
+    angle brackets it missed."""
+    value = clean(value)
+    found = [_address(a) for _, a in getaddresses([value]) if "@" in a]
+    found += [_address(m.group(1)) for m in _ANGLED.finditer(value)]
+    return [a for a in dict.fromkeys(found) if a]
+
+
+def _address(text: str) -> str:
+    address = text.strip().strip("<>").strip().lower()
+    return address[:1000] if "@" in address and " " not in address else ""
+
+
+def _ids(text: str) -> list[str]:
+    return re.findall(r"<[^<>\s]+>", text)
 
 
 def _made_up_id(sender: str, date: datetime, subject: str) -> str:
