@@ -39,12 +39,12 @@ def event(summary: str, start=datetime(2026, 12, 3, 10, 0, tzinfo=BERLIN), uid: 
 # (what the event looks like, summary, organizer, attendees, company, role, interviewer, email)
 READ_CASES = [
     ("Google invitation from the recruiter", "Interview with Acme", DANA, (JO,),
-     "Acme", "open", "Dana Smith", "dana@acme.example"),
+     "Acme", "", "Dana Smith", "dana@acme.example"),
     ("Outlook, company first", "Acme Robotics: Phone Screen",
      Person("Kim Lee", "kim.lee@acmerobotics.example"), (JO,),
-     "Acme Robotics", "open", "Kim Lee", "kim.lee@acmerobotics.example"),
+     "Acme Robotics", "", "Kim Lee", "kim.lee@acmerobotics.example"),
     ("Outlook, company last", "Phone screen - Beta Corp", Person("", "hr@beta.example"), (JO,),
-     "Beta Corp", "open", "", "hr@beta.example"),
+     "Beta Corp", "", "", "hr@beta.example"),
     ("tracking system (Greenhouse-like)",
      "Interview for Senior Backend Engineer at Globex",
      Person("Globex Recruiting", "no-reply@greenhouse.io"),
@@ -56,19 +56,19 @@ READ_CASES = [
      "Initrode", "Staff Engineer", "Initrode Recruiting", "no-reply@hire.lever.co"),
     ("Calendly booking: names only, the host's domain tells",
      "Screening Call between Dana Smith and Jo Doe", Person("Dana Smith", "dana@initech.example"),
-     (JO,), "Initech", "open", "Dana Smith", "dana@initech.example"),
+     (JO,), "Initech", "", "Dana Smith", "dana@initech.example"),
     ("Apple Calendar, typed by the user (the user organizes)", "Onsite interview @ Hooli",
      JO, (Person("Gavin B", "gavin.b@gmail.com"),),
-     "Hooli", "open", "Gavin B", "gavin.b@gmail.com"),
+     "Hooli", "", "Gavin B", "gavin.b@gmail.com"),
     ("interview with a person: the company comes from the address",
-     "Interview with Dana Smith", DANA, (JO,), "Acme", "open", "Dana Smith",
+     "Interview with Dana Smith", DANA, (JO,), "Acme", "", "Dana Smith",
      "dana@acme.example"),
     ("German", "Vorstellungsgespräch bei Siemens", Person("", "hr@siemens.example"), (),
-     "Siemens", "open", "", "hr@siemens.example"),
+     "Siemens", "", "", "hr@siemens.example"),
     ("French", "Entretien chez Doctolib", None, (Person("Léa M", "lea@doctolib.example"),),
-     "Doctolib", "open", "Léa M", "lea@doctolib.example"),
+     "Doctolib", "", "Léa M", "lea@doctolib.example"),
     ("hiring manager, company in a pipe", "Hiring manager chat | Umbrella",
-     Person("", "x@umbrella.example"), (), "Umbrella", "open", "", "x@umbrella.example"),
+     Person("", "x@umbrella.example"), (), "Umbrella", "", "", "x@umbrella.example"),
 ]
 
 
@@ -91,6 +91,34 @@ def test_an_interview_event_reads_as(case, summary, organizer, attendees, compan
 ])
 def test_other_events_are_not_interviews(summary, categories):
     assert read(event(summary, categories=categories), WORDS, ME, BERLIN, time(9)) is None
+
+
+@pytest.mark.parametrize(("summary", "interview"), [
+    ("Interview with Acme", True),
+    ("INTERVIEW: Acme", True),
+    ("PHONE  SCREEN \N{EN DASH} Beta", True),
+    ("Vorstellungsgespräch bei Siemens", True),
+    ("Entretien d'embauche chez Doctolib", True),
+    ("Entretien chaudière", False),  # boiler service
+    ("Entretien annuel d'évaluation", False),  # annual review
+    ("Onsite support: printer repair", False),
+    ("Interviewing skills workshop", False),  # not the whole word, and excluded
+    ("Mock interview with a friend", False),
+    ("Interview practice", False),
+    ("Webinar: how to interview", False),
+    ("Hiring manager sync", False),
+    ("Preinterview checklist", False),
+])
+def test_the_default_words_match_whole_words_and_exclude(summary, interview):
+    from followup.config import EXCLUDE, MATCH
+    from followup.sources.calendar.events import matches
+
+    assert matches(summary, (), MATCH, EXCLUDE) is interview
+
+
+def test_a_title_naming_no_role_gives_an_empty_role():
+    seen = read(event("Interview with Acme", organizer=DANA), WORDS, ME, BERLIN, time(9))
+    assert (seen.found.company, seen.found.role) == ("Acme", "")
 
 
 def test_a_category_makes_an_event_an_interview():

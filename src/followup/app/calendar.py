@@ -57,7 +57,7 @@ class CalendarSync:
         self.app = app
         self.settings = settings = settings or app.settings  # the daemon's, after a reload
         self.reader = Reader(settings.calendar.match, settings.me.addresses, settings.zone,
-                             settings.hours.start)
+                             settings.hours.start, settings.calendar.exclude)
 
     # --- importing -------------------------------------------------------------------------
 

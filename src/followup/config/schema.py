@@ -220,6 +220,13 @@ def word_list(value: Any) -> tuple[str, ...]:
     return words
 
 
+def excluded_words(value: Any) -> tuple[str, ...]:
+    """Like `word_list`, but may be empty (nothing excluded)."""
+    if isinstance(value, list) and not value:
+        return ()
+    return word_list(value)
+
+
 SCHEMA: dict[str, dict[str, Check]] = {
     "": {"timezone": zone_name},
     "database": {"url": database_url},
@@ -262,6 +269,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "caldav": web_url,
         "username": text(),
         "match": word_list,
+        "exclude": excluded_words,
         "poll_seconds": integer(1, 86400),
         "export": file_path,
         "export_caldav": web_url,

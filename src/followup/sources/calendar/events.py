@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,7 @@ RESCHEDULE_WINDOW = timedelta(days=5)
 # A hand-entered interview at the same company within this of an event is the
 # same interview: the event is not imported a second time.
 DUPLICATE_WINDOW = timedelta(hours=36)
-DEFAULT_ROLE = "open"  # reads well in a draft: "the open position at Acme"
+DEFAULT_ROLE = ""  # the title names none: a draft then names no role
 # Who sends invitations for employers: tracking systems and scheduling services.
 SCHEDULERS = mail_lists.TRACKING_SYSTEMS | mail_lists.SCHEDULING_SERVICES
 # Local parts of addresses nobody reads ("no-reply@...", dashes and underscores ignored).
@@ -113,20 +114,30 @@ class Step:
 # --- reading one event ----------------------------------------------------------------------
 
 
-def matches(summary: str, categories: Iterable[str], words: Sequence[str]) -> bool:
-    """Whether the title or a category contains one of the words (any case)."""
+def matches(summary: str, categories: Iterable[str], words: Sequence[str],
+            exclude: Sequence[str] = ()) -> bool:
+    """Whether the title or a category contains one of `words` as whole words (any
+    case, accents as written: "Interview" and "phone  screen" match, "Interviewing"
+    does not), and none of `exclude`."""
     texts = [summary.casefold(), *(c.casefold() for c in categories)]
-    return any(word.casefold() in text for word in words for text in texts)
+    found = any(_whole(word).search(text) for word in words for text in texts)
+    return found and not any(_whole(word).search(text) for word in exclude for text in texts)
+
+
+@lru_cache(maxsize=256)
+def _whole(word: str) -> re.Pattern[str]:
+    inner = r"\s+".join(re.escape(part) for part in word.casefold().split())
+    return re.compile(rf"(?<!\w){inner}(?!\w)")
 
 
 def read(event: Event, words: Sequence[str], me: Sequence[str], zone: ZoneInfo,
-         day_start: time) -> Seen | None:
+         day_start: time, exclude: Sequence[str] = ()) -> Seen | None:
     """The event as an interview, or None when it is not one.
 
     An interview that cannot be imported (no company anywhere) comes back with a
     `problem`; a cancelled one with `cancelled` set, so that the plan can close it.
     """
-    if not matches(event.summary, event.categories, words):
+    if not matches(event.summary, event.categories, words, exclude):
         return None
     cancelled = event.status.upper() == "CANCELLED"
     person = interviewer(event, me)
