@@ -8,6 +8,7 @@ Calendar, Outlook/Exchange, Apple Calendar, Calendly and a tracking system
 from __future__ import annotations
 
 import shutil
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -343,3 +344,35 @@ def test_library_warnings_and_raw_bytes_never_reach_the_terminal(fu, tmp_path):
     secret.write_bytes(b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nSECRET-TOKEN-abc123\x00\nEND:VCALENDAR\n")
     bad = fu("import", str(secret))
     assert bad.code == 1 and bad.err.count("\n") == 1 and "abc123" not in bad.err
+
+
+@pytest.mark.parametrize("url", ["https://jo:hunter2@cal.example/feed.ics",
+                                 "webcal://jo:hunter2@cal.example:443/feed.ics"])
+def test_a_login_in_a_feed_url_is_refused_and_never_shown(fu, url):
+    result = fu("import", url)
+    assert result.code == 78
+    assert "followup password set calendar" in result.err and "hunter2" not in result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_login_in_a_configured_feed_url_is_a_configuration_error(capsys, tmp_path):
+    path = tmp_path / "followup.toml"
+    path.write_text('[calendar]\nfeeds = ["https://jo:hunter2@cal.example/feed.ics"]\n')
+    result = run(capsys, "--config", str(path), "config", "check")
+    assert result.code == 78
+    assert "password set calendar" in result.err and "hunter2" not in result.err
+
+
+def test_a_draft_without_a_role_never_names_one():
+    from datetime import datetime
+
+    from followup.content import draft
+    from followup.models import Interview
+
+    interview = Interview(1, "Acme", "", datetime(2026, 12, 1, 10, tzinfo=UTC),
+                          email="dana@acme.example")
+    first, later = draft(interview, 1, 2), draft(interview, 2, 2)
+    assert first.subject == "Thank you for the interview"
+    assert later.subject == "Following up: my interview at Acme"
+    for text in (first.body, later.body):
+        assert "the position at Acme" in text and "  " not in text

@@ -67,6 +67,10 @@ class CalendarSync:
             try:
                 url = web_url(source)
             except Invalid as error:
+                if "login in the URL" in str(error):
+                    login = CalendarError(str(error))
+                    login.exit_code = 78  # as in the configuration file
+                    raise login from None
                 raise CalendarError(str(error)) from None
             fetched = calendar_net.fetch(url, self.login())
             return self.import_data(url, fetched.data or b"", calendar_net.shown_url(url),

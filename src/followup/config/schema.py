@@ -202,6 +202,10 @@ def web_url(value: Any) -> str:
         value = "https://" + value.removeprefix("webcal://")
     if value and not re.match(r"^https?://[^/\s]+", value):
         raise Invalid(f"{shown(value)} is not an http(s) URL")
+    if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+        # a login in the URL: its password would be shown (and urllib misreads it)
+        raise Invalid("a login in the URL is not allowed: give [calendar] username and "
+                      "use `followup password set calendar`")
     return value
 
 

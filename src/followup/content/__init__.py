@@ -53,10 +53,12 @@ def draft(interview: Interview, number: int, of: int, signature: str = "") -> Dr
     """
     role, company = _field(interview.role, 10), _field(interview.company, 8)
     if number >= 2:
-        subject = f"Following up: {role} at {company}"
+        subject = f"Following up: {role} at {company}" if role \
+            else f"Following up: my interview at {company}"
         paragraphs = _later_paragraphs(role, company)
     else:
-        subject = f"Thank you \N{EN DASH} {role} interview"
+        subject = f"Thank you \N{EN DASH} {role} interview" if role \
+            else "Thank you for the interview"
         paragraphs = _first_paragraphs(role, company, topics_text(interview.topics))
     closing = "Best regards,"
     name = _field(signature, 8)
@@ -84,7 +86,7 @@ def reminder(interview: Interview, number: int, of: int, now: datetime,
     with_whom = f" with {name}" if name else ""
     local = interview.interview_at.astimezone(zone)
     when = f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
-    body = (f"Your {role} interview at {company}{with_whom} was "
+    body = (f"Your {role + ' ' if role else ''}interview at {company}{with_whom} was "
             f"{ago(now - interview.interview_at)} ({when}).\n"
             f"Time for follow-up {next_number} of {of}; a draft is ready.")
     return Reminder(interview=interview, number=number, of=of,
@@ -169,8 +171,8 @@ def greeting_name(full: str) -> str:
 
 
 def _first_paragraphs(role: str, company: str, topics: str) -> list[str]:
-    thanks = (f"Thank you for taking the time to speak with me about the {role} position "
-              f"at {company}.")
+    position = f"the {role} position" if role else "the position"
+    thanks = f"Thank you for taking the time to speak with me about {position} at {company}."
     if topics:
         ending = "" if topics.endswith("…") else "."
         thanks += f" I particularly enjoyed our conversation about {topics}{ending}"
@@ -182,7 +184,8 @@ def _first_paragraphs(role: str, company: str, topics: str) -> list[str]:
 
 
 def _later_paragraphs(role: str, company: str) -> list[str]:
-    return [f"I am following up on my note about the {role} position at {company}. I "
+    position = f"the {role} position" if role else "the position"
+    return [f"I am following up on my note about {position} at {company}. I "
             "remain very interested and understand that these decisions take time. Thank "
             "you again."]
 
