@@ -376,3 +376,17 @@ def test_a_draft_without_a_role_never_names_one():
     assert later.subject == "Following up: my interview at Acme"
     for text in (first.body, later.body):
         assert "the position at Acme" in text and "  " not in text
+
+
+@freeze_time(NOW)
+def test_an_interview_removed_by_the_user_stays_removed(fu, tmp_path):
+    path = tmp_path / "one.ics"
+    path.write_text(calendar_text(event_text("rm-1", "Interview with Acme")))
+    [added] = imported(fu, path)
+    assert fu("rm", str(added["interview_id"])).code == 0
+    [again] = imported(fu, path)
+    assert (again["kind"], again["reason"], again["interview_id"]) == (
+        "skipped", "removed by you", None)
+    assert fu("list", "--all", "--json").json() == []
+    hand = fu("add", "--company", "Beta", "--role", "Engineer", "--at", "2026-12-12T10:00")
+    assert hand.code == 0 and fu("rm", "2").code == 0  # by hand: nothing to remember

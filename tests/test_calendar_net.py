@@ -205,3 +205,31 @@ def test_import_takes_a_feed_url(capsys, tmp_path, feeds):
     missing = run(capsys, "--config", str(cfg), "import", feeds.url("/nothing-here.ics"))
     assert (missing.code, missing.err) == (
         1, f"error: http://127.0.0.1:{feeds.server.server_port}/… answered 404 Not Found\n")
+
+
+# --- an interview the user removed stays removed ----------------------------------------------
+
+
+def test_a_removed_feed_interview_is_not_imported_again(app, feeds):
+    feeds.bodies["/removed.ics"] = vcalendar(vevent("rm-f", "Interview with Acme",
+                                                    "20261203T090000Z")).encode()
+    [added] = app.calendar.poll_feed(feeds.url("/removed.ics"))
+    app.remove(added.interview_id)
+    feeds.bodies["/removed.ics"] = vcalendar(vevent("rm-f", "Interview with Acme",
+                                                    "20261204T090000Z")).encode()  # moved
+    [again] = app.calendar.poll_feed(feeds.url("/removed.ics"))
+    assert (again.kind, again.reason) == ("skipped", "removed by you")
+    assert app.list(include_all=True) == []
+
+
+def test_a_removed_caldav_interview_is_not_imported_again(app, radicale):
+    collection = radicale.new_calendar()
+    radicale.put(collection, "e9.ics", vcalendar(vevent("e9", "Interview with Acme",
+                                                        "20261203T090000Z")))
+    [added] = app.calendar.poll_caldav(collection)
+    app.remove(added.interview_id)
+    radicale.put(collection, "e9.ics", vcalendar(vevent("e9", "Interview with Acme",
+                                                        "20261205T090000Z")))
+    [again] = app.calendar.poll_caldav(collection)
+    assert (again.kind, again.reason) == ("skipped", "removed by you")
+    assert app.list(include_all=True) == []

@@ -96,8 +96,11 @@ class CalendarSync:
     def apply(self, origin: str, reading: Reading, previous: list[EventKey],
               dry_run: bool = False) -> list[Step]:
         """Plan the reading against the database, and carry the plan out."""
+        from followup.store.removed import removed_keys
+
         store, now = self.app.store, self.app.now()
-        steps = events.plan(reading.seen, reading.gone, store.records(), now)
+        steps = events.plan(reading.seen, reading.gone, store.records(), now,
+                            removed_keys(store))
         if dry_run:
             return steps
         done = [self._carry_out(step) for step in steps]

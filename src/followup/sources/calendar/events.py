@@ -10,7 +10,7 @@ closed, skipped, unchanged. The caller applies them; nothing here writes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -236,12 +236,13 @@ def domain_company(email: str) -> str:
 
 
 def plan(seen: Sequence[Seen], gone: Iterable[EventKey], records: Sequence[Record],
-         now: datetime) -> list[Step]:
+         now: datetime, removed: Collection[EventKey] = ()) -> list[Step]:
     """The steps that bring the database in line with the calendar.
 
     `seen`: the interview events the calendar holds; `gone`: the events that were
     imported before and have left it; `records`: every interview in the
-    database. Only interviews imported from a calendar are ever changed.
+    database; `removed`: the events whose interview the user removed (skipped).
+    Only interviews imported from a calendar are ever changed.
     Present events go first, so that a rescheduled invitation with a new UID
     takes the interview over before the old UID's cancellation is looked at.
     """
@@ -253,6 +254,10 @@ def plan(seen: Sequence[Seen], gone: Iterable[EventKey], records: Sequence[Recor
         if item.key in planned:
             continue  # the same event twice (two CalDAV objects with one UID): once is enough
         planned.add(item.key)
+        if item.key in removed and item.key not in imported:
+            if not item.cancelled:
+                steps.append(Step("skipped", item.key, item.summary, reason="removed by you"))
+            continue
         step = _present(item, imported, records, now) if not item.cancelled else None
         if step is not None:
             steps.append(step)
