@@ -390,3 +390,17 @@ def test_an_interview_removed_by_the_user_stays_removed(fu, tmp_path):
     assert fu("list", "--all", "--json").json() == []
     hand = fu("add", "--company", "Beta", "--role", "Engineer", "--at", "2026-12-12T10:00")
     assert hand.code == 0 and fu("rm", "2").code == 0  # by hand: nothing to remember
+
+
+@freeze_time(NOW)
+def test_one_unreadable_value_or_zone_costs_only_its_own_part(fu, tmp_path):
+    path = tmp_path / "partly.ics"
+    path.write_text(calendar_text(
+        "BEGIN:VTIMEZONE\nTZID:Makebelieve\nBEGIN:STANDARD\nTZOFFSETFROM:-0400\n"
+        "TZOFFSETTO:-0500\nDTSTART:19700101T020000\nRDATE;VALUE=DATE:19800101\n"
+        "END:STANDARD\nEND:VTIMEZONE",
+        event_text("bad", "Interview with Binary", "ATTACH;ENCODING=BASE64;VALUE=BINARY:"
+                   "WW91IHJlYWxseS=Cg=", "X-BAD;VALUE=DATE:notadate"),
+        event_text("good", "Interview with Acme", "ORGANIZER:mailto:dana@acme.example")))
+    findings = imported(fu, path)  # the zone's RDATE;VALUE=DATE failed the whole file
+    assert ("good", "added") in [(f["uid"], f["kind"]) for f in findings]

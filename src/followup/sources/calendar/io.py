@@ -18,6 +18,7 @@ calendar costs little. Heavy libraries are imported when first needed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,9 +87,12 @@ def parse(data: bytes, origin: str) -> Calendar:
         with quiet():
             found = Calendar.from_ical(data, multiple=True)
     except Exception as error:  # the parser raises several kinds for what is not iCalendar
-        # Its messages quote the file's bytes: say only what kind of error it was.
-        raise CalendarError(f"{origin} is not an iCalendar file "
-                            f"({type(error).__name__})") from None
+        piecewise = _piecewise(data)
+        if piecewise is None:
+            # Its messages quote the file's bytes: say only what kind of error it was.
+            raise CalendarError(f"{origin} is not an iCalendar file "
+                                f"({type(error).__name__})") from None
+        found = [piecewise]
     calendars = [c for c in found if getattr(c, "name", "") == "VCALENDAR"]
     if not calendars:
         raise CalendarError(f"{origin} is not an iCalendar file (no VCALENDAR)")
@@ -96,6 +100,42 @@ def parse(data: bytes, origin: str) -> Calendar:
     for more in calendars[1:]:  # several VCALENDAR objects in one file: read them all
         for component in more.subcomponents:
             calendar.add_component(component)
+    return calendar
+
+
+_BLOCK = re.compile(r"^BEGIN:(VEVENT|VTIMEZONE)\r?$.*?^END:\1\r?$",
+                    re.IGNORECASE | re.MULTILINE | re.DOTALL)
+
+
+def _piecewise(data: bytes) -> Calendar | None:
+    """A calendar the parser refused whole (one bad base64 value, one zone it cannot
+    read), read event by event and zone by zone: what cannot be read is left out,
+    and its events are remembered in `followup_broken` (uid, summary). None when the
+    data holds no VCALENDAR at all."""
+    from icalendar import Calendar
+
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    text = re.sub(r"\n[ \t]", "", text)  # unfold
+    if not re.search(r"^BEGIN:VCALENDAR\s*$", text, re.IGNORECASE | re.MULTILINE):
+        return None
+    calendar = Calendar()
+    broken: list[tuple[str, str]] = []
+    zone = re.search(r"^X-WR-TIMEZONE:(.+)$", text, re.IGNORECASE | re.MULTILINE)
+    if zone:
+        calendar.add("X-WR-TIMEZONE", zone.group(1).strip())
+    for block in _BLOCK.finditer(text):
+        try:
+            with quiet():
+                one = Calendar.from_ical(f"BEGIN:VCALENDAR\n{block.group(0)}\nEND:VCALENDAR\n")
+            for component in one.subcomponents:
+                calendar.add_component(component)
+        except Exception:
+            if block.group(1).upper() == "VEVENT":
+                uid = re.search(r"^UID:(.*)$", block.group(0), re.MULTILINE)
+                summary = re.search(r"^SUMMARY[^:\n]*:(.*)$", block.group(0), re.MULTILINE)
+                broken.append((_one_line(uid.group(1)) if uid else "",
+                               _one_line(summary.group(1)) if summary else ""))
+    calendar.followup_broken = broken
     return calendar
 
 
@@ -128,7 +168,10 @@ def read(calendar: Calendar, reader: Reader, now: datetime,
     if len(matching) > MAX_EVENTS:
         raise CalendarError(f"the calendar has more than {MAX_EVENTS} interview events: "
                             f"not read")
-    broken: list[Seen] = []
+    broken: list[Seen] = [
+        Seen(EventKey(uid), summary, problem="broken event: it cannot be read")
+        for uid, summary in getattr(calendar, "followup_broken", ())
+        if events.matches(summary, (), reader.words, reader.exclude)]
     wanted: set[str] = set()
     for uid in matching:
         problem = next(filter(None, map(_problem, groups[uid])), "") \
