@@ -79,8 +79,9 @@ def decide_file(name: str) -> Outcome:
                          email=message.sender,
                          domains=(message.sender.rpartition("@")[2],) if message.sender else ())
     known = {ref: (1, "dana@acme.example") for ref in message.references}
-    kind = str(replies.classify(message)) if message.sender or message.sender_name \
-        else "none"
+    kind = str(replies.classify(message))
+    if kind == "reply" and not message.sender:
+        kind = "none"  # a person's message from nobody: nothing to find
     found = replies.decide([message], [employer], ("jo@example.org",), known)
     if not found:
         return Outcome(kind, "none", False)

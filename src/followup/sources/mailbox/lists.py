@@ -132,7 +132,7 @@ AUTOMATIC_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 # DMARC and abuse reports.
 REPORT_SENDERS = frozenset({
     "dmarc", "dmarcreports", "dmarcreport", "dmarcnoreply", "noreplydmarcsupport",
-    "dmarcsupport", "feedback", "feedbackloop", "fbl", "scomp", "abuse", "complaints",
+    "dmarcsupport", "feedbackloop", "fbl", "scomp", "abuse", "complaints",
     "arf", "opendmarcpostmaster", "spamreport",
 })
 # Subjects of reports, challenge-response robots and read receipts (contained, any case).
