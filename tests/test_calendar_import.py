@@ -404,3 +404,17 @@ def test_one_unreadable_value_or_zone_costs_only_its_own_part(fu, tmp_path):
         event_text("good", "Interview with Acme", "ORGANIZER:mailto:dana@acme.example")))
     findings = imported(fu, path)  # the zone's RDATE;VALUE=DATE failed the whole file
     assert ("good", "added") in [(f["uid"], f["kind"]) for f in findings]
+
+
+@freeze_time(NOW)
+def test_a_calendar_past_the_cap_on_interview_events_is_one_line(fu, tmp_path, monkeypatch):
+    from followup.sources.calendar import io as calendar_io
+
+    monkeypatch.setattr(calendar_io, "MAX_EVENTS", 3)
+    path = tmp_path / "flood.ics"
+    path.write_text(calendar_text(*(event_text(f"e{i}", f"Interview with Acme {i}")
+                                    for i in range(4))))
+    result = fu("import", str(path))
+    assert result.code == 1 and result.err.count("\n") == 1
+    assert "more than 3 interview events" in result.err
+    assert fu("list", "--all", "--json").json() == []
