@@ -193,6 +193,9 @@ def test_a_bounce_of_a_follow_up_is_not_a_reply(fu, cfg, imap):
     found = scan(fu)
     assert [(f["kind"], f["interview_ids"]) for f in found] == [
         ("followup_sent", [acme]), ("bounce", [acme])]
+    bounce = found[1]
+    assert (bounce["to"], bounce["applied"], bounce["returns_on"]) == (
+        "dana@acme.example", False, None)  # the address that failed
     assert record(cfg, acme).interview.status is Status.WAITING
 
 
