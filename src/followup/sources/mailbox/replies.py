@@ -1,8 +1,9 @@
 """What the mailbox watch decides: pure code, message headers in, findings out.
 
-`parse` turns the raw header fields fetched from the server into a `Message`
-(or raises `Unreadable`); `decide` looks at messages, oldest first, against the
-waiting interviews and returns `Finding`s:
+`messages.parse` turns the raw header fields fetched from the server into a
+`Message` (or raises `Unreadable`); `kinds.classify` says what kind of mail it
+is; `decide` looks at messages, oldest first, against the waiting interviews and
+returns `Finding`s:
 
 - `reply`: a message in an inbox folder from the employer (or naming one of our
   follow-ups, or an applicant-tracking system naming the company), dated after
@@ -20,81 +21,43 @@ waiting interviews and returns `Finding`s:
 Received mail is classified in DESIGN's order, the first that fits wins: bounce,
 auto_reply, tracking system, automatic, reply (or ambiguous).
 
-The lists behind these decisions are in `mail_lists`.
+The lists behind these decisions are in `mail_lists`. The names of `messages`
+and `kinds` are re-exported here: they are the decisions' vocabulary.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from email.errors import HeaderParseError
-from email.header import decode_header, make_header
-from email.parser import HeaderParser
-from email.policy import compat32
-from email.utils import getaddresses, parsedate_to_datetime
-from enum import StrEnum
+from datetime import datetime, timedelta
 
 from followup.sources.mailbox import lists as mail_lists
-
-# The header fields fetched (BODY.PEEK[HEADER.FIELDS (...)]); nothing else is read.
-HEADER_FIELDS = (
-    "From", "To", "Cc", "Date", "Subject", "Message-ID", "In-Reply-To", "References",
-    "Auto-Submitted", "Precedence", "X-Autoreply", "X-Autorespond", "X-Autoresponder",
-    "Reply-To", "Return-Path", "Content-Type", "X-Auto-Response-Suppress",
-    "X-MS-Exchange-Inbox-Rules-Loop", "X-Loop", "X-Failed-Recipients", "Feedback-ID",
-    *mail_lists.LIST_HEADERS, *mail_lists.CHALLENGE_HEADERS,
+from followup.sources.mailbox.kinds import (  # noqa: F401 (re-exported)
+    Kind,
+    auto_reply_subject,
+    classify,
+    domain_of,
+    is_auto_reply,
+    is_automatic,
+    is_bounce,
+    is_delay,
+    is_machine_sent,
+    is_public_provider,
+    is_tracking_system,
+    within,
 )
-MAX_HEADER_BYTES = 1024 * 1024  # more is not mail but an attack: unreadable
-MAX_SUBJECT = 2000  # characters kept of a subject; the rest is cut
-FUTURE_SLACK = timedelta(hours=1)  # senders' clocks drift; further ahead is a broken Date
+from followup.sources.mailbox.messages import (  # noqa: F401
+    HEADER_FIELDS,
+    Folder,
+    Message,
+    Unreadable,
+    clean,
+    parse,
+)
+
 SAME_FOLLOWUP = timedelta(days=2)  # a follow-up recorded by hand this close is this message
-
-
-class Folder(StrEnum):
-    INBOX = "inbox"
-    SENT = "sent"
-
-
-class Kind(StrEnum):
-    REPLY = "reply"
-    AUTO_REPLY = "auto_reply"
-    FOLLOWUP_SENT = "followup_sent"
-    AMBIGUOUS = "ambiguous"
-    BOUNCE = "bounce"
-    AUTOMATIC = "automatic"
-
-
-class Unreadable(ValueError):
-    """A message whose headers cannot be trusted (bad encoding, no Date, ...): skipped."""
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """The header fields of one message that the decisions look at."""
-
-    folder: Folder
-    message_id: str
-    sender: str  # the From address, lower case
-    date: datetime
-    subject: str = ""
-    sender_name: str = ""
-    recipients: tuple[str, ...] = ()  # To and Cc, lower case
-    references: tuple[str, ...] = ()  # In-Reply-To and References
-    auto_submitted: str = ""
-    precedence: str = ""
-    autoreply_header: bool = False  # X-Autoreply, X-Autorespond or X-Autoresponder
-    response_suppress: bool = False  # X-Auto-Response-Suppress (ordinary Outlook mail too)
-    rules_loop: bool = False  # X-MS-Exchange-Inbox-Rules-Loop (made by a mailbox rule)
-    return_path: str | None = None
-    content_type: str = ""
-    mailing_list: bool = False  # List-Id, List-Unsubscribe, List-Post, ... (a list's post)
-    bulk_sender: bool = False  # Feedback-ID, X-Loop: what bulk senders and robots add
-    challenge: bool = False  # a challenge-response robot's own header
-    failed: tuple[str, ...] = ()  # X-Failed-Recipients: the addresses a bounce names
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +105,7 @@ class _State:
         if not address:
             return ()
         found = set(self.by_address.get(address, ()))
-        labels = _domain(address).split(".")
+        labels = domain_of(address).split(".")
         for start in range(len(labels)):
             found |= self.by_domain.get(".".join(labels[start:]), set())
         return tuple(sorted(i for i in found if i in self.waiting
@@ -262,125 +225,7 @@ def _narrow(message: Message, candidates: Sequence[Candidate]) -> tuple[int, ...
     return named if len(named) == 1 else tuple(c.id for c in candidates)
 
 
-# --- what kind of message ---------------------------------------------------------------------
-
-
-def classify(message: Message) -> Kind:
-    """What kind of mail this is, in DESIGN's order: BOUNCE, AUTO_REPLY, REPLY for a
-    tracking system's mail (an answer when it names the company), AUTOMATIC for other
-    machine-sent mail, else REPLY (a person's mail)."""
-    if is_bounce(message):
-        return Kind.BOUNCE
-    if is_auto_reply(message):
-        return Kind.AUTO_REPLY
-    if is_tracking_system(message.sender):
-        return Kind.REPLY
-    if is_machine_sent(message):
-        return Kind.AUTOMATIC
-    return Kind.REPLY
-
-
-def is_bounce(message: Message) -> bool:
-    """A delivery-status notification: a report of delivery status (with or without
-    its report-type), a mailer daemon's message, a postmaster's or a null sender's
-    with a failure subject. Feedback reports and read receipts are not bounces."""
-    content = message.content_type.lower()
-    if _is_report(message):
-        return False
-    if content.startswith(("multipart/report", "message/delivery-status")):
-        return True
-    local = _plain(message.sender.partition("@")[0])
-    name = " ".join(message.sender_name.casefold().replace("_", " ").split())
-    subject = message.subject.casefold()
-    failure = any(s in subject for s in mail_lists.BOUNCE_SUBJECTS)
-    if local in mail_lists.MAILER_DAEMONS or local in mail_lists.POSTMASTERS \
-            or _plain(name) in mail_lists.MAILER_DAEMONS:
-        return True
-    machine = (message.return_path in ("<>", "<MAILER-DAEMON>") or _auto_submitted(message)
-               or name in mail_lists.BOUNCE_NAMES or not message.sender)
-    if failure and machine:
-        return True
-    return failure and subject.startswith(tuple(
-        s for s in mail_lists.BOUNCE_SUBJECTS if s not in ("bounce", "rejected:", "read:")))
-
-
-def is_delay(message: Message) -> bool:
-    """A bounce that only says delivery is late: the server is still trying."""
-    subject = message.subject.casefold()
-    return any(s in subject for s in mail_lists.DELAY_SUBJECTS)
-
-
-def is_auto_reply(message: Message) -> bool:
-    """An out-of-office or vacation reply (RFC 3834 and the vendors' own signs).
-
-    Machine-sent mail in general (Auto-Submitted: auto-generated, Precedence:
-    bulk) is not: that is `is_machine_sent`.
-    X-Auto-Response-Suppress alone is not either: Outlook puts it on ordinary mail.
-    """
-    submitted = message.auto_submitted.lower()
-    return (submitted.startswith("auto-replied") or "vacation" in submitted
-            or message.autoreply_header
-            or message.precedence.lower() == "auto_reply"
-            or (message.response_suppress and message.rules_loop)  # Exchange's OOF
-            or auto_reply_subject(message.subject))
-
-
-is_automatic = is_auto_reply  # the name it had
-
-
-def auto_reply_subject(subject: str) -> bool:
-    text = subject.strip().casefold().lstrip("[(").lstrip()
-    for prefix in mail_lists.AUTO_REPLY_SUBJECTS:
-        if text.startswith(prefix):
-            rest = text[len(prefix):]
-            if not rest or not rest[0].isalnum() or prefix.endswith(":"):
-                return True
-    return any(phrase in text for phrase in mail_lists.AUTO_REPLY_PHRASES)
-
-
-def is_machine_sent(message: Message) -> bool:
-    """Machine-sent mail that is no reply: RFC 3834 auto-generated notices, bulk and
-    list mail, feedback and DMARC reports, read receipts, challenge-response robots,
-    and mail with a null sender (Return-Path <>: never a person's)."""
-    return (_auto_submitted(message) or message.return_path == "<>"
-            or message.precedence.lower().strip() in mail_lists.AUTOMATIC_PRECEDENCE
-            or message.mailing_list or message.challenge or message.bulk_sender
-            or _is_report(message))
-
-
-def _auto_submitted(message: Message) -> bool:
-    value = message.auto_submitted.strip().lower()
-    return bool(value) and not value.startswith("no")
-
-
-def _is_report(message: Message) -> bool:
-    """A feedback (ARF) or DMARC report, a read receipt, a challenge: by content type,
-    sender or subject."""
-    content = message.content_type.lower()
-    if content.startswith("multipart/report") and (
-            "feedback-report" in content or "disposition-notification" in content):
-        return True
-    subject = message.subject.casefold()
-    local = _plain(message.sender.partition("@")[0])
-    return (local in mail_lists.REPORT_SENDERS or "dmarc" in local
-            or any(s in subject for s in mail_lists.AUTOMATIC_SUBJECTS)
-            or subject.startswith(mail_lists.READ_RECEIPT_SUBJECTS))
-
-
-def _plain(local: str) -> str:
-    return "".join(c for c in local.lower() if c not in "._- +")
-
-
-def is_tracking_system(address: str) -> bool:
-    return within(_domain(address), mail_lists.TRACKING_SYSTEMS)
-
-
-def is_public_provider(domain: str) -> bool:
-    if domain in mail_lists.PUBLIC_PROVIDERS:
-        return True
-    name, _, rest = domain.partition(".")
-    return (name in mail_lists.PUBLIC_PROVIDER_NAMES and 0 < len(rest) <= 6
-            and all(len(label) <= 3 for label in rest.split(".")))
+# --- who is the employer ------------------------------------------------------------------------
 
 
 def employer_domains(candidate: Candidate) -> frozenset[str]:
@@ -388,7 +233,7 @@ def employer_domains(candidate: Candidate) -> frozenset[str]:
     `email`, but never a public mail provider's."""
     found = {d.lower() for d in candidate.domains}
     if candidate.email:
-        found.add(_domain(candidate.email))
+        found.add(domain_of(candidate.email))
     return frozenset(d for d in found if d and not is_public_provider(d))
 
 
@@ -397,16 +242,7 @@ def employer_address(candidate: Candidate, address: str) -> bool:
         return False
     if candidate.email and address == candidate.email.lower():
         return True
-    return within(_domain(address), employer_domains(candidate))
-
-
-def _domain(address: str) -> str:
-    return address.rpartition("@")[2].lower()
-
-
-def within(domain: str, domains: Iterable[str]) -> bool:
-    """Whether `domain` is one of `domains` or a subdomain of one."""
-    return bool(domain) and any(domain == d or domain.endswith("." + d) for d in domains)
+    return within(domain_of(address), employer_domains(candidate))
 
 
 # --- names ---------------------------------------------------------------------------------
@@ -432,175 +268,3 @@ def names(phrase: Sequence[str], text: str) -> bool:
     found = words(text)
     size = len(phrase)
     return any(found[i:i + size] == tuple(phrase) for i in range(len(found) - size + 1))
-
-
-# --- reading headers --------------------------------------------------------------------------
-
-
-def parse(raw: bytes, folder: Folder, now: datetime,
-          arrived: datetime | None = None) -> Message:
-    """The Message in these raw header fields, read leniently. `arrived`: the server's
-    arrival time (INTERNALDATE), taken when Date is missing, broken or in the future.
-    Raises Unreadable (say why) for what still cannot be read."""
-    if len(raw) > MAX_HEADER_BYTES:
-        raise Unreadable(f"headers too large ({len(raw)} bytes)")
-    fields = HeaderParser(policy=compat32).parsestr(_text(raw))
-
-    def get(name: str) -> str:
-        return _decoded(fields, name)
-
-    subject = clean(get("Subject"))
-    if len(subject) > MAX_SUBJECT:
-        subject = subject[:MAX_SUBJECT - 1] + "…"
-    date = _date(fields.get("Date"), now, arrived)
-    sender_name, sender = _first_address(get("From"))
-    recipients = tuple(dict.fromkeys(_addresses(get("To")) + _addresses(get("Cc"))))
-    references = tuple(clean(r) for r in _ids(f"{get('In-Reply-To')} {get('References')}"))
-    message_id = clean((_ids(get("Message-ID")) or [""])[0]) \
-        or _made_up_id(sender, date, subject)
-    return_path = fields.get("Return-Path")
-    return Message(
-        folder=folder, message_id=message_id[:1000], sender=sender, date=date,
-        subject=subject, sender_name=sender_name, recipients=recipients,
-        references=references, auto_submitted=clean(get("Auto-Submitted")),
-        precedence=clean(get("Precedence")),
-        autoreply_header=any(n in fields for n in ("X-Autoreply", "X-Autorespond",
-                                                   "X-Autoresponder")),
-        response_suppress="X-Auto-Response-Suppress" in fields,
-        rules_loop="X-MS-Exchange-Inbox-Rules-Loop" in fields,
-        return_path=None if return_path is None else "".join(str(return_path).split()),
-        content_type=clean(get("Content-Type")),
-        mailing_list=any(n in fields for n in mail_lists.LIST_HEADERS),
-        bulk_sender=any(n in fields for n in ("Feedback-ID", "X-Loop")),
-        challenge=any(n in fields for n in mail_lists.CHALLENGE_HEADERS),
-        failed=tuple(_addresses(get("X-Failed-Recipients"))),
-    )
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]+")
-
-
-def clean(text: str) -> str:
-    """A header value fit to store and print: NUL and other control characters gone,
-    white space made single spaces."""
-    return " ".join(_CONTROL.sub(" ", text).split())
-
-
-def _text(raw: bytes) -> str:
-    """Headers as text: ASCII, else UTF-8 (RFC 6532), else Latin-1 (every byte is a
-    character there: 8-bit headers of old mailers are read, not refused)."""
-    for encoding in ("ascii", "utf-8"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")
-
-
-def _decoded(fields, name: str) -> str:
-    """A header's value with its encoded words decoded, in any charset: an unknown
-    charset or a broken encoded word is read as Latin-1 or left as written."""
-    value = fields.get(name)
-    if value is None:
-        return ""
-    value = str(value)
-    try:
-        parts = decode_header(value)
-    except (HeaderParseError, ValueError, UnicodeError, LookupError):
-        return value
-    try:
-        return str(make_header(parts))
-    except (LookupError, UnicodeError, HeaderParseError, ValueError):
-        pass
-    return " ".join(chunk if isinstance(chunk, str) else _bytes_text(chunk, charset)
-                    for chunk, charset in parts)
-
-
-def _bytes_text(chunk: bytes, charset: str | None) -> str:
-    import codecs
-
-    name = (charset or "ascii").lower().partition("*")[0]  # RFC 2231 language tag
-    aliases = {"unknown-8bit": "latin-1", "x-unknown": "latin-1", "ks_c_5601-1987": "cp949",
-               "gb2312": "gb18030", "gbk": "gb18030", "iso-8859-8-i": "iso-8859-8"}
-    name = aliases.get(name, name)
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        name = "latin-1"
-    try:
-        return chunk.decode(name)
-    except UnicodeDecodeError:
-        try:
-            return chunk.decode("utf-8")
-        except UnicodeDecodeError:
-            return chunk.decode(name, errors="replace")
-
-
-def _date(value, now: datetime, arrived: datetime | None) -> datetime:
-    """The message's Date; the arrival time when Date is missing, broken, or further
-    in the future than clocks drift."""
-    date = None
-    if value is not None:
-        try:
-            date = parsedate_to_datetime(clean(str(value)))
-        except (TypeError, ValueError, IndexError, OverflowError):
-            date = None
-        if date is not None and date.tzinfo is None:  # "-0000": UTC, its zone unknown
-            date = date.replace(tzinfo=UTC)
-        if date is not None and date > now + FUTURE_SLACK:
-            date = None
-    if date is None:
-        if arrived is None:
-            raise Unreadable("no readable Date" if value is None or not str(value).strip()
-                             else "a Date that is not a date or is in the future, "
-                             "and no arrival time")
-        date = arrived if arrived.tzinfo is not None else arrived.replace(tzinfo=UTC)
-    return date.astimezone(UTC)
-
-
-_ANGLED = re.compile(r"<\s*([^<>\s]+@[^<>\s]+?)\s*>")
-
-
-def _first_address(value: str) -> tuple[str, str]:
-    """The From's display name and address (lower case). Read leniently: when the
-    value has an address in angle brackets, the last one is the address and what
-    stands before it the name (names with commas, brackets, "via"); else what the
-    standard parser finds."""
-    value = clean(value)
-    angled = list(_ANGLED.finditer(value))
-    if angled:
-        last = angled[-1]
-        name = value[:last.start()].strip().strip('"\'').strip()
-        name = re.sub(r'\\(.)', r"\1", name)
-        return clean(name.replace('"', "")), _address(last.group(1))
-    pairs = getaddresses([value])
-    found = [(name, address) for name, address in pairs if "@" in address]
-    if not found:  # "MAILER-DAEMON", "Mail Delivery Subsystem <MAILER-DAEMON>", "<>"
-        name = next((name for name, _ in pairs if name), "") or value.strip("<>\"' ")
-        return clean(name), ""
-    name, address = found[0]
-    return clean(name), _address(address)
-
-
-def _addresses(value: str) -> list[str]:
-    """Every address in a To / Cc list, lower case: the standard parser's, and any in
-    angle brackets it missed."""
-    value = clean(value)
-    found = [_address(a) for _, a in getaddresses([value]) if "@" in a]
-    found += [_address(m.group(1)) for m in _ANGLED.finditer(value)]
-    return [a for a in dict.fromkeys(found) if a]
-
-
-def _address(text: str) -> str:
-    address = text.strip().strip("<>").strip().lower()
-    return address[:1000] if "@" in address and " " not in address else ""
-
-
-def _ids(text: str) -> list[str]:
-    return re.findall(r"<[^<>\s]+>", text)
-
-
-def _made_up_id(sender: str, date: datetime, subject: str) -> str:
-    """A stable id for a message without a Message-ID, so it is still seen only once."""
-    digest = hashlib.sha256(f"{sender}|{date.isoformat()}|{subject}".encode()).hexdigest()
-    return f"<{digest[:32]}@no-message-id.invalid>"
