@@ -52,7 +52,7 @@ def test_a_file_a_feed_and_caldav_bring_interviews_in_and_follow_moves_and_cance
                                           organizer="hr@beta.example")).encode()
     collection = radicale.new_calendar()
     radicale.put(collection, "dav-1.ics", vcalendar(vevent(
-        "dav-1", "Gamma: hiring manager", stamp(soon(4)), organizer="kim@gamma.example")))
+        "dav-1", "Gamma: hiring manager interview", stamp(soon(4)), organizer="kim@gamma.example")))
     w = world(first_after_days=3, extra=calendar_config(
         files=[str(ics)], feeds=[feeds.url(feed)], caldav=collection))
     daemon = w.start()
@@ -64,7 +64,7 @@ def test_a_file_a_feed_and_caldav_bring_interviews_in_and_follow_moves_and_cance
                                           organizer="hr@beta.example", status="CANCELLED")
                                    ).encode()
     radicale.put(collection, "dav-1.ics", vcalendar(vevent(
-        "dav-1", "Gamma: hiring manager", stamp(soon(6)), organizer="kim@gamma.example")))
+        "dav-1", "Gamma: hiring manager interview", stamp(soon(6)), organizer="kim@gamma.example")))
     wait_for(lambda: at(w, "Acme") == soon(5), what="the file's move")
     wait_for(lambda: status(w, "Beta") == "closed", what="the feed's cancellation")
     wait_for(lambda: at(w, "Gamma") == soon(6), what="the CalDAV move")

@@ -63,14 +63,42 @@ def test_a_feed_gets_the_keyring_password(app, feeds):
         feeds.login = None
 
 
-def test_a_redirect_to_another_host_does_not_carry_the_password(app, feeds):
-    port = feeds.server.server_port
+def test_a_redirect_on_the_same_host_is_followed(app, feeds):
     feeds.bodies["/landing.ics"] = vcalendar(vevent("r1", "Interview with Acme",
                                                     "20261203T090000Z")).encode()
-    feeds.redirects["/moved.ics"] = f"http://localhost:{port}/landing.ics"
+    feeds.redirects["/moved.ics"] = feeds.url("/landing.ics")
     assert kinds(app.calendar.poll_feed(feeds.url("/moved.ics"))) == [("added", "r1")]
-    assert feeds.seen("/moved.ics")[-1].get("Authorization", "").startswith("Basic ")
-    assert "Authorization" not in feeds.seen("/landing.ics")[-1]
+
+
+@pytest.mark.parametrize("target", ["http://localhost:{port}/landing.ics",
+                                    "file:///etc/passwd", "ftp://127.0.0.1/x.ics"])
+def test_a_redirect_to_another_host_or_scheme_is_not_followed(app, feeds, target):
+    port = feeds.server.server_port
+    feeds.redirects["/away.ics"] = target.format(port=port)
+    before = len(feeds.seen("/landing.ics"))
+    with pytest.raises(CalendarError, match="redirected elsewhere"):
+        app.calendar.poll_feed(feeds.url("/away.ics"))
+    assert len(feeds.seen("/landing.ics")) == before  # nothing went there
+
+
+def test_a_server_trickling_bytes_is_given_up_at_the_deadline(feeds):
+    from followup.sources.calendar import net
+
+    feeds.bodies["/slow.ics"] = vcalendar(vevent("s1", "Interview with Acme",
+                                                 "20261203T090000Z")).encode()
+    feeds.trickle.add("/slow.ics")
+    with pytest.raises(CalendarError, match="took too long"):
+        net.fetch(feeds.url("/slow.ics"), deadline=1.0)
+
+
+@pytest.mark.parametrize("raw", [b"HTTP/1.1 abc nonsense\r\n\r\n", b"garbage\x00secret\r\n",
+                                 b"HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\nBEGIN"])
+def test_a_broken_http_answer_is_one_clean_line(app, feeds, raw):
+    feeds.raw["/broken.ics"] = raw
+    with pytest.raises(CalendarError) as raised:
+        app.calendar.poll_feed(feeds.url("/broken.ics"))
+    message = raised.value.message
+    assert "\n" not in message and "secret" not in message and "\x00" not in message
 
 
 def test_an_unreachable_feed_is_one_line_without_its_secret(app, feeds):
@@ -177,3 +205,31 @@ def test_import_takes_a_feed_url(capsys, tmp_path, feeds):
     missing = run(capsys, "--config", str(cfg), "import", feeds.url("/nothing-here.ics"))
     assert (missing.code, missing.err) == (
         1, f"error: http://127.0.0.1:{feeds.server.server_port}/… answered 404 Not Found\n")
+
+
+# --- an interview the user removed stays removed ----------------------------------------------
+
+
+def test_a_removed_feed_interview_is_not_imported_again(app, feeds):
+    feeds.bodies["/removed.ics"] = vcalendar(vevent("rm-f", "Interview with Acme",
+                                                    "20261203T090000Z")).encode()
+    [added] = app.calendar.poll_feed(feeds.url("/removed.ics"))
+    app.remove(added.interview_id)
+    feeds.bodies["/removed.ics"] = vcalendar(vevent("rm-f", "Interview with Acme",
+                                                    "20261204T090000Z")).encode()  # moved
+    [again] = app.calendar.poll_feed(feeds.url("/removed.ics"))
+    assert (again.kind, again.reason) == ("skipped", "removed by you")
+    assert app.list(include_all=True) == []
+
+
+def test_a_removed_caldav_interview_is_not_imported_again(app, radicale):
+    collection = radicale.new_calendar()
+    radicale.put(collection, "e9.ics", vcalendar(vevent("e9", "Interview with Acme",
+                                                        "20261203T090000Z")))
+    [added] = app.calendar.poll_caldav(collection)
+    app.remove(added.interview_id)
+    radicale.put(collection, "e9.ics", vcalendar(vevent("e9", "Interview with Acme",
+                                                        "20261205T090000Z")))
+    [again] = app.calendar.poll_caldav(collection)
+    assert (again.kind, again.reason) == ("skipped", "removed by you")
+    assert app.list(include_all=True) == []

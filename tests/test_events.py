@@ -93,6 +93,34 @@ def test_other_events_are_not_interviews(summary, categories):
     assert read(event(summary, categories=categories), WORDS, ME, BERLIN, time(9)) is None
 
 
+@pytest.mark.parametrize(("summary", "interview"), [
+    ("Interview with Acme", True),
+    ("INTERVIEW: Acme", True),
+    ("PHONE  SCREEN \N{EN DASH} Beta", True),
+    ("Vorstellungsgespräch bei Siemens", True),
+    ("Entretien d'embauche chez Doctolib", True),
+    ("Entretien chaudière", False),  # boiler service
+    ("Entretien annuel d'évaluation", False),  # annual review
+    ("Onsite support: printer repair", False),
+    ("Interviewing skills workshop", False),  # not the whole word, and excluded
+    ("Mock interview with a friend", False),
+    ("Interview practice", False),
+    ("Webinar: how to interview", False),
+    ("Hiring manager sync", False),
+    ("Preinterview checklist", False),
+])
+def test_the_default_words_match_whole_words_and_exclude(summary, interview):
+    from followup.config import EXCLUDE, MATCH
+    from followup.sources.calendar.events import matches
+
+    assert matches(summary, (), MATCH, EXCLUDE) is interview
+
+
+def test_a_title_naming_no_role_gives_an_empty_role():
+    seen = read(event("Interview with Acme", organizer=DANA), WORDS, ME, BERLIN, time(9))
+    assert (seen.found.company, seen.found.role) == ("Acme", "")
+
+
 def test_a_category_makes_an_event_an_interview():
     seen = read(event("Acme", categories=("Interview",), organizer=DANA), WORDS, ME, BERLIN,
                 time(9))

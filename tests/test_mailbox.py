@@ -193,21 +193,60 @@ def test_a_bounce_of_a_follow_up_is_not_a_reply(fu, cfg, imap):
     found = scan(fu)
     assert [(f["kind"], f["interview_ids"]) for f in found] == [
         ("followup_sent", [acme]), ("bounce", [acme])]
+    bounce = found[1]
+    assert (bounce["to"], bounce["applied"], bounce["returns_on"]) == (
+        "dana@acme.example", False, None)  # the address that failed
     assert record(cfg, acme).interview.status is Status.WAITING
 
 
-def test_a_broken_message_is_skipped_and_the_rest_read(fu, cfg, imap):
+def raw(*lines: str) -> bytes:
+    return ("\r\n".join(lines) + "\r\n\r\nhi\r\n").encode("latin-1")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_messy_real_mail_is_read_leniently_and_what_cannot_be_read_skipped_once(
+        capsys, tmp_path, imap, database_url):
+    passwords.set_password(USER, PASSWORD, "mailbox")
+    cfg = mailbox_config(tmp_path, imap.port)
+    Path(cfg).write_text(Path(cfg).read_text().replace(
+        f"sqlite:///{tmp_path}/f.db", database_url()))
     acme = interview(cfg, "Acme", "dana@acme.example")
-    imap.append("INBOX", b"From: dana@acme.example\r\nSubject: no date at all\r\n\r\nhi\r\n")
-    imap.append("INBOX", b"From: dana@acme.example\r\nDate: Mon, 1 Jan 2091 10:00:00 +0000"
-                         b"\r\nSubject: from the future\r\n\r\nhi\r\n")
-    imap.append("INBOX", b"From: dana@acme.example\r\nDate: " + message(
-        "x@y", USER, "", NOW).split(b"Date: ")[1].split(b"\r\n")[0]
-        + b"\r\nSubject: " + b"A" * 10000 + b"\r\n\r\nhi\r\n")
-    imap.append("INBOX", message("dana@acme.example", USER, "The real reply", NOW - DAY))
+    beta = interview(cfg, "Beta", "kim@beta.example")
+    gamma = interview(cfg, "Gamma", "ann@gamma.example")
+    # No Date, and a NUL in an encoded subject: the arrival time; the NUL removed.
+    imap.append("INBOX", raw("From: Dana <dana@acme.example>",
+                             "Subject: =?ISO-8859-1?Q?testing=00?=", "Message-ID: <nul@a>"))
+    # Dated in the year 3000, a display name with a comma and "via".
+    imap.append("INBOX", raw("From: 'Lee, Kim' via Beta Hiring <kim@beta.example>",
+                             "Date: Mon, 1 Jan 3000 10:00:00 +0000", "Subject: Next round"))
+    # Headers past every bound: skipped, reported once, and the folder goes on.
+    imap.append("INBOX", raw("From: ann@gamma.example", "Subject: " + "A" * 1100 * 1024))
+    imap.append("INBOX", message("ann@gamma.example", USER, "The real reply", NOW - DAY))
+    result = run(capsys, "--config", cfg, "mailbox", "scan", "--json")
+    assert result.code == 0, result.err
+    found = result.json()["findings"]
+    assert sorted((f["kind"], f["interview_ids"], f["subject"]) for f in found) == [
+        ("reply", [acme], "testing"), ("reply", [beta], "Next round"),
+        ("reply", [gamma], "The real reply")]
+    assert all(abs(datetime.fromisoformat(f["date"]) - NOW) < 2 * DAY for f in found)
+    assert result.err.count("skipped a message in INBOX") == 1
+    assert "Traceback" not in result.err
+    statuses = [record(cfg, i).interview.status for i in (acme, beta, gamma)]
+    assert statuses == [Status.HEARD] * 3
+    again = run(capsys, "--config", cfg, "mailbox", "scan", "--json")
+    assert again.json()["findings"] == [] and "skipped" not in again.err
+
+
+def test_machine_mail_from_the_employer_is_never_heard(fu, cfg, imap):
+    acme = interview(cfg, "Acme", "dana@acme.example")
+    imap.append("INBOX", message("Acme News <news@acme.example>", USER, "Our newsletter",
+                                 NOW - DAY, headers={"List-Unsubscribe": "<mailto:x@acme.example>",
+                                                     "Precedence": "bulk"}))
     found = scan(fu)
-    assert [(f["kind"], f["subject"]) for f in found] == [("reply", "The real reply")]
-    assert record(cfg, acme).interview.status is Status.HEARD
+    assert [(f["kind"], f["interview_ids"], f["applied"], f["returns_on"]) for f in found] \
+        == [("automatic", [acme], False, None)]
+    assert record(cfg, acme).interview.status is Status.WAITING
+    assert scan(fu) == []  # told once
 
 
 def test_flags_stay_as_they_were_and_no_body_is_read(fu, cfg, imap):
@@ -267,6 +306,8 @@ def test_bad_mailbox_settings_are_configuration_errors(capsys, tmp_path, keys, p
 
 
 def test_the_notices_a_finding_gives():
+    from dataclasses import replace
+
     from followup.sources.mailbox.replies import Finding, Folder, Kind, Message
     from followup.sources.mailbox.watch import notice_of
 
@@ -278,7 +319,16 @@ def test_the_notices_a_finding_gives():
         (Finding(Kind.AMBIGUOUS, (1, 2), mail),
          ("Is this a reply?", "It could be about Acme (1), Acme (2)")),
         (Finding(Kind.BOUNCE, (1,), mail, counterpart="dana@acme.example"),
-         ("Your follow-up to dana@acme.example bounced", "Check the address")),
+         ("Your follow-up to dana@acme.example did not arrive",
+          "The address dana@acme.example (Acme) failed")),
+        (Finding(Kind.BOUNCE, (1,), mail),
+         ("Your follow-up to Acme did not arrive", "A mail server of Acme sent it back")),
+        (Finding(Kind.BOUNCE, (1,), replace(mail, subject="Delivery Status Notification "
+                                             "(Delay)"), counterpart="dana@acme.example"),
+         None),  # still being retried: it may yet arrive
+        (Finding(Kind.AUTOMATIC, (1,), replace(mail, subject="Our newsletter")),
+         ("Automatic mail from Acme", "acme.example sent 'Our newsletter': not counted as a "
+          "reply; `followup heard 1` if it is one")),
         (Finding(Kind.AUTO_REPLY, (1,), mail), None),
         (Finding(Kind.FOLLOWUP_SENT, (1,), mail, applied=True, linked=True), None),
     ]

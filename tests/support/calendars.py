@@ -117,6 +117,8 @@ class FeedServer:
         self.status: int | None = None  # answer every request with this instead
         self.login: tuple[str, str] | None = None  # require HTTP basic auth
         self.redirects: dict[str, str] = {}  # path -> where to send the client (302)
+        self.raw: dict[str, bytes] = {}  # path -> bytes written as the whole answer
+        self.trickle: set[str] = set()  # paths whose body comes a byte at a time, slowly
         self.lock = threading.Lock()
         feeds = self
 
@@ -141,6 +143,12 @@ class FeedServer:
             status = self.status
         if status is not None:
             return self._answer(request, status, b"")
+        if request.path in self.raw:
+            request.wfile.write(self.raw[request.path])
+            request.close_connection = True
+            return None
+        if request.path in self.trickle:
+            return self._trickle(request, body or b"")
         if request.path in self.redirects:
             return self._answer(request, 302, b"", {"Location": self.redirects[request.path]})
         if self.login is not None and not _authorized(request, self.login):
@@ -161,6 +169,21 @@ class FeedServer:
         request.send_header("Content-Length", str(len(body)))
         request.end_headers()
         request.wfile.write(body)
+
+    @staticmethod
+    def _trickle(request, body: bytes) -> None:
+        """A server that never quite finishes: a byte every 0.2 s (a slow server is
+        what is simulated here; the client's deadline is what the test waits for)."""
+        request.send_response(200)
+        request.send_header("Content-Length", str(len(body) * 100))
+        request.end_headers()
+        try:
+            for _ in range(len(body) * 100):
+                request.wfile.write(b" ")
+                request.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass
 
     def seen(self, path: str) -> list[dict[str, str]]:
         with self.lock:

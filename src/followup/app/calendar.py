@@ -54,7 +54,7 @@ class CalendarSync:
         self.app = app
         self.settings = settings = settings or app.settings  # the daemon's, after a reload
         self.reader = Reader(settings.calendar.match, settings.me.addresses, settings.zone,
-                             settings.hours.start)
+                             settings.hours.start, settings.calendar.exclude)
 
     # --- importing -------------------------------------------------------------------------
 
@@ -64,6 +64,10 @@ class CalendarSync:
             try:
                 url = web_url(source)
             except Invalid as error:
+                if "login in the URL" in str(error):
+                    login = CalendarError(str(error))
+                    login.exit_code = 78  # as in the configuration file
+                    raise login from None
                 raise CalendarError(str(error)) from None
             fetched = calendar_net.fetch(url, self.login())
             return self.import_data(url, fetched.data or b"", calendar_net.shown_url(url),
@@ -89,8 +93,11 @@ class CalendarSync:
     def apply(self, origin: str, reading: Reading, previous: list[EventKey],
               dry_run: bool = False) -> list[Step]:
         """Plan the reading against the database, and carry the plan out."""
+        from followup.store.removed import removed_keys
+
         store, now = self.app.store, self.app.now()
-        steps = events.plan(reading.seen, reading.gone, store.records(), now)
+        steps = events.plan(reading.seen, reading.gone, store.records(), now,
+                            removed_keys(store))
         if dry_run:
             return steps
         done = [self._carry_out(step) for step in steps]

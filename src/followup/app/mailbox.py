@@ -81,13 +81,14 @@ class MailboxLedger:
 
 
 class Mailbox(Core):
-    def mailbox_scan(self, dry_run: bool = False, progress=None) -> list[Finding]:
+    def mailbox_scan(self, dry_run: bool = False, progress=None, report=None) -> list[Finding]:
         """`followup mailbox scan`: one pass over the mailbox; the findings new in it.
         Raises UserError (exit 1) when the server cannot be reached or refuses us."""
         if not self.settings.mailbox.host:
             where = self.settings.path or "the configuration (`followup config init`)"
             raise UserError(f"no mailbox to scan: set [mailbox] host and username in {where}")
-        return watch.scan_once(self.settings.mailbox, MailboxLedger(self), dry_run, progress)
+        return watch.scan_once(self.settings.mailbox, MailboxLedger(self), dry_run, progress,
+                               report)
 
 
 def _candidate(record: Record, from_mail: set[datetime]) -> Candidate:

@@ -24,7 +24,8 @@ def mailbox() -> None:
 def scan(ctx: Context, dry_run: bool, as_json: bool) -> None:
     """Read the mailbox now: apply (or only show) the replies and follow-ups found."""
     with _Bar(enabled=sys.stderr.isatty()) as bar:
-        findings = ctx.app.mailbox_scan(dry_run, bar.update)
+        findings = ctx.app.mailbox_scan(dry_run, bar.update,
+                                        lambda line: click.echo(line, err=True))
     zone = ctx.settings.zone
     if as_json:
         emit({"findings": [finding_json(f, zone) for f in findings]})
@@ -44,9 +45,10 @@ def finding_json(finding, zone) -> dict[str, Any]:
         "interview_ids": list(finding.interview_ids),
         "message_id": message.message_id,
         "from": message.sender,
-        "to": finding.counterpart if str(finding.kind) == "followup_sent" else None,
+        "to": finding.counterpart if str(finding.kind) in ("followup_sent", "bounce") else None,
         "subject": message.subject,
         "date": present.iso(message.date, zone),
+        "returns_on": None,
         "applied": finding.applied,
         "already_recorded": finding.linked,
     }

@@ -91,8 +91,9 @@ class MeSettings:
     addresses: tuple[str, ...] = ()  # the user's own addresses, lower case
 
 
-MATCH = ("interview", "phone screen", "screening call", "hiring manager", "onsite",
-         "Vorstellungsgespräch", "entretien")
+MATCH = ("interview", "phone screen", "screening call", "Vorstellungsgespräch",
+         "Bewerbungsgespräch", "entretien d'embauche", "entrevista de trabajo")
+EXCLUDE = ("mock", "practice", "workshop", "webinar", "training", "course", "skills")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class CalendarSettings:
     caldav: str = ""  # a CalDAV calendar collection URL
     username: str = ""  # for feeds and CalDAV; the password is in the keyring
     match: tuple[str, ...] = MATCH  # words that make an event an interview
+    exclude: tuple[str, ...] = EXCLUDE  # ... unless one of these is in it too
     poll_seconds: int = 300
     export: Path | None = None  # an .ics file kept current with the planned nudges
     export_caldav: str = ""  # a CalDAV collection the planned nudges are written into

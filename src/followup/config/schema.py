@@ -204,6 +204,10 @@ def web_url(value: Any) -> str:
         value = "https://" + value.removeprefix("webcal://")
     if value and not re.match(r"^https?://[^/\s]+", value):
         raise Invalid(f"{shown(value)} is not an http(s) URL")
+    if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+        # a login in the URL: its password would be shown (and urllib misreads it)
+        raise Invalid("a login in the URL is not allowed: give [calendar] username and "
+                      "use `followup password set calendar`")
     return value
 
 
@@ -220,6 +224,13 @@ def word_list(value: Any) -> tuple[str, ...]:
     if not all(words):
         raise Invalid("an empty word would match every event")
     return words
+
+
+def excluded_words(value: Any) -> tuple[str, ...]:
+    """Like `word_list`, but may be empty (nothing excluded)."""
+    if isinstance(value, list) and not value:
+        return ()
+    return word_list(value)
 
 
 SCHEMA: dict[str, dict[str, Check]] = {
@@ -266,6 +277,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "caldav": web_url,
         "username": text(),
         "match": word_list,
+        "exclude": excluded_words,
         "poll_seconds": integer(1, 86400),
         "export": file_path,
         "export_caldav": web_url,

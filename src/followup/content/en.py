@@ -44,7 +44,9 @@ def first_subject(role: str, company: str) -> str:
 
 
 def later_subject(role: str, company: str) -> str:
-    return f"Following up: {role} at {company}" if role else f"Following up: interview at {company}"
+    if not role:
+        return f"Following up: my interview at {company}"
+    return f"Following up: {role} at {company}"
 
 
 def first_paragraphs(role: str, company: str, topics: str) -> list[str]:

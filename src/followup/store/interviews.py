@@ -72,7 +72,10 @@ class Interviews(Transactions):
             return load_records(conn, [interview_id])[0]
 
     def delete_interview(self, interview_id: int) -> None:
+        from followup.store.removed import remember_removed_event
+
         with self._write() as conn:
+            remember_removed_event(conn, interview_id)
             result = conn.execute(interviews.delete().where(interviews.c.id == interview_id))
             if result.rowcount == 0:
                 raise NotFound(interview_id)

@@ -120,6 +120,14 @@ mailbox_folders = sa.Table(
     sa.Column("scanned_at", UTCDateTime, nullable=False),
 )
 
+# Calendar events whose interview the user removed (`rm`): never imported again.
+# `event_recurrence_id` is "" for a one-off event.
+removed_events = sa.Table(
+    "removed_events", metadata,
+    sa.Column("event_uid", sa.String(1000), primary_key=True),
+    sa.Column("event_recurrence_id", sa.String(100), primary_key=True, server_default=""),
+)
+
 mailbox_messages = sa.Table(
     "mailbox_messages", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

@@ -10,9 +10,10 @@ closed, skipped, unchanged. The caller applies them; nothing here writes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -113,20 +114,30 @@ class Step:
 # --- reading one event ----------------------------------------------------------------------
 
 
-def matches(summary: str, categories: Iterable[str], words: Sequence[str]) -> bool:
-    """Whether the title or a category contains one of the words (any case)."""
+def matches(summary: str, categories: Iterable[str], words: Sequence[str],
+            exclude: Sequence[str] = ()) -> bool:
+    """Whether the title or a category contains one of `words` as whole words (any
+    case, accents as written: "Interview" and "phone  screen" match, "Interviewing"
+    does not), and none of `exclude`."""
     texts = [summary.casefold(), *(c.casefold() for c in categories)]
-    return any(word.casefold() in text for word in words for text in texts)
+    found = any(_whole(word).search(text) for word in words for text in texts)
+    return found and not any(_whole(word).search(text) for word in exclude for text in texts)
+
+
+@lru_cache(maxsize=256)
+def _whole(word: str) -> re.Pattern[str]:
+    inner = r"\s+".join(re.escape(part) for part in word.casefold().split())
+    return re.compile(rf"(?<!\w){inner}(?!\w)")
 
 
 def read(event: Event, words: Sequence[str], me: Sequence[str], zone: ZoneInfo,
-         day_start: time) -> Seen | None:
+         day_start: time, exclude: Sequence[str] = ()) -> Seen | None:
     """The event as an interview, or None when it is not one.
 
     An interview that cannot be imported (no company anywhere) comes back with a
     `problem`; a cancelled one with `cancelled` set, so that the plan can close it.
     """
-    if not matches(event.summary, event.categories, words):
+    if not matches(event.summary, event.categories, words, exclude):
         return None
     cancelled = event.status.upper() == "CANCELLED"
     person = interviewer(event, me)
@@ -225,12 +236,13 @@ def domain_company(email: str) -> str:
 
 
 def plan(seen: Sequence[Seen], gone: Iterable[EventKey], records: Sequence[Record],
-         now: datetime) -> list[Step]:
+         now: datetime, removed: Collection[EventKey] = ()) -> list[Step]:
     """The steps that bring the database in line with the calendar.
 
     `seen`: the interview events the calendar holds; `gone`: the events that were
     imported before and have left it; `records`: every interview in the
-    database. Only interviews imported from a calendar are ever changed.
+    database; `removed`: the events whose interview the user removed (skipped).
+    Only interviews imported from a calendar are ever changed.
     Present events go first, so that a rescheduled invitation with a new UID
     takes the interview over before the old UID's cancellation is looked at.
     """
@@ -242,6 +254,10 @@ def plan(seen: Sequence[Seen], gone: Iterable[EventKey], records: Sequence[Recor
         if item.key in planned:
             continue  # the same event twice (two CalDAV objects with one UID): once is enough
         planned.add(item.key)
+        if item.key in removed and item.key not in imported:
+            if not item.cancelled:
+                steps.append(Step("skipped", item.key, item.summary, reason="removed by you"))
+            continue
         step = _present(item, imported, records, now) if not item.cancelled else None
         if step is not None:
             steps.append(step)

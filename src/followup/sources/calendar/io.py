@@ -18,7 +18,9 @@ calendar costs little. Heavy libraries are imported when first needed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 LOOK_BACK = timedelta(days=90)
 LOOK_AHEAD = timedelta(days=2 * 366)
 MAX_BYTES = 64 * 1024 * 1024  # a feed larger than this is refused
+MAX_EVENTS = 10_000  # interview events in one calendar; more is not a person's calendar
+MAX_OCCURRENCES = 20_000  # occurrences read of one calendar
+RECURRING = "a recurring series: never an interview (interviews do not repeat)"
 TIMEOUT = 30  # seconds for one HTTP request
 FIELD_MAX = 1000
 
@@ -64,6 +69,7 @@ class Reader:
     me: Sequence[str]
     zone: ZoneInfo
     day_start: time
+    exclude: Sequence[str] = ()
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -75,15 +81,77 @@ def parse(data: bytes, origin: str) -> Calendar:
 
     if not data.strip():
         raise CalendarError(f"{origin} is empty, not an iCalendar file")
+    if len(data) > MAX_BYTES:
+        raise CalendarError(f"{origin} is larger than {MAX_BYTES // 2**20} MB: not read")
     try:
-        calendar = Calendar.from_ical(data)
+        with quiet():
+            found = Calendar.from_ical(data, multiple=True)
     except Exception as error:  # the parser raises several kinds for what is not iCalendar
-        reason = _one_line(str(error).splitlines()[0] if str(error) else "")[:80]
-        raise CalendarError(f"{origin} is not an iCalendar file "
-                            f"({reason or type(error).__name__})") from None
-    if getattr(calendar, "name", "") != "VCALENDAR":
+        piecewise = _piecewise(data)
+        if piecewise is None:
+            # Its messages quote the file's bytes: say only what kind of error it was.
+            raise CalendarError(f"{origin} is not an iCalendar file "
+                                f"({type(error).__name__})") from None
+        found = [piecewise]
+    calendars = [c for c in found if getattr(c, "name", "") == "VCALENDAR"]
+    if not calendars:
         raise CalendarError(f"{origin} is not an iCalendar file (no VCALENDAR)")
+    calendar = calendars[0]
+    for more in calendars[1:]:  # several VCALENDAR objects in one file: read them all
+        for component in more.subcomponents:
+            calendar.add_component(component)
     return calendar
+
+
+_BLOCK = re.compile(r"^BEGIN:(VEVENT|VTIMEZONE)\r?$.*?^END:\1\r?$",
+                    re.IGNORECASE | re.MULTILINE | re.DOTALL)
+
+
+def _piecewise(data: bytes) -> Calendar | None:
+    """A calendar the parser refused whole (one bad base64 value, one zone it cannot
+    read), read event by event and zone by zone: what cannot be read is left out,
+    and its events are remembered in `followup_broken` (uid, summary). None when the
+    data holds no VCALENDAR at all."""
+    from icalendar import Calendar
+
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    text = re.sub(r"\n[ \t]", "", text)  # unfold
+    if not re.search(r"^BEGIN:VCALENDAR\s*$", text, re.IGNORECASE | re.MULTILINE):
+        return None
+    calendar = Calendar()
+    broken: list[tuple[str, str]] = []
+    zone = re.search(r"^X-WR-TIMEZONE:(.+)$", text, re.IGNORECASE | re.MULTILINE)
+    if zone:
+        calendar.add("X-WR-TIMEZONE", zone.group(1).strip())
+    for block in _BLOCK.finditer(text):
+        try:
+            with quiet():
+                one = Calendar.from_ical(f"BEGIN:VCALENDAR\n{block.group(0)}\nEND:VCALENDAR\n")
+            for component in one.subcomponents:
+                calendar.add_component(component)
+        except Exception:
+            if block.group(1).upper() == "VEVENT":
+                uid = re.search(r"^UID:(.*)$", block.group(0), re.MULTILINE)
+                summary = re.search(r"^SUMMARY[^:\n]*:(.*)$", block.group(0), re.MULTILINE)
+                broken.append((_one_line(uid.group(1)) if uid else "",
+                               _one_line(summary.group(1)) if summary else ""))
+    calendar.followup_broken = broken
+    return calendar
+
+
+@contextmanager
+def quiet():
+    """The parsing libraries' warnings (GloballyUniqueTZIDGuessed, ...) go to the log
+    at debug, never raw to the terminal."""
+    import logging
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        logging.getLogger("followup").debug("calendar: %s: %s", warning.category.__name__,
+                                            _one_line(str(warning.message))[:200])
 
 
 def read(calendar: Calendar, reader: Reader, now: datetime,
@@ -94,9 +162,24 @@ def read(calendar: Calendar, reader: Reader, now: datetime,
     attached to an email) speaks only of its own events: nothing is gone.
     """
     groups = _by_uid(calendar)
-    wanted = {uid for uid, parts in groups.items()
-              if any(events.matches(_summary(p), _categories(p), reader.words) for p in parts)}
-    broken: list[Seen] = []
+    matching = [uid for uid, parts in groups.items()
+                if any(events.matches(_summary(p), _categories(p), reader.words, reader.exclude)
+                       for p in parts)]
+    if len(matching) > MAX_EVENTS:
+        raise CalendarError(f"the calendar has more than {MAX_EVENTS} interview events: "
+                            f"not read")
+    broken: list[Seen] = [
+        Seen(EventKey(uid), summary, problem="broken event: it cannot be read")
+        for uid, summary in getattr(calendar, "followup_broken", ())
+        if events.matches(summary, (), reader.words, reader.exclude)]
+    wanted: set[str] = set()
+    for uid in matching:
+        problem = next(filter(None, map(_problem, groups[uid])), "") \
+            or (RECURRING if _recurring(groups[uid]) else "")
+        if problem:
+            broken.append(Seen(EventKey(uid), _summary(groups[uid][0]), problem=problem))
+        else:
+            wanted.add(uid)
     occurrences = _expand(calendar, groups, sorted(wanted), broken, now)
     fallback = str(calendar.get("X-WR-TIMEZONE", "")) or reader.zone.key  # as applied
     notes = _zone_notes(groups, wanted, fallback)
@@ -167,6 +250,8 @@ def _problem(component: Component) -> str:
     """Why an event cannot be read ("" when it can)."""
     if not str(component.get("UID", "")).strip():
         return "broken event: no UID"
+    if isinstance(component.get("DTSTART"), list):
+        return "broken event: two starts (DTSTART)"
     try:
         start = component.start
     except Exception as error:  # icalendar raises several kinds for a bad DTSTART
@@ -187,6 +272,8 @@ def _zone_notes(groups: dict[str, list[Component]], wanted: set[str],
     for uid in wanted:
         for part in groups[uid]:
             start = part.get("DTSTART")
+            if isinstance(start, list):
+                continue
             tzid = start.params.get("TZID") if start is not None else None
             if tzid and isinstance(start.dt, datetime) and start.dt.tzinfo is None:
                 notes[uid] = f"unknown time zone {tzid!r}: the time was read in {zone}"
@@ -194,9 +281,13 @@ def _zone_notes(groups: dict[str, list[Component]], wanted: set[str],
 
 
 def _occurrences(calendar: Calendar, now: datetime) -> list[Component]:
+    import itertools
+
     import recurring_ical_events
 
-    return list(recurring_ical_events.of(calendar).between(now - LOOK_BACK, now + LOOK_AHEAD))
+    with quiet():
+        found = recurring_ical_events.of(calendar).between(now - LOOK_BACK, now + LOOK_AHEAD)
+        return list(itertools.islice(found, MAX_OCCURRENCES + 1))[:MAX_OCCURRENCES]
 
 
 def _seen(occurrence: Component, recurring: set[str], notes: dict[str, str],
@@ -211,7 +302,8 @@ def _seen(occurrence: Component, recurring: set[str], notes: dict[str, str],
         organizer=_person(occurrence.get("ORGANIZER")),
         attendees=tuple(p for p in map(_person, _many(occurrence.get("ATTENDEE"))) if p),
         zone_note=notes.get(uid, ""))
-    return events.read(event, reader.words, reader.me, reader.zone, reader.day_start)
+    return events.read(event, reader.words, reader.me, reader.zone, reader.day_start,
+                       reader.exclude)
 
 
 def _gone(previous: Iterable[EventKey], groups: dict[str, list[Component]], wanted: set[str],

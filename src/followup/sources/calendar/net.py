@@ -9,7 +9,9 @@ the secret part of a feed's address (Google's "secret address" is a password).
 
 from __future__ import annotations
 
+import http.client
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +24,8 @@ from followup.sources.calendar.export import CALENDAR_NAME
 from followup.sources.calendar.io import MAX_BYTES, TIMEOUT, CalendarError
 
 USER_AGENT = "followup (+https://github.com/followup)"
+DEADLINE = 120.0  # seconds for a whole fetch: a server trickling bytes cannot hold it longer
+CHUNK = 64 * 1024
 
 
 def shown_url(url: str) -> str:
@@ -49,15 +53,33 @@ class Fetched:
     validators: Validators
 
 
+class _SameHost(urllib.request.HTTPRedirectHandler):
+    """Redirects are followed only to http(s) on the same host: a feed from a
+    stranger cannot send us to a local service or another scheme."""
+
+    def http_error_302(self, req, fp, code, msg, headers):
+        from urllib.parse import urljoin
+
+        old = urlsplit(req.full_url)
+        new = urlsplit(urljoin(req.full_url, headers.get("Location", "")))
+        if new.scheme not in ("http", "https") or new.hostname != old.hostname:
+            raise CalendarError(f"{shown_url(req.full_url)} redirected elsewhere "
+                                f"({new.scheme or '?'}://{new.hostname or '?'}): not followed")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
 def fetch(url: str, login: tuple[str, str] | None = None,
-          validators: Validators = Validators()) -> Fetched:
-    """GET a feed, conditionally when validators are given. Raises CalendarError."""
+          validators: Validators = Validators(), deadline: float = DEADLINE) -> Fetched:
+    """GET a feed, conditionally when validators are given, all within `deadline`
+    seconds. Raises CalendarError."""
     headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
     if validators.etag:
         headers["If-None-Match"] = validators.etag
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
-    handlers = []
+    handlers: list[Any] = [_SameHost()]
     if login is not None:
         # Sent with the first request, but only to this address: a redirect elsewhere
         # does not carry the password along (a header set by hand would).
@@ -65,21 +87,51 @@ def fetch(url: str, login: tuple[str, str] | None = None,
         manager.add_password(None, url, login[0], login[1], is_authenticated=True)
         handlers.append(urllib.request.HTTPBasicAuthHandler(manager))
     request = urllib.request.Request(url, headers=headers)
+    until = time.monotonic() + deadline
     try:
-        with urllib.request.build_opener(*handlers).open(request, timeout=TIMEOUT) as answer:
-            data = answer.read(MAX_BYTES + 1)
+        opener = urllib.request.build_opener(*handlers)
+        with opener.open(request, timeout=min(TIMEOUT, deadline)) as answer:
+            data = _read(answer, until, url)
             got = Validators(answer.headers.get("ETag", ""),
                              answer.headers.get("Last-Modified", ""))
     except urllib.error.HTTPError as error:
         if error.code == 304:
             return Fetched(None, validators)
-        raise CalendarError(f"{shown_url(url)} answered {error.code} {error.reason}") from None
+        raise CalendarError(f"{shown_url(url)} answered {error.code} "
+                            f"{_scrubbed(str(error.reason))}") from None
+    except http.client.HTTPException as error:  # its text quotes the server's bytes
+        raise CalendarError(f"cannot read {shown_url(url)}: a broken answer "
+                            f"({type(error).__name__})") from None
     except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        raise CalendarError(f"cannot reach {shown_url(url)}: {reason}") from None
+        reason = getattr(error, "reason", None) or error
+        raise CalendarError(f"cannot reach {shown_url(url)}: "
+                            f"{_scrubbed(str(reason)) or type(error).__name__}") from None
     if len(data) > MAX_BYTES:
         raise CalendarError(f"{shown_url(url)} is larger than {MAX_BYTES // 2**20} MB")
     return Fetched(data, got)
+
+
+def _read(answer, until: float, url: str) -> bytes:
+    """The body, at most MAX_BYTES + 1 of it, before the deadline."""
+    parts, size = [], 0
+    while size <= MAX_BYTES:
+        if time.monotonic() > until:
+            raise CalendarError(f"{shown_url(url)} took too long to send the calendar")
+        part = answer.read1(CHUNK) if hasattr(answer, "read1") else answer.read(CHUNK)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def _scrubbed(text: str) -> str:
+    """An error's text without URLs' paths or logins, quoted values, or control
+    characters: one short line."""
+    text = re.sub(r"[a-z][a-z0-9+.-]*://\S+", lambda m: shown_url(m.group(0).rstrip("'\">)")),
+                  text)
+    text = re.sub(r"'[^']*'", "'…'", text)
+    return " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", text).split())[:200]
 
 
 # --- CalDAV ----------------------------------------------------------------------------------

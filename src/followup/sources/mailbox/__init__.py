@@ -1,8 +1,11 @@
 """The mailbox source: replies stop nudges, follow-ups found in Sent are counted.
 
-- `replies`: pure decisions: a parsed message in, findings out (no I/O).
+- `messages`: reading raw header fields into a message, leniently (pure).
+- `kinds`: what kind of mail a message is: bounce, auto-reply, automatic,
+  a person's (pure).
+- `replies`: pure decisions: parsed messages in, findings out (no I/O).
 - `lists`: the data the decisions use (mail providers, tracking systems,
-  out-of-office subjects).
+  out-of-office subjects, bounce senders and subjects).
 - `imap`: the connection (imapclient): EXAMINE, header fields only.
 - `watch`: one pass over the folders, and the daemon's watch (IDLE or poll).
 

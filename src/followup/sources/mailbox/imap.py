@@ -15,7 +15,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from followup.errors import UserError
@@ -63,18 +63,28 @@ def account(settings: MailboxSettings) -> str:
 # --- one connection ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """One message as fetched: its header fields, UID and arrival time (INTERNALDATE)."""
+
+    headers: bytes
+    uid: int = 0
+    arrived: datetime | None = None
+
+
 @dataclass
 class FolderRead:
     name: str
     role: Folder
     state: FolderState
-    raws: list[bytes] = field(default_factory=list)
+    raws: list[Raw] = field(default_factory=list)
 
 
 class Connection:
     """One logged-in IMAP connection (blocking: run it in a thread)."""
 
     def __init__(self, client: IMAPClient, settings: MailboxSettings) -> None:
+        client.normalise_times = False  # INTERNALDATE with its offset, not local naive time
         self.client = client
         self.settings = settings
         self.can_idle = b"IDLE" in client.capabilities()
@@ -161,9 +171,9 @@ class Connection:
         read = FolderRead(name, role, FolderState(validity, max([top, *uids])))
         for start in range(0, len(uids), BATCH):
             batch = uids[start:start + BATCH]
-            answer = self.client.fetch(batch, [FETCH])
-            read.raws.extend(answer[uid][FETCHED] for uid in batch
-                             if uid in answer and FETCHED in answer[uid])
+            answer = self.client.fetch(batch, [FETCH, b"INTERNALDATE"])
+            read.raws.extend(Raw(answer[uid][FETCHED], uid, _aware(answer[uid].get(
+                b"INTERNALDATE"))) for uid in batch if uid in answer and FETCHED in answer[uid])
             if progress is not None:
                 progress(min(start + BATCH, len(uids)), len(uids))
         return read
@@ -197,6 +207,13 @@ class Connection:
 
     def close(self) -> None:
         _close_quietly(self.client)
+
+
+def _aware(value) -> datetime | None:
+    """An INTERNALDATE as an aware datetime (None when the server gave none)."""
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _news(response) -> bool:

@@ -1,8 +1,9 @@
 """What the mailbox watch decides: pure code, message headers in, findings out.
 
-`parse` turns the raw header fields fetched from the server into a `Message`
-(or raises `Unreadable`); `decide` looks at messages, oldest first, against the
-waiting interviews and returns `Finding`s:
+`messages.parse` turns the raw header fields fetched from the server into a
+`Message` (or raises `Unreadable`); `kinds.classify` says what kind of mail it
+is; `decide` looks at messages, oldest first, against the waiting interviews and
+returns `Finding`s:
 
 - `reply`: a message in an inbox folder from the employer (or naming one of our
   follow-ups, or an applicant-tracking system naming the company), dated after
@@ -14,76 +15,49 @@ waiting interviews and returns `Finding`s:
 - `ambiguous`: could belong to several waiting interviews and names the role of
   none (or of several): nothing changes, the user is asked.
 - `bounce`: a delivery failure of mail to the employer: a notice, not a reply.
+- `automatic`: other machine-sent mail from the employer (notices, newsletters,
+  mailing lists, reports): a notice, never a reply.
 
-The lists behind these decisions are in `mail_lists`.
+Received mail is classified in DESIGN's order, the first that fits wins: bounce,
+auto_reply, tracking system, automatic, reply (or ambiguous).
+
+The lists behind these decisions are in `mail_lists`. The names of `messages`
+and `kinds` are re-exported here: they are the decisions' vocabulary.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from email.errors import HeaderParseError
-from email.header import decode_header, make_header
-from email.parser import HeaderParser
-from email.policy import compat32
-from email.utils import getaddresses, parsedate_to_datetime
-from enum import StrEnum
+from datetime import datetime, timedelta
 
 from followup.sources.mailbox import lists as mail_lists
-
-# The header fields fetched (BODY.PEEK[HEADER.FIELDS (...)]); nothing else is read.
-HEADER_FIELDS = (
-    "From", "To", "Cc", "Date", "Subject", "Message-ID", "In-Reply-To", "References",
-    "Auto-Submitted", "Precedence", "X-Autoreply", "X-Autorespond", "X-Autoresponder",
-    "Reply-To", "Return-Path", "Content-Type", "X-Auto-Response-Suppress",
-    "X-MS-Exchange-Inbox-Rules-Loop",
+from followup.sources.mailbox.kinds import (  # noqa: F401 (re-exported)
+    Kind,
+    auto_reply_subject,
+    classify,
+    domain_of,
+    is_auto_reply,
+    is_automatic,
+    is_bounce,
+    is_delay,
+    is_machine_sent,
+    is_public_provider,
+    is_tracking_system,
+    within,
 )
-MAX_HEADER_BYTES = 64 * 1024
-MAX_SUBJECT = 2000  # characters; longer is not a person's subject line
-FUTURE_SLACK = timedelta(hours=1)  # senders' clocks drift; further ahead is a broken Date
+from followup.sources.mailbox.messages import (  # noqa: F401
+    HEADER_FIELDS,
+    Folder,
+    Message,
+    Unreadable,
+    clean,
+    parse,
+)
+
 SAME_FOLLOWUP = timedelta(days=2)  # a follow-up recorded by hand this close is this message
-
-
-class Folder(StrEnum):
-    INBOX = "inbox"
-    SENT = "sent"
-
-
-class Kind(StrEnum):
-    REPLY = "reply"
-    AUTO_REPLY = "auto_reply"
-    FOLLOWUP_SENT = "followup_sent"
-    AMBIGUOUS = "ambiguous"
-    BOUNCE = "bounce"
-
-
-class Unreadable(ValueError):
-    """A message whose headers cannot be trusted (bad encoding, no Date, ...): skipped."""
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """The header fields of one message that the decisions look at."""
-
-    folder: Folder
-    message_id: str
-    sender: str  # the From address, lower case
-    date: datetime
-    subject: str = ""
-    sender_name: str = ""
-    recipients: tuple[str, ...] = ()  # To and Cc, lower case
-    references: tuple[str, ...] = ()  # In-Reply-To and References
-    auto_submitted: str = ""
-    precedence: str = ""
-    autoreply_header: bool = False  # X-Autoreply, X-Autorespond or X-Autoresponder
-    response_suppress: bool = False  # X-Auto-Response-Suppress (ordinary Outlook mail too)
-    rules_loop: bool = False  # X-MS-Exchange-Inbox-Rules-Loop (made by a mailbox rule)
-    return_path: str | None = None
-    content_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +105,7 @@ class _State:
         if not address:
             return ()
         found = set(self.by_address.get(address, ()))
-        labels = _domain(address).split(".")
+        labels = domain_of(address).split(".")
         for start in range(len(labels)):
             found |= self.by_domain.get(".".join(labels[start:]), set())
         return tuple(sorted(i for i in found if i in self.waiting
@@ -169,16 +143,15 @@ def _received(message: Message, state: _State, mine: frozenset[str]) -> Finding 
     if message.sender in mine:
         return None
     thread = _thread(message, state)
-    if is_automatic(message):
-        ids = thread or _from_employer(message, state)
-        return Finding(Kind.AUTO_REPLY, ids, message, counterpart=message.sender) if ids \
-            else None
-    if is_bounce(message):
+    kind = classify(message)
+    if kind is Kind.BOUNCE:
+        return _bounce(message, state, thread)
+    if kind is Kind.REPLY and is_tracking_system(message.sender):
+        ids = thread or _naming_company(message, state)
+    else:
         ids = thread or state.employers_of(message.sender, message.date)
-        recipient = next((state.known[r][1] for r in message.references if r in state.known),
-                         "")
-        return Finding(Kind.BOUNCE, ids, message, counterpart=recipient) if ids else None
-    ids = thread or _from_employer(message, state)
+    if kind is not Kind.REPLY:
+        return Finding(kind, ids, message, counterpart=message.sender) if ids else None
     if not ids:
         return None
     chosen = _narrow(message, [state.waiting[i] for i in ids])
@@ -188,8 +161,27 @@ def _received(message: Message, state: _State, mine: frozenset[str]) -> Finding 
     return Finding(Kind.REPLY, chosen, message, counterpart=message.sender)
 
 
+def _bounce(message: Message, state: _State, thread: tuple[int, ...]) -> Finding | None:
+    """A bounce of one of the user's follow-ups (named in In-Reply-To / References), of
+    mail to an employer's address it names (X-Failed-Recipients), or from an employer's
+    own server. The counterpart is the address that failed, when it is known."""
+    failed = next((state.known[r][1] for r in message.references if r in state.known), "")
+    ids = thread
+    if not ids:
+        for address in message.failed:
+            ids = state.employers_of(address, message.date)
+            if ids:
+                failed = address
+                break
+    if not ids:
+        ids = state.employers_of(message.sender, message.date)
+    if not failed and message.failed:
+        failed = message.failed[0]
+    return Finding(Kind.BOUNCE, ids, message, counterpart=failed) if ids else None
+
+
 def _sent(message: Message, state: _State) -> Finding | None:
-    if is_automatic(message):
+    if is_auto_reply(message):
         return None  # the user's own vacation replies
     ids = sorted({i for to in message.recipients for i in state.employers_of(to, message.date)})
     if not ids:
@@ -217,13 +209,12 @@ def _thread(message: Message, state: _State) -> tuple[int, ...]:
                         and state.waiting[i].interview_at <= message.date))
 
 
-def _from_employer(message: Message, state: _State) -> tuple[int, ...]:
-    if is_tracking_system(message.sender):
-        return tuple(sorted(
-            c.id for c in state.waiting.values() if c.interview_at <= message.date
-            and (names(company_words(c.company), message.sender_name)
-                 or names(company_words(c.company), message.subject))))
-    return state.employers_of(message.sender, message.date)
+def _naming_company(message: Message, state: _State) -> tuple[int, ...]:
+    """The waiting interviews whose company a tracking system's message names."""
+    return tuple(sorted(
+        c.id for c in state.waiting.values() if c.interview_at <= message.date
+        and (names(company_words(c.company), message.sender_name)
+             or names(company_words(c.company), message.subject))))
 
 
 def _narrow(message: Message, candidates: Sequence[Candidate]) -> tuple[int, ...]:
@@ -234,52 +225,7 @@ def _narrow(message: Message, candidates: Sequence[Candidate]) -> tuple[int, ...
     return named if len(named) == 1 else tuple(c.id for c in candidates)
 
 
-# --- what kind of message ---------------------------------------------------------------------
-
-
-def is_automatic(message: Message) -> bool:
-    """An out-of-office or vacation reply (RFC 3834 and the vendors' own signs).
-
-    Machine-sent mail in general (Auto-Submitted: auto-generated, Precedence:
-    bulk, no-reply senders) is not: that is how tracking systems answer.
-    X-Auto-Response-Suppress alone is not either: Outlook puts it on ordinary mail.
-    """
-    submitted = message.auto_submitted.lower()
-    return (submitted.startswith("auto-replied") or "vacation" in submitted
-            or message.autoreply_header
-            or message.precedence.lower() == "auto_reply"
-            or (message.response_suppress and message.rules_loop)  # Exchange's OOF
-            or auto_reply_subject(message.subject))
-
-
-def auto_reply_subject(subject: str) -> bool:
-    text = subject.strip().casefold()
-    for prefix in mail_lists.AUTO_REPLY_SUBJECTS:
-        if text.startswith(prefix):
-            rest = text[len(prefix):]
-            if not rest or not rest[0].isalnum():
-                return True
-    return False
-
-
-def is_bounce(message: Message) -> bool:
-    """A delivery-status report, a null Return-Path, or a mailer daemon's message."""
-    content = message.content_type.lower()
-    local = message.sender.partition("@")[0]
-    return ((content.startswith("multipart/report") and "delivery-status" in content)
-            or message.return_path == "<>" or local in mail_lists.BOUNCE_SENDERS)
-
-
-def is_tracking_system(address: str) -> bool:
-    return within(_domain(address), mail_lists.TRACKING_SYSTEMS)
-
-
-def is_public_provider(domain: str) -> bool:
-    if domain in mail_lists.PUBLIC_PROVIDERS:
-        return True
-    name, _, rest = domain.partition(".")
-    return (name in mail_lists.PUBLIC_PROVIDER_NAMES and 0 < len(rest) <= 6
-            and all(len(label) <= 3 for label in rest.split(".")))
+# --- who is the employer ------------------------------------------------------------------------
 
 
 def employer_domains(candidate: Candidate) -> frozenset[str]:
@@ -287,7 +233,7 @@ def employer_domains(candidate: Candidate) -> frozenset[str]:
     `email`, but never a public mail provider's."""
     found = {d.lower() for d in candidate.domains}
     if candidate.email:
-        found.add(_domain(candidate.email))
+        found.add(domain_of(candidate.email))
     return frozenset(d for d in found if d and not is_public_provider(d))
 
 
@@ -296,16 +242,7 @@ def employer_address(candidate: Candidate, address: str) -> bool:
         return False
     if candidate.email and address == candidate.email.lower():
         return True
-    return within(_domain(address), employer_domains(candidate))
-
-
-def _domain(address: str) -> str:
-    return address.rpartition("@")[2].lower()
-
-
-def within(domain: str, domains: Iterable[str]) -> bool:
-    """Whether `domain` is one of `domains` or a subdomain of one."""
-    return bool(domain) and any(domain == d or domain.endswith("." + d) for d in domains)
+    return within(domain_of(address), employer_domains(candidate))
 
 
 # --- names ---------------------------------------------------------------------------------
@@ -331,84 +268,3 @@ def names(phrase: Sequence[str], text: str) -> bool:
     found = words(text)
     size = len(phrase)
     return any(found[i:i + size] == tuple(phrase) for i in range(len(found) - size + 1))
-
-
-# --- reading headers --------------------------------------------------------------------------
-
-
-def parse(raw: bytes, folder: Folder, now: datetime) -> Message:
-    """The Message in these raw header fields. Raises Unreadable (say why)."""
-    if len(raw) > MAX_HEADER_BYTES:
-        raise Unreadable(f"headers too large ({len(raw)} bytes)")
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("utf-8")  # RFC 6532 allows UTF-8 in headers
-        except UnicodeDecodeError:
-            raise Unreadable("headers in an unknown 8-bit encoding") from None
-    fields = HeaderParser(policy=compat32).parsestr(text)
-
-    def get(name: str) -> str:
-        return _decoded(fields, name)
-
-    subject = get("Subject")
-    if len(subject) > MAX_SUBJECT:
-        raise Unreadable(f"Subject of {len(subject)} characters")
-    date = _date(fields.get("Date"), now)
-    sender_name, sender = _first_address(get("From"))
-    recipients = tuple(a.lower() for _, a in getaddresses([get("To"), get("Cc")]) if "@" in a)
-    references = tuple(re.findall(r"<[^<>\s]+>", f"{get('In-Reply-To')} {get('References')}"))
-    message_id = (re.findall(r"<[^<>\s]+>", get("Message-ID")) or [""])[0] \
-        or _made_up_id(sender, date, subject)
-    return_path = fields.get("Return-Path")
-    return Message(
-        folder=folder, message_id=message_id, sender=sender, date=date,
-        subject=" ".join(subject.split()), sender_name=sender_name, recipients=recipients,
-        references=references, auto_submitted=get("Auto-Submitted").strip(),
-        precedence=get("Precedence").strip(),
-        autoreply_header=any(n in fields for n in ("X-Autoreply", "X-Autorespond",
-                                                   "X-Autoresponder")),
-        response_suppress="X-Auto-Response-Suppress" in fields,
-        rules_loop="X-MS-Exchange-Inbox-Rules-Loop" in fields,
-        return_path=None if return_path is None else "".join(str(return_path).split()),
-        content_type=get("Content-Type"),
-    )
-
-
-def _decoded(fields, name: str) -> str:
-    value = fields.get(name)
-    if value is None:
-        return ""
-    try:
-        return str(make_header(decode_header(str(value))))
-    except (LookupError, UnicodeError, HeaderParseError, ValueError) as error:
-        raise Unreadable(f"{name}: cannot decode ({error})") from None
-
-
-def _date(value, now: datetime) -> datetime:
-    if value is None:
-        raise Unreadable("no Date")
-    try:
-        date = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError, IndexError, OverflowError):
-        raise Unreadable(f"Date {str(value)[:80]!r} is not a date") from None
-    if date.tzinfo is None:  # "-0000": the time is UTC, its zone unknown
-        date = date.replace(tzinfo=UTC)
-    if date > now + FUTURE_SLACK:
-        raise Unreadable(f"Date {date.isoformat()} is in the future")
-    return date.astimezone(UTC)
-
-
-def _first_address(value: str) -> tuple[str, str]:
-    found = [(name, address) for name, address in getaddresses([value]) if address]
-    if not found:
-        return "", ""
-    name, address = found[0]
-    return " ".join(name.split()), address.lower()
-
-
-def _made_up_id(sender: str, date: datetime, subject: str) -> str:
-    """A stable id for a message without a Message-ID, so it is still seen only once."""
-    digest = hashlib.sha256(f"{sender}|{date.isoformat()}|{subject}".encode()).hexdigest()
-    return f"<{digest[:32]}@no-message-id.invalid>"

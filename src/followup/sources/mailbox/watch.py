@@ -65,7 +65,7 @@ class Ledger(Protocol):
 
 def scan(ledger: Ledger, connection: Connection, folders: Sequence[tuple[str, Folder]],
          dry_run: bool = False, progress: Progress | None = None,
-         poke: bool = True) -> list[Finding]:
+         poke: bool = True, report: Callable[[str], None] | None = None) -> list[Finding]:
     """Read what is new in these folders, decide, and (unless `dry_run`) apply the
     findings and keep where each folder's read stopped. Returns the findings new
     in this pass (with `applied` set). Blocking."""
@@ -74,22 +74,30 @@ def scan(ledger: Ledger, connection: Connection, folders: Sequence[tuple[str, Fo
     states = [ledger.folder_state(key, name) for name, _ in folders]
     reads = [connection.read(name, role, state, since, progress)
              for (name, role), state in zip(folders, states, strict=True)]
-    return apply_reads(ledger, key, reads, states, dry_run, poke)
+    return apply_reads(ledger, key, reads, states, dry_run, poke, report)
 
 
 def apply_reads(ledger: Ledger, key: str, reads: Sequence[FolderRead],
                 before: Sequence[FolderState | None], dry_run: bool = False,
-                poke: bool = True) -> list[Finding]:
+                poke: bool = True, report: Callable[[str], None] | None = None
+                ) -> list[Finding]:
     """Decide what the messages read mean and (unless `dry_run`) apply that, then
-    keep where each read stopped. Returns the findings new in this pass."""
+    keep where each read stopped. Returns the findings new in this pass. A message
+    that cannot be read is skipped, logged and given to `report` (one line)."""
     now = ledger.now()
     messages = []
     for read in reads:
         for raw in read.raws:
             try:
-                messages.append(replies.parse(raw, read.role, now))
+                messages.append(replies.parse(raw.headers, read.role, now, raw.arrived))
             except replies.Unreadable as why:
-                log.debug("skipped a message in %s: %s", read.name, why)
+                # Reported once: the folder's position moves past it, so the next pass
+                # does not read it again.
+                said = f"skipped a message in {read.name} (UID {raw.uid}) that cannot " \
+                       f"be read: {replies.clean(str(why))}"
+                log.warning("mailbox: %s", said)
+                if report is not None:
+                    report(said)
     findings = ledger.findings(messages) if messages else []
     if dry_run:
         return findings
@@ -101,12 +109,13 @@ def apply_reads(ledger: Ledger, key: str, reads: Sequence[FolderRead],
 
 
 def scan_once(settings: MailboxSettings, ledger: Ledger, dry_run: bool = False,
-              progress: Progress | None = None) -> list[Finding]:
+              progress: Progress | None = None, report: Callable[[str], None] | None = None
+              ) -> list[Finding]:
     """`followup mailbox scan`: connect, one pass over every folder, disconnect."""
     connection = connect(settings)
     try:
         return guarded(lambda: scan(ledger, connection, connection.folders(), dry_run,
-                                    progress))
+                                    progress, True, report))
     finally:
         connection.close()
 
@@ -142,8 +151,21 @@ def notice_of(finding: Finding, company: Callable[[int], str]) -> tuple[str, str
         return "Is this a reply?", (f"{said}\nIt could be about {which}. If it is, say so "
                                     f"with `followup heard ID`.")
     if finding.kind is Kind.BOUNCE:
-        to = finding.counterpart or company(ids[0])
-        return f"Your follow-up to {to} bounced", f"{said}\nCheck the address."
+        if replies.is_delay(message):
+            return None  # the server is still trying: it may yet arrive
+        if finding.counterpart:
+            return (f"Your follow-up to {finding.counterpart} did not arrive",
+                    f"{said}\nThe address {finding.counterpart} ({company(ids[0])}) failed: "
+                    f"check it, and send the follow-up again.")
+        return (f"Your follow-up to {company(ids[0])} did not arrive",
+                f"{said}\nA mail server of {company(ids[0])} sent it back: check the "
+                f"address, and send the follow-up again.")
+    if finding.kind is Kind.AUTOMATIC:
+        where = message.sender.rpartition("@")[2] or message.sender
+        subject = message.subject or "(no subject)"
+        return (f"Automatic mail from {company(ids[0])}",
+                f"{where} sent '{subject}': not counted as a reply; "
+                f"`followup heard {ids[0]}` if it is one.")
     return None
 
 
