@@ -68,7 +68,7 @@ def draft(interview: Interview, number: int, of: int, signature: str = "") -> Dr
 
 def reminder(interview: Interview, number: int, of: int, now: datetime,
              zone: ZoneInfo, *, sent: int | None = None, opens_at: datetime | None = None,
-             signature: str = "") -> Reminder:
+             signature: str = "", in_drafts: bool = False) -> Reminder:
     """Nudge `number` of `of`: a title, a short body and the draft.
 
     The draft and the body are for the follow-up the user will actually
@@ -77,6 +77,7 @@ def reminder(interview: Interview, number: int, of: int, now: datetime,
     ignored. The body names the role, the interviewer (if any), when the
     interview was (relative to `now` and as a local time in `zone`) and
     "follow-up N of M". `opens_at` (when the nudge became due) orders digests.
+    `in_drafts`: the draft is also put into the Drafts folder, and the body says so.
     """
     next_number = number if sent is None else sent + 1
     role, company = _field(interview.role, 10), _field(interview.company, 8)
@@ -86,7 +87,8 @@ def reminder(interview: Interview, number: int, of: int, now: datetime,
     when = f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
     body = (f"Your {role} interview at {company}{with_whom} was "
             f"{ago(now - interview.interview_at)} ({when}).\n"
-            f"Time for follow-up {next_number} of {of}; a draft is ready.")
+            f"Time for follow-up {next_number} of {of}; "
+            + ("a draft is waiting in Drafts." if in_drafts else "a draft is ready."))
     return Reminder(interview=interview, number=number, of=of,
                     title=f"Follow up with {company}", body=body,
                     draft=draft(interview, next_number, of, signature), opens_at=opens_at,
