@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.parser import HeaderParser
@@ -108,6 +108,7 @@ class Finding:
     applied: bool = False
     linked: bool = False  # a follow-up the user already recorded: only remember the message
     counterpart: str = ""  # the employer's address: the sender, or the follow-up's recipient
+    returns_on: date | None = None  # an auto_reply's return date (see `returns`)
 
 
 @dataclass
