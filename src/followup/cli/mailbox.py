@@ -47,6 +47,7 @@ def finding_json(finding, zone) -> dict[str, Any]:
         "to": finding.counterpart if str(finding.kind) == "followup_sent" else None,
         "subject": message.subject,
         "date": present.iso(message.date, zone),
+        "returns_on": finding.returns_on.isoformat() if finding.returns_on else None,
         "applied": finding.applied,
         "already_recorded": finding.linked,
     }

@@ -69,6 +69,7 @@ class FolderRead:
     role: Folder
     state: FolderState
     raws: list[bytes] = field(default_factory=list)
+    uids: list[int] = field(default_factory=list)  # of each raw, in the same order
 
 
 class Connection:
@@ -162,8 +163,9 @@ class Connection:
         for start in range(0, len(uids), BATCH):
             batch = uids[start:start + BATCH]
             answer = self.client.fetch(batch, [FETCH])
-            read.raws.extend(answer[uid][FETCHED] for uid in batch
-                             if uid in answer and FETCHED in answer[uid])
+            got = [uid for uid in batch if uid in answer and FETCHED in answer[uid]]
+            read.raws.extend(answer[uid][FETCHED] for uid in got)
+            read.uids.extend(got)
             if progress is not None:
                 progress(min(start + BATCH, len(uids)), len(uids))
         return read

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from followup.backoff import backoff_delay
 from followup.errors import UserError
 from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
-from followup.sources.mailbox import replies
+from followup.sources.mailbox import away, replies
 from followup.sources.mailbox.imap import (
     IDLE_RENEW,
     Connection,
@@ -61,6 +61,7 @@ class Ledger(Protocol):
     def findings(self, messages: list[Message]) -> list[Finding]: ...
     def apply(self, findings: list[Finding], poke: bool = True) -> list[Finding]: ...
     def company(self, interview_id: int) -> str: ...
+    def from_employer(self, finding: Finding) -> bool: ...
 
 
 def scan(ledger: Ledger, connection: Connection, folders: Sequence[tuple[str, Folder]],
@@ -74,23 +75,29 @@ def scan(ledger: Ledger, connection: Connection, folders: Sequence[tuple[str, Fo
     states = [ledger.folder_state(key, name) for name, _ in folders]
     reads = [connection.read(name, role, state, since, progress)
              for (name, role), state in zip(folders, states, strict=True)]
-    return apply_reads(ledger, key, reads, states, dry_run, poke)
+    return apply_reads(ledger, key, reads, states, dry_run, poke, connection)
 
 
 def apply_reads(ledger: Ledger, key: str, reads: Sequence[FolderRead],
                 before: Sequence[FolderState | None], dry_run: bool = False,
-                poke: bool = True) -> list[Finding]:
+                poke: bool = True, connection: Connection | None = None) -> list[Finding]:
     """Decide what the messages read mean and (unless `dry_run`) apply that, then
-    keep where each read stopped. Returns the findings new in this pass."""
+    keep where each read stopped. Returns the findings new in this pass. With the
+    `connection`, an employer's out-of-office reply gets its return date (`away`)."""
     now = ledger.now()
-    messages = []
+    messages, places = [], {}
     for read in reads:
-        for raw in read.raws:
+        for raw, uid in zip(read.raws, read.uids, strict=True):
             try:
                 messages.append(replies.parse(raw, read.role, now))
             except replies.Unreadable as why:
                 log.debug("skipped a message in %s: %s", read.name, why)
+                continue
+            places[messages[-1].message_id] = (read.name, uid)
     findings = ledger.findings(messages) if messages else []
+    if connection is not None and findings:
+        findings = away.with_return_dates(findings, connection.client, places,
+                                          ledger.from_employer, now)
     if dry_run:
         return findings
     done = ledger.apply(findings, poke=poke)
@@ -141,6 +148,8 @@ def notice_of(finding: Finding, company: Callable[[int], str]) -> tuple[str, str
         which = ", ".join(f"{company(i)} ({i})" for i in ids)
         return "Is this a reply?", (f"{said}\nIt could be about {which}. If it is, say so "
                                     f"with `followup heard ID`.")
+    if finding.kind is Kind.AUTO_REPLY and finding.applied and finding.returns_on:
+        return away.notice(company(ids[0]), finding.returns_on, message.sender)
     if finding.kind is Kind.BOUNCE:
         to = finding.counterpart or company(ids[0])
         return f"Your follow-up to {to} bounced", f"{said}\nCheck the address."
@@ -223,7 +232,7 @@ class MailboxSource(Source):
                                            state, context.now)
             found = await asyncio.to_thread(guarded, apply_reads, ledger,
                                             account(self.settings), [read], [state],
-                                            False, False)
+                                            False, False, connection)
             state = read.state
             await self._tell(context, found)
 
