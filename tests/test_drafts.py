@@ -3,12 +3,17 @@ drafts are no longer wanted (sources.mailbox.drafts)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from followup import config
+from followup.content import reminder
+from followup.errors import ConfigError
 from followup.models import Draft, FollowUp, Interview, Record, Status
 from followup.sources.mailbox.drafts import (
     StoredDraft,
@@ -88,3 +93,29 @@ def stored(id: int, interview_id: int, number: int = 1) -> StoredDraft:
 ])
 def test_which_drafts_are_no_longer_wanted(drafts, records, expected):
     assert [(d.id, why) for d, why in unwanted(drafts, records)] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[mailbox]\ndrafts = true\nhost = "imap.example.org"\nusername = "jo"\n',
+     ["[me] addresses: required with [mailbox] drafts = true (the first is the drafts' "
+      "From)"]),
+    ('[me]\naddresses = ["jo@example.org"]\n[mailbox]\ndrafts = true\n',
+     ["[mailbox] host: required with drafts = true (the drafts are written into this "
+      "mailbox)",
+      "[mailbox] username: required with drafts = true (the drafts are written into this "
+      "mailbox)"]),
+    ('[mailbox]\ndrafts = "yes"\n', ["[mailbox] drafts: expected true or false, got a string"]),
+])
+def test_drafts_need_a_mailbox_and_an_address(text, expected):
+    with pytest.raises(ConfigError) as caught:
+        config.parse_text(text, Path("/x/f.toml"))
+    assert list(caught.value.problems) == expected
+
+
+def test_the_nudge_says_the_draft_is_waiting_in_drafts():
+    interview = Interview(1, "Acme", "Engineer", AT)
+    now = AT + timedelta(days=3)
+    waiting = reminder(interview, 1, 2, now, ZoneInfo("UTC"), in_drafts=True)
+    ready = reminder(interview, 1, 2, now, ZoneInfo("UTC"))
+    assert waiting.body.endswith("a draft is waiting in Drafts.")
+    assert ready.body.endswith("a draft is ready.")
