@@ -234,5 +234,6 @@ def test_a_read_only_drafts_folder_is_needs_fix_and_one_notice(apps, imap):
         for part in parts:
             part.chmod(0o755)
     assert [r.outcome for r in results] == [DeliveryResult.NEEDS_FIX] * 2
-    assert len(told) == 1 and "Locked" in told[0][1]
+    assert len(told) == 1
+    assert "the folder 'Locked' is read-only for this login" in told[0][1]
     assert drafts(imap, "Locked") == []

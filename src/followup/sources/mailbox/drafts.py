@@ -86,7 +86,8 @@ def compose(draft: Draft, sender: str, name: str, thread: Thread | None, msgid: 
     In-Reply-To and References name it, and the subject is "Re: " and its subject."""
     message = EmailMessage(policy=SMTP)
     message["From"] = formataddr((name, sender)) if name else sender
-    message["To"] = draft.to
+    if draft.to:  # else the user fills it in
+        message["To"] = draft.to
     message["Subject"] = reply_subject(thread.subject) if thread and thread.subject \
         else draft.subject
     message["Date"] = format_datetime(date)

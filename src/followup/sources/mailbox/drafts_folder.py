@@ -77,8 +77,7 @@ class DraftsFolder:
             try:
                 answer = self.client.append(self.name, raw, flags=[b"\\Draft"])
             except network_errors() as error:
-                if isinstance(error, OSError):
-                    raise Unreachable(f"the mailbox server failed: {reason(error)}") from None
+                _unless_refused(error)
                 raise CannotWrite(f"the server refused the draft in {self.name!r}: "
                                   f"{reason(error)}") from None
             validity, uids = _appended(answer, validity, lambda: _guarded(
@@ -121,11 +120,15 @@ class DraftsFolder:
         return done
 
     def _select(self) -> int:
+        import imaplib
+
         try:
             info = self.client.select_folder(self.name)
+        except imaplib.IMAP4.readonly:  # SELECT answered [READ-ONLY]
+            raise CannotWrite(f"the folder {self.name!r} is read-only for this login") \
+                from None
         except network_errors() as error:
-            if isinstance(error, OSError):
-                raise Unreachable(f"the mailbox server failed: {reason(error)}") from None
+            _unless_refused(error)
             raise CannotWrite(f"cannot open the folder {self.name!r}: {reason(error)}") \
                 from None
         if b"READ-ONLY" in info:
@@ -140,6 +143,16 @@ def _appended(answer, validity: int, search: Callable[[], list[int]]) -> tuple[i
     if found:
         return int(found.group(1)), [int(found.group(2))]
     return validity, search()
+
+
+def _unless_refused(error: BaseException) -> None:
+    """Raise Unreachable unless the server answered NO or BAD (a connection that
+    failed or dropped is worth another try; a refusal is not)."""
+    import imaplib
+
+    if isinstance(error, OSError | imaplib.IMAP4.abort) \
+            and not isinstance(error, imaplib.IMAP4.readonly):
+        raise Unreachable(f"the mailbox server failed: {reason(error)}") from None
 
 
 def _guarded(function, *args, **kwargs):

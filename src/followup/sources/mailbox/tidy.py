@@ -15,7 +15,7 @@ import logging
 
 from followup.sources.base import Source, SourceContext
 from followup.sources.mailbox.drafts import DraftBook, unwanted
-from followup.sources.mailbox.imap import MailboxError
+from followup.sources.mailbox.imap import MailboxError, account
 
 log = logging.getLogger("followup")
 
@@ -46,7 +46,7 @@ class DraftsTidy(Source):
         """One clean-up pass (blocking). Connects only when a draft is unwanted."""
         from followup.sources.mailbox.drafts_folder import DraftsFolder
 
-        stored = book.stored()
+        stored = [d for d in book.stored() if d.account == account(self.settings)]
         if not unwanted(stored, book.records([d.interview_id for d in stored])):
             return
         try:
