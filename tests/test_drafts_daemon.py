@@ -93,3 +93,18 @@ def test_a_drafts_folder_that_cannot_be_written_is_one_notice_and_the_nudge_goes
     assert daemon.text().count("notice: Drafts cannot be put into your mailbox") == 1
     assert "Nowhere" in daemon.text()
     assert daemon.stop() == 0
+
+
+def test_recording_the_followup_removes_its_draft_when_the_daemon_is_poked(
+        world, imap, stored_password):
+    w = world(extra=drafts_config(imap))  # no mailbox watch: only the poke tells
+    w.config.write_text(w.config.read_text().replace("enabled = true\nhost", "enabled = false"
+                                                     "\nhost"))
+    acme = add(w, "Acme", "dana@acme.example")
+    daemon = w.start()
+    [(draft, _)] = wait_for(lambda: drafts_in(imap), timeout=30, what="the draft")
+    assert draft["In-Reply-To"] is None  # nothing of the conversation known
+    w.cli("sent", str(acme))
+    wait_for(lambda: drafts_in(imap) == [], timeout=30, what="the draft to be removed")
+    assert "mailbox: watching" not in daemon.text()
+    assert daemon.stop() == 0
