@@ -2,7 +2,7 @@
 
 `dovecot -F -c CONF` runs in the foreground with its own configuration in a
 temporary folder: listening on 127.0.0.1 on a free port, no TLS, one
-passwd-file user with a maildir, INBOX and a `\\Sent` folder. Debian 12 ships
+passwd-file user with a maildir: INBOX, `\\Sent` and `\\Drafts`. Debian 12 ships
 Dovecot 2.3 and Debian 13 ships 2.4, whose configuration syntax differs: the
 fixture writes the one `dovecot --version` asks for. Messages are put in with
 IMAP APPEND, as a mail client would.
@@ -76,6 +76,10 @@ namespace inbox {{
     special_use = \\Sent
     auto = create
   }}
+  mailbox Drafts {{
+    special_use = \\Drafts
+    auto = create
+  }}
 }}
 service imap-login {{
   inet_listener imap {{
@@ -118,6 +122,10 @@ namespace inbox {{
   separator = /
   mailbox Sent {{
     special_use = \\Sent
+    auto = create
+  }}
+  mailbox Drafts {{
+    special_use = \\Drafts
     auto = create
   }}
 }}
@@ -246,7 +254,7 @@ class Dovecot:
     def reset(self) -> None:
         """Empty every folder (a new test starts from an empty mailbox)."""
         with self.client() as client:
-            for folder in ("INBOX", "Sent"):
+            for folder in ("INBOX", "Sent", "Drafts"):
                 client.select_folder(folder)
                 uids = client.search("ALL")
                 if uids:

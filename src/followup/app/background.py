@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from followup.app.actions import Actions
 from followup.app.calendar import CalendarSync
+from followup.app.drafts import DraftsLedger
 from followup.app.mailbox import MailboxLedger
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ class Background(Actions):
         calendar, a maker of the calendar use cases for the daemon's current settings."""
         if name == "mailbox":
             return MailboxLedger(self)
+        if name == "drafts":
+            return DraftsLedger(self)
         return lambda settings: CalendarSync(self, settings)
 
     def run_daemon(self, load_settings: Callable[[], Settings], verbose: bool = False) -> int:
@@ -52,7 +55,8 @@ class Background(Actions):
         self.__dict__["store"] = open_patiently(self.settings.database_url)  # cached_property
 
         def build(settings: Settings) -> dict:
-            return {c.name: c for c in channels.build(settings, self.on_action)}
+            return {c.name: c for c in channels.build(settings, self.on_action,
+                                                      DraftsLedger(self))}
 
         async def serve() -> int:
             daemon = Daemon(self.settings, self.store, build, load_settings, self.now,

@@ -13,7 +13,7 @@ from followup import inputs
 from followup.app.core import Core
 from followup.errors import UserError
 from followup.models import FolderState, Record, Status
-from followup.sources.mailbox import replies, watch
+from followup.sources.mailbox import away, replies, watch
 from followup.sources.mailbox.replies import Candidate, Finding, Kind, Message
 
 
@@ -56,28 +56,54 @@ class MailboxLedger:
 
     def apply(self, findings: Iterable[Finding], poke: bool = True) -> list[Finding]:
         """Apply the findings of a mailbox pass: a reply marks its interview heard (via
-        the mailbox), a follow-up found in Sent is recorded, sent at the message's date;
-        the others are remembered so that they are reported once. Returns the findings
-        that were new, with `applied` set for those that changed an interview."""
+        the mailbox), a follow-up found in Sent is recorded, sent at the message's date,
+        an employer's out-of-office reply naming its return date snoozes the interview
+        to the first working hour of the working day after it; the others are
+        remembered so that they are reported once. Returns the findings that were new,
+        with `applied` set for those that changed an interview."""
         records = self._records()
         done = []
         for finding in findings:
-            now, message = self.core.now(), finding.message
+            now, message, moved = self.core.now(), finding.message, False
             if finding.kind is Kind.REPLY:
                 heard = f"{message.sender} | {message.subject} | {message.message_id}"
                 new = records.record_reply(finding, heard[:2000], now)
             elif finding.kind is Kind.FOLLOWUP_SENT:
                 note = f"seen in the mailbox: {message.subject}"[:1000]
                 new = records.record_followup(finding, inputs.printable_line(note), now)
+            elif until := self._away_until(finding):
+                # Moved, or (a longer snooze already, seen before) only remembered.
+                moved = new = records.record_away(finding, until, now)
+                new = new or records.remember(finding, now)
             else:
                 new = records.remember(finding, now)
             if not new:
                 continue
-            applied = finding.kind in (Kind.REPLY, Kind.FOLLOWUP_SENT)
+            applied = finding.kind in (Kind.REPLY, Kind.FOLLOWUP_SENT) or moved
             done.append(replace(finding, applied=applied))
             if applied and poke:
                 self.core._changed(finding.interview_ids[0])
         return done
+
+    def _away_until(self, finding: Finding) -> datetime | None:
+        """Until when an employer's out-of-office reply moves the next nudge, or None."""
+        if finding.kind is not Kind.AUTO_REPLY or finding.returns_on is None \
+                or len(finding.interview_ids) != 1:
+            return None
+        return away.back_at(finding.returns_on, self.core.policy)
+
+    def from_employer(self, finding: Finding) -> bool:
+        """Whether the finding's message comes from an employer's address of one of its
+        (waiting) interviews."""
+        for interview_id in finding.interview_ids:
+            try:
+                record = self.core.store.get(interview_id)
+            except UserError:
+                continue
+            if record.interview.status is Status.WAITING and replies.employer_address(
+                    _candidate(record, set()), finding.message.sender):
+                return True
+        return False
 
 
 class Mailbox(Core):

@@ -21,13 +21,17 @@ from followup.models import Interview, Notice
 if TYPE_CHECKING:
     from followup.channels.base import ActionHandler, Channel, Result
     from followup.config import Settings
+    from followup.sources.mailbox.drafts import DraftBook
 
 CHANNEL_NAMES = ("desktop", "email", "command", "apprise")
 
 
 
-def build(settings: Settings, on_action: ActionHandler | None = None) -> list[Channel]:
-    """The enabled channels, in the order desktop, email, command, apprise."""
+def build(settings: Settings, on_action: ActionHandler | None = None,
+          drafts: DraftBook | None = None) -> list[Channel]:
+    """The enabled channels, in the order desktop, email, command, apprise; then the
+    Drafts folder when `[mailbox] drafts` is on and `drafts` (the daemon's book of
+    drafts) is given."""
     channels: list[Channel] = []
     if settings.desktop.enabled:
         from followup.channels.desktop import DesktopChannel
@@ -45,6 +49,11 @@ def build(settings: Settings, on_action: ActionHandler | None = None) -> list[Ch
         from followup.channels.apprise import AppriseChannel
 
         channels.append(AppriseChannel(settings.apprise))
+    if settings.mailbox.drafts and drafts is not None:
+        from followup.channels.drafts import DraftsChannel
+
+        desktop = next((c for c in channels if c.name == "desktop"), None)
+        channels.append(DraftsChannel(settings, drafts, desktop.tell if desktop else None))
     return channels
 
 

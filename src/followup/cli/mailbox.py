@@ -48,7 +48,7 @@ def finding_json(finding, zone) -> dict[str, Any]:
         "to": finding.counterpart if str(finding.kind) in ("followup_sent", "bounce") else None,
         "subject": message.subject,
         "date": present.iso(message.date, zone),
-        "returns_on": None,
+        "returns_on": finding.returns_on.isoformat() if finding.returns_on else None,
         "applied": finding.applied,
         "already_recorded": finding.linked,
     }

@@ -127,6 +127,8 @@ class MailboxSettings:
     poll_seconds: int = 300
     auth: str = "password"  # or "oauth2": a token from oauth2_command at each login
     oauth2_command: tuple[str, ...] = ()
+    drafts: bool = False  # put each due follow-up's draft into the Drafts folder
+    drafts_folder: str = ""  # "" finds the folder by its special use (\\Drafts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +348,7 @@ def _cross_checks(settings: Settings) -> list[str]:
         problems.append("[database] url: a relative SQLite path needs a configuration file "
                         "to be relative to; write the whole path")
     problems.extend(_mailbox_checks(settings.mailbox))
+    problems.extend(_drafts_checks(settings.mailbox, settings.me))
     return problems
 
 
@@ -365,6 +368,19 @@ def _mailbox_checks(mailbox: MailboxSettings) -> list[str]:
     if mailbox.security == "none" and mailbox.host and not is_loopback(mailbox.host):
         problems.append("[mailbox] security: \"none\" (no encryption) only for a server on "
                         "this machine (127.0.0.1, ::1, localhost); use \"tls\" or \"starttls\"")
+    return problems
+
+
+def _drafts_checks(mailbox: MailboxSettings, me: MeSettings) -> list[str]:
+    if not mailbox.drafts:
+        return []
+    problems = [f"[mailbox] {key}: required with drafts = true (the drafts are written "
+                "into this mailbox)" for key, value in (("host", mailbox.host),
+                                                        ("username", mailbox.username))
+                if not value and not mailbox.enabled]
+    if not me.addresses:
+        problems.append("[me] addresses: required with [mailbox] drafts = true (the first "
+                        "is the drafts' From)")
     return problems
 
 

@@ -294,6 +294,8 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "poll_seconds": integer(1, 86400),
         "auth": choice(AUTH),
         "oauth2_command": argv_list,
+        "drafts": boolean,
+        "drafts_folder": text(1000),
     },
 }
 

@@ -92,7 +92,8 @@ def draft_text(message: Draft) -> str:
 
 def reminder(interview: Interview, number: int, of: int, now: datetime,
              zone: ZoneInfo, *, sent: int | None = None, opens_at: datetime | None = None,
-             signature: str = "", language: str = "en") -> Reminder:
+             signature: str = "", language: str = "en", in_drafts: bool = False
+             ) -> Reminder:
     """Nudge `number` of `of`: a title, a short body and the draft, in the
     interview's language (`language` when it names none).
 
@@ -102,6 +103,7 @@ def reminder(interview: Interview, number: int, of: int, now: datetime,
     ignored. The body names the role, the interviewer (if any), when the
     interview was (relative to `now` and as a local time in `zone`) and
     "follow-up N of M". `opens_at` (when the nudge became due) orders digests.
+    `in_drafts`: the draft is also put into the Drafts folder, and the body says so.
     """
     from babel.dates import format_datetime
 
@@ -113,7 +115,7 @@ def reminder(interview: Interview, number: int, of: int, now: datetime,
                            locale=text.LOCALE)
     body = text.reminder_body(role, company, _field(interview.interviewer, 6),
                               text.ago(*_count(now - interview.interview_at)), when,
-                              next_number, of)
+                              next_number, of, in_drafts)
     return Reminder(interview=interview, number=number, of=of,
                     title=text.reminder_title(company), body=body,
                     draft=draft(interview, next_number, of, signature, lang),

@@ -85,12 +85,14 @@ def reminder_title(company: str) -> str:
 
 
 def reminder_body(role: str, company: str, interviewer: str, ago: str, when: str,
-                  number: int, of: int) -> str:
+                  number: int, of: int, in_drafts: bool = False) -> str:
     what = (f"Ihr Gespräch für die Stelle als {role} bei {company}" if role
             else f"Ihr Gespräch bei {company}")
     with_whom = f" mit {_dative(interviewer)}" if interviewer else ""
     return (f"{what}{with_whom} war {ago} ({when}).\n"
-            f"Zeit für Nachricht {number} von {of}; ein Entwurf liegt bereit.")
+            f"Zeit für Nachricht {number} von {of}; "
+            + ("ein Entwurf liegt im Ordner Entwürfe." if in_drafts
+               else "ein Entwurf liegt bereit."))
 
 
 def digest_title(count: int) -> str:

@@ -83,11 +83,13 @@ def reminder_title(company: str) -> str:
 
 
 def reminder_body(role: str, company: str, interviewer: str, ago: str, when: str,
-                  number: int, of: int) -> str:
+                  number: int, of: int, in_drafts: bool = False) -> str:
     what = f"Your {role} interview at {company}" if role else f"Your interview at {company}"
     with_whom = f" with {interviewer}" if interviewer else ""
     return (f"{what}{with_whom} was {ago} ({when}).\n"
-            f"Time for follow-up {number} of {of}; a draft is ready.")
+            f"Time for follow-up {number} of {of}; "
+            + ("a draft is waiting in Drafts." if in_drafts
+               else "a draft is ready."))
 
 
 def digest_title(count: int) -> str:

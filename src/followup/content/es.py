@@ -80,12 +80,14 @@ def reminder_title(company: str) -> str:
 
 
 def reminder_body(role: str, company: str, interviewer: str, ago: str, when: str,
-                  number: int, of: int) -> str:
+                  number: int, of: int, in_drafts: bool = False) -> str:
     what = (f"Su entrevista para el puesto de {role} en {company}" if role
             else f"Su entrevista en {company}")
     with_whom = f" con {interviewer}" if interviewer else ""
     return (f"{what}{with_whom} fue {ago} ({when}).\n"
-            f"Es el momento del seguimiento {number} de {of}; hay un borrador listo.")
+            f"Es el momento del seguimiento {number} de {of}; "
+            + ("hay un borrador esperando en Borradores." if in_drafts
+               else "hay un borrador listo."))
 
 
 def digest_title(count: int) -> str:

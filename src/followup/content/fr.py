@@ -76,12 +76,14 @@ def reminder_title(company: str) -> str:
 
 
 def reminder_body(role: str, company: str, interviewer: str, ago: str, when: str,
-                  number: int, of: int) -> str:
+                  number: int, of: int, in_drafts: bool = False) -> str:
     what = (f"Votre entretien pour le poste {_of(role)} chez {company}" if role
             else f"Votre entretien chez {company}")
     with_whom = f" avec {interviewer}" if interviewer else ""
     return (f"{what}{with_whom} a eu lieu {ago} ({when}).\n"
-            f"C'est le moment de la relance {number} sur {of} ; un brouillon est prêt.")
+            f"C'est le moment de la relance {number} sur {of} ; "
+            + ("un brouillon attend dans Brouillons." if in_drafts
+               else "un brouillon est prêt."))
 
 
 def digest_title(count: int) -> str:

@@ -123,7 +123,8 @@ class Dispatcher:
                 job.record.interview, job.number, of, now, self.policy.zone,
                 sent=job.record.followups_sent, signature=self.settings.me.name,
                 language=self.settings.me.language,
-                opens_at=rules.window_opens(job.record, job.number, self.policy))
+                opens_at=rules.window_opens(job.record, job.number, self.policy),
+                in_drafts="drafts" in self.channels)
                 for job in jobs]
             if channel.takes_digest and len(jobs) > DIGEST_OVER:
                 batches = [(content.notice(reminders), jobs)]

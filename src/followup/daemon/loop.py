@@ -91,7 +91,9 @@ class Daemon:
                                lambda due: self.handover.due(due),
                                lambda retry: self.handover.retry(retry))
         self.handover = Handover(self.planner, self.owner, lambda: self.stopping)
-        self.pokes = PokeListener(self.planner.look_at, self.planner.look_at_everything)
+        self.pokes = PokeListener(_then(self.planner.look_at, lambda: self.sources.poked()),
+                                  _then(self.planner.look_at_everything,
+                                        lambda: self.sources.poked()))
         self.planner.look_around = self._look_around
         self.pickup = pickup.Pickup(settings.database_url, self.planner.catch_up)
         self.rescan_timer = RescanTimer(self._rescan, lambda: self.settings.daemon.rescan_seconds,
@@ -248,6 +250,16 @@ class Daemon:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _then(look, also: Callable[[], None]):
+    """`look`, then `also` (the sources hear of each poke after the planner)."""
+    async def both(*args) -> None:
+        try:
+            await look(*args)
+        finally:
+            also()
+    return both
 
 
 def _open_store(database_url: str):

@@ -35,18 +35,27 @@ class SourceHost:
         self.store = None
         self.channels: Mapping[str, Channel] = {}
         self.tasks: list[asyncio.Task] = []
+        self.pokes: list[asyncio.Event] = []
 
     def start(self, settings: Settings, store, channels: Mapping[str, Channel]) -> None:
         self.store, self.channels = store, channels
         for source in self.build_sources(settings):
+            poked = asyncio.Event()
+            self.pokes.append(poked)
             context = SourceContext(uses=self.source_uses(source.name), notice=self.notice,
-                                    report=self.report, changed=self.changed, now=self.now)
+                                    report=self.report, changed=self.changed, now=self.now,
+                                    poked=poked)
             task = asyncio.get_running_loop().create_task(source.run(context),
                                                           name=f"source-{source.name}")
             self.tasks.append(task)
 
+    def poked(self) -> None:
+        """The daemon was asked to look again: tell the sources that listen."""
+        for event in self.pokes:
+            event.set()
+
     async def stop(self) -> None:
-        tasks, self.tasks = self.tasks, []
+        tasks, self.tasks, self.pokes = self.tasks, [], []
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -29,4 +29,9 @@ def build(settings: Settings) -> list[Source]:
         from followup.sources.mailbox.watch import MailboxSource
 
         found.append(MailboxSource(settings))
+    # The drafts followup put into the Drafts folder, removed when no longer wanted.
+    if settings.mailbox.drafts:
+        from followup.sources.mailbox.tidy import DraftsTidy
+
+        found.append(DraftsTidy(settings))
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,7 +37,8 @@ class SourceContext:
     desktop when it is enabled, and always to the log); `report(status)`
     records the source's state where `service status` finds it (the
     database); `changed(interview_id)` asks the daemon to look again at an
-    interview the source changed. `now` is the one clock.
+    interview the source changed. `now` is the one clock. `poked` is set each
+    time the daemon is asked to look again (the source clears it).
     """
 
     uses: object
@@ -44,6 +46,8 @@ class SourceContext:
     report: Callable[[str, SourceStatus], Awaitable[None]]
     changed: Callable[[int | None], None]
     now: Callable[[], datetime]
+    # Set whenever the daemon is poked (a change by the CLI or a source); None: never.
+    poked: asyncio.Event | None = None
 
 
 class Source(ABC):

@@ -18,7 +18,8 @@ its module on the shared `transactions.Transactions`:
 Beside them: the tables (tables.py), loading records (records.py), the
 engines and migrations (engine.py, migrations/), the database clock
 (dbtime.py), the change log's and the daemons' tables (changes.py,
-daemons.py), and the mailbox watch's tables (mailbox.py, on a Store).
+daemons.py), the mailbox watch's tables (mailbox.py, on a Store) and the drafts
+put into the Drafts folder (drafts.py, on a Store).
 It imports `models`, `errors` and the standard library, and mailbox.py the
 mailbox's findings (`sources.mailbox.replies`); nothing above it.
 """

@@ -124,6 +124,25 @@ class MailboxRecords:
 
         return self._once(finding, interview_id, now, change)
 
+    def record_away(self, finding: Finding, until: datetime, now: datetime) -> bool:
+        """An employer's out-of-office reply: no nudge before `until` (a longer snooze
+        stays). False when this message was already dealt with, or nothing moved."""
+        (interview_id,) = finding.interview_ids
+        snoozed = interviews.c.snoozed_until
+
+        def change(conn: Connection) -> bool:
+            result = conn.execute(
+                interviews.update()
+                .where(interviews.c.id == interview_id,
+                       interviews.c.status == str(Status.WAITING),
+                       sa.or_(snoozed.is_(None), snoozed < until))
+                .values(snoozed_until=until, updated_at=now))
+            if result.rowcount == 1:
+                change_log.note(conn, interview_id)
+            return result.rowcount == 1
+
+        return self._once(finding, interview_id, now, change)
+
     def remember(self, finding: Finding, now: datetime) -> bool:
         """Keep a message that changed nothing (ambiguous, bounce, automatic reply) so
         that its notice is not repeated; False when it was already kept."""

@@ -144,6 +144,23 @@ mailbox_messages = sa.Table(
     sa.Index("ix_mailbox_messages_interview", "interview_id"),
 )
 
+# The drafts followup put into the Drafts folder and may still remove (migration 0014).
+mail_drafts = sa.Table(
+    "mail_drafts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("interview_id", sa.Integer, nullable=False),  # no FK: outlives `rm`
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("account", sa.String(1000), nullable=False),
+    sa.Column("folder", sa.String(1000), nullable=False),
+    sa.Column("uidvalidity", sa.BigInteger, nullable=False),
+    sa.Column("uid", sa.BigInteger, nullable=False),
+    sa.Column("message_id", sa.String(1000), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("made_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("message_id", name="uq_mail_draft_message_id"),
+    sa.Index("ix_mail_drafts_interview", "interview_id"),
+)
+
 # Append-only: one row per write to an interview or its history, in the same transaction
 # (see store.changes). `interview_id` NULL: look at everything.
 changes = sa.Table(

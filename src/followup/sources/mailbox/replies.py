@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from followup.sources.mailbox import lists as mail_lists
 from followup.sources.mailbox.kinds import (  # noqa: F401 (re-exported)
@@ -82,6 +82,7 @@ class Finding:
     applied: bool = False
     linked: bool = False  # a follow-up the user already recorded: only remember the message
     counterpart: str = ""  # the employer's address: the sender, or the follow-up's recipient
+    returns_on: date | None = None  # an auto_reply's return date (see `returns`)
 
 
 @dataclass

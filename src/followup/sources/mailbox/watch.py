@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from followup.backoff import backoff_delay
 from followup.errors import UserError
 from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
-from followup.sources.mailbox import replies
+from followup.sources.mailbox import away, replies
 from followup.sources.mailbox.imap import (
     IDLE_RENEW,
     Connection,
@@ -61,6 +61,7 @@ class Ledger(Protocol):
     def findings(self, messages: list[Message]) -> list[Finding]: ...
     def apply(self, findings: list[Finding], poke: bool = True) -> list[Finding]: ...
     def company(self, interview_id: int) -> str: ...
+    def from_employer(self, finding: Finding) -> bool: ...
 
 
 def scan(ledger: Ledger, connection: Connection, folders: Sequence[tuple[str, Folder]],
@@ -74,18 +75,19 @@ def scan(ledger: Ledger, connection: Connection, folders: Sequence[tuple[str, Fo
     states = [ledger.folder_state(key, name) for name, _ in folders]
     reads = [connection.read(name, role, state, since, progress)
              for (name, role), state in zip(folders, states, strict=True)]
-    return apply_reads(ledger, key, reads, states, dry_run, poke, report)
+    return apply_reads(ledger, key, reads, states, dry_run, poke, report, connection)
 
 
 def apply_reads(ledger: Ledger, key: str, reads: Sequence[FolderRead],
                 before: Sequence[FolderState | None], dry_run: bool = False,
-                poke: bool = True, report: Callable[[str], None] | None = None
-                ) -> list[Finding]:
+                poke: bool = True, report: Callable[[str], None] | None = None,
+                connection: Connection | None = None) -> list[Finding]:
     """Decide what the messages read mean and (unless `dry_run`) apply that, then
     keep where each read stopped. Returns the findings new in this pass. A message
-    that cannot be read is skipped, logged and given to `report` (one line)."""
+    that cannot be read is skipped, logged and given to `report` (one line). With
+    the `connection`, an employer's out-of-office reply gets its return date (`away`)."""
     now = ledger.now()
-    messages = []
+    messages, places = [], {}
     for read in reads:
         for raw in read.raws:
             try:
@@ -98,7 +100,12 @@ def apply_reads(ledger: Ledger, key: str, reads: Sequence[FolderRead],
                 log.warning("mailbox: %s", said)
                 if report is not None:
                     report(said)
+                continue
+            places[messages[-1].message_id] = (read.name, raw.uid)
     findings = ledger.findings(messages) if messages else []
+    if connection is not None and findings:
+        findings = away.with_return_dates(findings, connection.client, places,
+                                          ledger.from_employer, now)
     if dry_run:
         return findings
     done = ledger.apply(findings, poke=poke)
@@ -150,6 +157,8 @@ def notice_of(finding: Finding, company: Callable[[int], str]) -> tuple[str, str
         which = ", ".join(f"{company(i)} ({i})" for i in ids)
         return "Is this a reply?", (f"{said}\nIt could be about {which}. If it is, say so "
                                     f"with `followup heard ID`.")
+    if finding.kind is Kind.AUTO_REPLY and finding.applied and finding.returns_on:
+        return away.notice(company(ids[0]), finding.returns_on, message.sender)
     if finding.kind is Kind.BOUNCE:
         if replies.is_delay(message):
             return None  # the server is still trying: it may yet arrive
@@ -245,7 +254,7 @@ class MailboxSource(Source):
                                            state, context.now)
             found = await asyncio.to_thread(guarded, apply_reads, ledger,
                                             account(self.settings), [read], [state],
-                                            False, False)
+                                            False, False, None, connection)
             state = read.state
             await self._tell(context, found)
 
