@@ -40,6 +40,14 @@ class Background(Actions):
             return MailboxLedger(self)
         return lambda settings: CalendarSync(self, settings)
 
+    def for_daemon(self, settings: Settings, store) -> Background:
+        """The use cases on `settings` and the daemon's `store`, built anew for each
+        (re)load: the buttons and the sources never reach an older database or
+        older settings."""
+        uses = type(self)(settings, self.now)
+        uses.__dict__["store"] = store  # cached_property: the daemon's, closed by it
+        return uses
+
     def run_daemon(self, load_settings: Callable[[], Settings], verbose: bool = False) -> int:
         """Run the daemon until SIGTERM or SIGINT; returns the exit code."""
         from followup import channels, sources
@@ -51,13 +59,13 @@ class Background(Actions):
         # waited for, with backoff, rather than an exit; the CLI's commands fail at once.
         self.__dict__["store"] = open_patiently(self.settings.database_url)  # cached_property
 
-        def build(settings: Settings) -> dict:
-            return {c.name: c for c in channels.build(settings, self.on_action)}
+        def build(settings: Settings, uses: Background) -> dict:
+            return {c.name: c for c in channels.build(settings, uses.on_action)}
 
         async def serve() -> int:
             daemon = Daemon(self.settings, self.store, build, load_settings, self.now,
                             verbose=verbose, build_sources=sources.build,
-                            source_uses=self.source_uses)
+                            build_uses=self.for_daemon)
             return await daemon.run()
 
         # Not asyncio.run: it waits for every worker thread at the end, and a thread
