@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -132,6 +133,58 @@ def test_the_deadline_ends_the_attempt_so_nothing_is_sent_after_it_failed(smtp_s
     while server.handler.client_left is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.handler.client_left is True  # the connection was gone: no DATA can come
+    assert server.handler.received == []
+
+
+class SlowKeyring:
+    """The file keyring, taking `seconds` over each read (a keyring unlocking slowly)."""
+
+    def __init__(self, seconds: float) -> None:
+        from keyrings.alt.file import PlaintextKeyring
+
+        class Slow(PlaintextKeyring):
+            def get_password(inner, service, username):
+                time.sleep(seconds)
+                try:
+                    return super().get_password(service, username)
+                finally:
+                    self.answered.set()
+
+        self.backend = Slow()
+        self.answered = threading.Event()
+
+
+@pytest.fixture
+def slow_keyring(monkeypatch):
+    import keyring.core
+
+    def install(seconds: float) -> SlowKeyring:
+        slow = SlowKeyring(seconds)
+        monkeypatch.setattr(keyring.core, "_keyring_backend", slow.backend)
+        return slow
+
+    return install
+
+
+@pytest.mark.parametrize("keyring_seconds", [0.9, 2.0])
+def test_the_deadline_counts_the_keyring_read(smtp_server, slow_keyring, keyring_seconds):
+    # A keyring that takes (almost) the whole deadline, then a slow server: the
+    # attempt still ends by its deadline, and nothing is sent after it.
+    server = smtp_server(Stall(seconds=2), login=Login("me", "correct horse"))
+    passwords.set_password("me", "correct horse")
+    slow = slow_keyring(keyring_seconds)
+    channel = EmailChannel(settings(server.port, username="me"), deadline=1)
+
+    async def timed():  # asyncio.run then waits for the keyring's thread: not counted
+        started = time.monotonic()
+        result = await channel.deliver(single())
+        return result, time.monotonic() - started
+
+    result, took = asyncio.run(timed())
+
+    assert result.outcome is DeliveryResult.TRY_AGAIN
+    assert took < 1.5, took
+    assert slow.answered.wait(30)  # the keyring's thread is done: nothing follows it
     assert server.handler.received == []
 
 
