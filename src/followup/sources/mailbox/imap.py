@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,13 +73,16 @@ class FolderRead:
 
 
 class Connection:
-    """One logged-in IMAP connection (blocking: run it in a thread)."""
+    """One logged-in IMAP connection (blocking: run it in a thread). The daemon runs
+    its long waits on threads of its own, kept in `threads` and joined once it is
+    closed (see sources.threads)."""
 
     def __init__(self, client: IMAPClient, settings: MailboxSettings) -> None:
         self.client = client
         self.settings = settings
         self.can_idle = b"IDLE" in client.capabilities()
         self.aborted = False
+        self.threads: list[threading.Thread] = []
 
     @classmethod
     def open(cls, settings: MailboxSettings, password: str = "", token: str = "") -> Connection:
