@@ -10,8 +10,9 @@ Apprise is blocking, so a delivery runs in a worker thread, bounded by each
 URL's own socket timeouts (Apprise's `cto`/`rto`, set from the channel's
 timeout: connecting takes at most a third of it, each read the rest), and the
 attempt's real outcome is awaited: a thread left running could still post after
-the attempt was recorded failed, and the retry would be a repeat. A service that fails is worth retrying (the phone's
-server may be down); no URL to deliver to is not, until the user adds one.
+the attempt was recorded failed, and the retry would be a repeat. A service
+that fails is worth retrying (the phone's server may be down); no URL to
+deliver to is not, until the user adds one.
 """
 
 from __future__ import annotations
