@@ -193,5 +193,7 @@ def test_many_watched_folders_hold_up_no_nudge(world, imap, stored_password):
     added = json.loads(done.stdout)["id"]
     wait_for(lambda: w.nudges_seen() == [(added, 1)], timeout=45, what="the due nudge")
     late = datetime.now().astimezone() - due
-    assert daemon.stop() == 0
+    stopping = datetime.now()
+    assert daemon.stop() == 0  # and promptly: no thread is left waiting on the server
+    assert datetime.now() - stopping < timedelta(seconds=10)
     assert late < timedelta(seconds=10), late

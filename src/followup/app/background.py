@@ -68,12 +68,7 @@ class Background(Actions):
                             build_uses=self.for_daemon)
             return await daemon.run()
 
-        # Not asyncio.run: it waits for every worker thread at the end, and a thread
-        # still blocked on a server (a mailbox IDLE whose connection was never aborted)
-        # would hold a stopped daemon for minutes. See cli.setup.run_daemon.
-        loop = asyncio.new_event_loop()
-        try:
-            return loop.run_until_complete(serve())
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()  # the default executor is shut down without waiting
+        # Every thread ends with the daemon: the channels are bounded by their own
+        # timeouts, and the sources' long waits run on threads of their own, aborted
+        # and joined when the sources stop (see sources.threads).
+        return asyncio.run(serve())
