@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from followup import config
-from followup.sources.mailbox.imap import Connection
+from followup.sources.mailbox.imap import Connection, Unreachable
 from followup.sources.mailbox.replies import Folder
 from support.imap import PASSWORD, USER, Dovecot, mailbox_section, message
 
@@ -51,6 +51,17 @@ def test_a_wait_with_nothing_new_lasts_its_timeout(imap, tmp_path):
     finally:
         connection.close()
     assert 1.4 < took < 5, took
+
+
+def test_a_connection_dropped_before_a_folder_is_opened_is_unreachable(imap, tmp_path):
+    # A network drop is worth retrying soon; "refused" would stop the watch for good.
+    connection = connection_to(imap, tmp_path)
+    try:
+        connection.abort()  # as a dropped network does: the socket is gone
+        with pytest.raises(Unreachable):
+            connection.read("INBOX", Folder.INBOX, None, datetime.now(UTC))
+    finally:
+        connection.close()
 
 
 def test_an_unknown_folder_is_still_refused(imap, tmp_path):

@@ -146,11 +146,17 @@ class Connection:
              progress: Progress | None = None) -> FolderRead:
         """The header fields of the messages new since `state` (or since `since` when
         there is no state or UIDVALIDITY changed), and where this read stopped."""
+        import imaplib
+
         from followup.models import FolderState
 
         try:
             info = self.client.select_folder(name, readonly=True)  # EXAMINE
-        except Exception as error:
+        except (OSError, imaplib.IMAP4.abort) as error:  # the network, not the folder
+            raise Unreachable(f"the mailbox server {self.settings.host}:"
+                              f"{self.settings.port} failed while opening the folder "
+                              f"{name!r}: {reason(error)}") from None
+        except Exception as error:  # the server's NO: no such folder, say
             raise Refused(f"cannot open the folder {name!r}: {reason(error)}") from None
         validity = int(info[b"UIDVALIDITY"])
         top = int(info.get(b"UIDNEXT", 1)) - 1
