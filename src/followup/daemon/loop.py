@@ -128,7 +128,7 @@ class Daemon:
             lambda: self.pokes.poke(None), lambda: setattr(self, "watching_resume", True)))
         self.lifecycle.ready(self._status_line())
         log.info("started: %d channel(s) (%s), database %s", len(self.channels),
-                 ", ".join(self.channels) or "none", self.settings.database_url)
+                 ", ".join(self.channels) or "none", self.settings.database_shown)
         while await self.lifecycle.reload_wanted():
             await self.reload()
         await self._shutdown()
@@ -195,7 +195,7 @@ class Daemon:
         await self.sources.stop()
         await _close_channels(self.channels)
         if moved:
-            await self._move_to(store, settings.database_url)
+            await self._move_to(store, settings.database_url, settings.database_shown)
         self._use_settings(settings)
         await asyncio.to_thread(self._register)  # the channels may have changed
         self.sources.start(self.settings, self.store, self.channels, self.uses)
@@ -205,7 +205,7 @@ class Daemon:
             self.pickup.start()
         log.info("reloaded %s", settings.path or "the defaults")
 
-    async def _move_to(self, store, database_url: str) -> None:
+    async def _move_to(self, store, database_url: str, shown: str) -> None:
         """Leave the old database for a new one: wait for deliveries in flight, then
         switch the store and the wake socket."""
         await self.handover.settle(STOP_GRACE)
@@ -219,7 +219,7 @@ class Daemon:
         self.installation = await asyncio.to_thread(store.installation_id)
         await self.pokes.close(stop_worker=False)
         await self.pokes.listen(database_url)
-        log.warning("the database is now %s", database_url)
+        log.warning("the database is now %s", shown)
 
     # --- rescans, and who we are --------------------------------------------------------------
 
