@@ -188,6 +188,19 @@ def test_the_deadline_counts_the_keyring_read(smtp_server, slow_keyring, keyring
     assert server.handler.received == []
 
 
+def test_the_deadline_cuts_a_tls_handshake_that_never_ends(silent_server):
+    # The server takes the connection and never answers the TLS hello: only the
+    # deadline (not the 30 s step timeout) may end the attempt.
+    started = time.monotonic()
+    result = deliver(EmailChannel(settings(silent_server, security="tls"), deadline=1),
+                     single())
+    took = time.monotonic() - started
+
+    assert result.outcome is DeliveryResult.TRY_AGAIN
+    assert result.reason == f"127.0.0.1:{silent_server} did not take the message within 1 s"
+    assert took < 2.5, took
+
+
 def test_a_company_name_cannot_add_headers(smtp_server):
     server = smtp_server()
     evil = "Evil Corp\r\nBcc: victim@example.com"

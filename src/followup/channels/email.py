@@ -110,7 +110,7 @@ class EmailChannel(Channel):
         left = ends - time.monotonic()
         if left <= 0:
             return self._too_late()
-        smtp = self._client()
+        smtp = self._client(ends)
         cut = threading.Timer(left, smtp.cut)
         cut.start()
         try:
@@ -139,12 +139,12 @@ class EmailChannel(Channel):
         return try_again(f"{self._settings.host}:{self._settings.port} did not take the "
                          f"message within {self._deadline:g} s")
 
-    def _client(self) -> smtplib.SMTP:
+    def _client(self, ends: float) -> _Cuttable:
         """An SMTP client not yet connected, so that the deadline can cut it at once."""
         if self._settings.security == "tls":
-            smtp = _CuttableSSL(timeout=self._timeout, context=self._context())
+            smtp = _CuttableSSL(timeout=self._timeout, context=self._context(), ends=ends)
         else:
-            smtp = _Cuttable(timeout=self._timeout)
+            smtp = _Cuttable(timeout=self._timeout, ends=ends)
         smtp._host = self._settings.host  # what the constructor would set: TLS checks it
         return smtp
 
@@ -184,30 +184,38 @@ def _xoauth2_login(smtp: smtplib.SMTP, username: str, token: str) -> None:
 
 class _Cuttable(smtplib.SMTP):
     """An SMTP client whose connection another thread can cut (`cut`), at any step:
-    a blocked call fails at once, a socket made after the cut is closed as it is
-    made, and no command is written after it (a TLS handshake under way ends by its
-    socket timeout, and nothing follows it)."""
+    a blocked call fails at once (a TLS handshake too: the cut goes through a
+    descriptor of its own, which the TLS wrapping leaves alone), a socket made
+    after the cut is closed as it is made, and no command is written after it.
+    `ends` (monotonic) bounds the connect's timeout as well."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, ends: float, **kwargs) -> None:
         self._cut_lock = threading.Lock()
+        self._handle: socket.socket | None = None
         self.was_cut = False
+        self.ends = ends
         super().__init__(*args, **kwargs)
 
     def cut(self) -> None:
         with self._cut_lock:
             self.was_cut = True
-            sock = getattr(self, "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+            if self._handle is not None:
+                with contextlib.suppress(OSError):
+                    self._handle.shutdown(socket.SHUT_RDWR)
 
     def _get_socket(self, host, port, timeout):
-        sock = super()._get_socket(host, port, timeout)
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the attempt's deadline passed")
+        sock = smtplib.SMTP._get_socket(self, host, port, min(timeout, left))  # plain TCP
         with self._cut_lock:
             if self.was_cut:
                 sock.close()
                 raise TimeoutError("the attempt's deadline passed")
-            self.sock = sock
+            self._handle = sock.dup()
+        return self._wrap(sock)
+
+    def _wrap(self, sock: socket.socket) -> socket.socket:
         return sock
 
     def send(self, s) -> None:
@@ -215,9 +223,19 @@ class _Cuttable(smtplib.SMTP):
             raise smtplib.SMTPServerDisconnected("the attempt's deadline passed")
         super().send(s)
 
+    def close(self) -> None:
+        super().close()
+        with self._cut_lock:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.close()
+
 
 class _CuttableSSL(_Cuttable, smtplib.SMTP_SSL):
-    """Implicit TLS (port 465), cut as `_Cuttable`."""
+    """Implicit TLS (port 465), cut as `_Cuttable`, its handshake included."""
+
+    def _wrap(self, sock: socket.socket) -> socket.socket:
+        return self.context.wrap_socket(sock, server_hostname=self._host)
 
 
 async def _until(work, ends: float):
