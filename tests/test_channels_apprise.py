@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -23,12 +24,16 @@ class Endpoint:
     def __init__(self) -> None:
         self.received: list[dict] = []
         self.status = 200
+        self.hold = False  # answer only once `release` is set (a slow service)
+        self.release = threading.Event()
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 endpoint.received.append(json.loads(self.rfile.read(length)))
+                if endpoint.hold:
+                    endpoint.release.wait(30)
                 self.send_response(endpoint.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -58,7 +63,10 @@ def endpoint():
 def fresh(endpoint):
     endpoint.received.clear()
     endpoint.status = 200
-    return endpoint
+    endpoint.hold = False
+    endpoint.release.clear()
+    yield endpoint
+    endpoint.release.set()
 
 
 def apprise_config(tmp_path, port: int, lines: str | None = None):
@@ -97,6 +105,21 @@ def test_a_refusing_endpoint_is_worth_retrying(fresh, tmp_path):
     result = deliver(AppriseSettings(enabled=True, config=str(path)), single())
     assert result.outcome is DeliveryResult.TRY_AGAIN
     assert result.reason.startswith("Apprise could not deliver")
+
+
+def test_a_slow_service_ends_the_attempt_within_the_channels_own_timeout(fresh, tmp_path):
+    # Apprise's own socket timeouts (4 s by default) would outlast a 2 s channel: the
+    # channel sets each URL's cto/rto from its timeout, and its thread is done when
+    # the attempt ends (asyncio.run waits for it), so nothing can post after.
+    fresh.hold = True
+    path = apprise_config(tmp_path, fresh.port)
+    channel = AppriseChannel(AppriseSettings(enabled=True, config=str(path)), timeout=2)
+    started = time.monotonic()
+    result = asyncio.run(channel.deliver(single()))
+    took = time.monotonic() - started
+    assert result.outcome is DeliveryResult.TRY_AGAIN
+    assert took < 3.0, took
+    assert len(fresh.received) == 1
 
 
 def test_the_settings_build_the_channel_and_notify_test_uses_it(fresh, tmp_path):

@@ -133,3 +133,44 @@ def wait_until_gone(pid: int, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def test_a_digest_has_one_deadline_for_the_whole_attempt(tmp_path):
+    # Each run takes 0.8 s, within the 1.5 s timeout; three of them are not.
+    out = tmp_path / "received"
+    argv = script(tmp_path, "import sys, time\ntime.sleep(0.8)\n"
+                            f"open({str(out)!r}, 'a').write(sys.stdin.read())\n")
+    notice = digest(reminder(1, "Acme"), reminder(2, "Globex"), reminder(3, "Initech"))
+    started = time.monotonic()
+    result = deliver(argv, notice, timeout=1.5)
+
+    assert time.monotonic() - started < 2.2
+    assert result.outcome is DeliveryResult.TRY_AGAIN
+    assert "did not finish within 1.5 s" in result.reason
+    assert len(out.read_text().splitlines()) == 1
+
+
+def test_a_cancelled_attempt_stops_the_command_and_its_children(tmp_path):
+    # The dispatcher's own bound cancels a channel that outlasts it: the command must
+    # not live on to deliver after the attempt was recorded failed.
+    pids = tmp_path / "pids"
+    argv = script(tmp_path, (
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pids)!r}, 'w').write(f'{{os.getpid()}} {{child.pid}}')\n"
+        "time.sleep(60)\n"))
+    channel = CommandChannel(CommandSettings(enabled=True, argv=argv), timeout=30)
+
+    async def scenario() -> None:
+        attempt = asyncio.create_task(channel.deliver(single()))
+        deadline = time.monotonic() + 30
+        while not (pids.exists() and len(pids.read_text().split()) == 2):
+            assert time.monotonic() < deadline, "the command did not start"
+            await asyncio.sleep(0.02)
+        attempt.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await attempt
+
+    asyncio.run(scenario())
+    for pid in map(int, pids.read_text().split()):
+        assert wait_until_gone(pid), f"process {pid} is still running"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -133,6 +134,71 @@ def test_the_deadline_ends_the_attempt_so_nothing_is_sent_after_it_failed(smtp_s
         time.sleep(0.05)
     assert server.handler.client_left is True  # the connection was gone: no DATA can come
     assert server.handler.received == []
+
+
+class SlowKeyring:
+    """The file keyring, taking `seconds` over each read (a keyring unlocking slowly)."""
+
+    def __init__(self, seconds: float) -> None:
+        from keyrings.alt.file import PlaintextKeyring
+
+        class Slow(PlaintextKeyring):
+            def get_password(inner, service, username):
+                time.sleep(seconds)
+                try:
+                    return super().get_password(service, username)
+                finally:
+                    self.answered.set()
+
+        self.backend = Slow()
+        self.answered = threading.Event()
+
+
+@pytest.fixture
+def slow_keyring(monkeypatch):
+    import keyring.core
+
+    def install(seconds: float) -> SlowKeyring:
+        slow = SlowKeyring(seconds)
+        monkeypatch.setattr(keyring.core, "_keyring_backend", slow.backend)
+        return slow
+
+    return install
+
+
+@pytest.mark.parametrize("keyring_seconds", [0.9, 2.0])
+def test_the_deadline_counts_the_keyring_read(smtp_server, slow_keyring, keyring_seconds):
+    # A keyring that takes (almost) the whole deadline, then a slow server: the
+    # attempt still ends by its deadline, and nothing is sent after it.
+    server = smtp_server(Stall(seconds=2), login=Login("me", "correct horse"))
+    passwords.set_password("me", "correct horse")
+    slow = slow_keyring(keyring_seconds)
+    channel = EmailChannel(settings(server.port, username="me"), deadline=1)
+
+    async def timed():  # asyncio.run then waits for the keyring's thread: not counted
+        started = time.monotonic()
+        result = await channel.deliver(single())
+        return result, time.monotonic() - started
+
+    result, took = asyncio.run(timed())
+
+    assert result.outcome is DeliveryResult.TRY_AGAIN
+    assert took < 1.5, took
+    assert slow.answered.wait(30)  # the keyring's thread is done: nothing follows it
+    assert server.handler.received == []
+
+
+def test_the_deadline_cuts_a_tls_handshake_that_never_ends(silent_server):
+    # The server takes the connection and never answers the TLS hello: only the
+    # deadline (not the 30 s step timeout) may end the attempt.
+    started = time.monotonic()
+    result = deliver(EmailChannel(settings(silent_server, security="tls"), deadline=1),
+                     single())
+    took = time.monotonic() - started
+
+    assert result.outcome is DeliveryResult.TRY_AGAIN
+    assert result.reason == f"127.0.0.1:{silent_server} did not take the message within 1 s"
+    assert took < 2.5, took
 
 
 def test_a_company_name_cannot_add_headers(smtp_server):

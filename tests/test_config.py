@@ -265,6 +265,8 @@ def test_a_relative_sqlite_path_without_a_file_is_refused():
     "postgresql+psycopg://me:hunter2@db.example/jobs",
     "postgresql://me:hunter2@db.example:5432/jobs?sslmode=require",
     "mysql://u:hunter2@h/d",
+    "postgresql://me:hun/ter2@db.example/jobs",  # a "/" in the password
+    "postgresql://me:hunter2/x@db.example:5432/jobs?sslmode=require",
 ])
 def test_a_password_in_the_database_url_is_refused_without_echoing_it(capsys, tmp_path, url):
     path = tmp_path / "f.toml"
@@ -273,6 +275,18 @@ def test_a_password_in_the_database_url_is_refused_without_echoing_it(capsys, tm
     assert checked.code == 78
     assert "[database] url: a password does not go in the database URL" in checked.err
     assert "hunter2" not in checked.err + checked.out
+    assert "ter2" not in checked.err + checked.out
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://me:pw@h/db", "postgresql://me:***@h/db"),
+    ("postgresql://me:p/w@h/db", "postgresql://me:***@h/db"),
+    ("postgresql://me:p@w@h:5432/db?sslmode=require", "postgresql://me:***@h:5432/db?sslmode=require"),
+    ("postgresql://me@h/db", "postgresql://me@h/db"),
+    ("sqlite:////tmp/a@b/f.db", "sqlite:////tmp/a@b/f.db"),
+])
+def test_only_the_redacted_database_url_is_shown(url, shown):
+    assert config.Settings(timezone="UTC", database_url=url).database_shown == shown
 
 
 def test_config_check_never_prints_a_password():

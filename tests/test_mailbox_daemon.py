@@ -173,3 +173,27 @@ def test_a_reload_restarts_the_watch(world, imap, stored_password):
     wait_for(lambda: status(w, acme) == "heard", what="the reply after the reload")
     assert daemon.stop() == 0
     assert "Traceback" not in daemon.text()
+
+
+def test_many_watched_folders_hold_up_no_nudge(world, imap, stored_password):
+    # Eight folders in IDLE (seven inboxes and Sent): more than the event loop's
+    # default pool has threads (6 on 2 cores), which claims and records deliveries.
+    names = [f"Jobs{n}" for n in range(6)]
+    with imap.client() as client:
+        for name in names:
+            if not client.folder_exists(name):
+                client.create_folder(name)
+    inboxes = ", ".join(f'"{name}"' for name in ["INBOX", *names])
+    w = world(extra=mailbox_section(imap.port) + f"inbox = [{inboxes}]\n", rescan_seconds=600)
+    daemon = w.start()
+    wait_for(lambda: "mailbox: watching" in daemon.text(), what="the mailbox watch")
+    due = datetime.now().astimezone() + timedelta(seconds=6)  # once every folder is in IDLE
+    done = w.cli("add", "--company", "Acme", "--role", "Engineer",
+                 "--at", due.isoformat(timespec="seconds"), "--json")
+    added = json.loads(done.stdout)["id"]
+    wait_for(lambda: w.nudges_seen() == [(added, 1)], timeout=45, what="the due nudge")
+    late = datetime.now().astimezone() - due
+    stopping = datetime.now()
+    assert daemon.stop() == 0  # and promptly: no thread is left waiting on the server
+    assert datetime.now() - stopping < timedelta(seconds=10)
+    assert late < timedelta(seconds=10), late

@@ -393,3 +393,23 @@ def test_the_language_round_trips(db, language):
     added = db.add_interview(interview(language=language), T0)
     assert db.get(added.id).interview.language == language
     assert db.update_interview(added.id, {"language": "fr"}, T0).interview.language == "fr"
+
+
+def test_a_database_made_by_a_newer_followup_is_one_line_and_exit_78(tmp_path):
+    from support.cli import spawn
+
+    path = tmp_path / "newer.db"
+    Store.open(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0999'")
+    config = tmp_path / "followup.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{path}"\n')
+    for args in (["list"], ["run"]):
+        done = spawn("--config", str(config), *args, timeout=60)
+        assert done.code == 78, (args, done.err)
+        assert done.err.strip().splitlines()[-1] == (
+            "error: this database was made by a newer followup (schema 0999); "
+            "upgrade followup"), (args, done.err)
+        assert "Traceback" not in done.err
+    assert len(spawn("--config", str(config), "list").err.strip().splitlines()) == 1
+    assert revision(path) == "0999"  # nothing changed

@@ -29,9 +29,9 @@ async def running(world: World, *, store=None, notifier=None, daemon_class=None
     app = App(settings)
     daemon = (daemon_class or Daemon)(
         settings, store if store is not None else Store.open(settings.database_url),
-        lambda s: {c.name: c for c in channels.build(s, app.on_action)},
+        lambda s, uses: {c.name: c for c in channels.build(s, uses.on_action)},
         lambda: config.load(world.config), app.now,
-        notifier=notifier or SystemdNotifier(None), source_uses=app.source_uses)
+        notifier=notifier or SystemdNotifier(None), build_uses=app.for_daemon)
     task = asyncio.create_task(daemon.run())
     try:
         await until(lambda: daemon.planner.last_full_scan is not None or task.done())

@@ -43,6 +43,14 @@ class Background(Actions):
             return DraftsLedger(self)
         return lambda settings: CalendarSync(self, settings)
 
+    def for_daemon(self, settings: Settings, store) -> Background:
+        """The use cases on `settings` and the daemon's `store`, built anew for each
+        (re)load: the buttons and the sources never reach an older database or
+        older settings."""
+        uses = type(self)(settings, self.now)
+        uses.__dict__["store"] = store  # cached_property: the daemon's, closed by it
+        return uses
+
     def run_daemon(self, load_settings: Callable[[], Settings], verbose: bool = False) -> int:
         """Run the daemon until SIGTERM or SIGINT; returns the exit code."""
         from followup import channels, sources
@@ -54,22 +62,17 @@ class Background(Actions):
         # waited for, with backoff, rather than an exit; the CLI's commands fail at once.
         self.__dict__["store"] = open_patiently(self.settings.database_url)  # cached_property
 
-        def build(settings: Settings) -> dict:
-            return {c.name: c for c in channels.build(settings, self.on_action,
-                                                      DraftsLedger(self))}
+        def build(settings: Settings, uses: Background) -> dict:
+            return {c.name: c for c in channels.build(settings, uses.on_action,
+                                                      DraftsLedger(uses))}
 
         async def serve() -> int:
             daemon = Daemon(self.settings, self.store, build, load_settings, self.now,
                             verbose=verbose, build_sources=sources.build,
-                            source_uses=self.source_uses)
+                            build_uses=self.for_daemon)
             return await daemon.run()
 
-        # Not asyncio.run: it waits for every worker thread at the end, and a thread
-        # still blocked on a server (a mailbox IDLE whose connection was never aborted)
-        # would hold a stopped daemon for minutes. See cli.setup.run_daemon.
-        loop = asyncio.new_event_loop()
-        try:
-            return loop.run_until_complete(serve())
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()  # the default executor is shut down without waiting
+        # Every thread ends with the daemon: the channels are bounded by their own
+        # timeouts, and the sources' long waits run on threads of their own, aborted
+        # and joined when the sources stop (see sources.threads).
+        return asyncio.run(serve())

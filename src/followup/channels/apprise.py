@@ -6,9 +6,13 @@ Apprise URLs carry tokens, so they live in Apprise's own configuration file
 others), and `tag` picks the URLs with that tag. The apprise package is
 optional (`pip install 'followup[apprise]'`) and imported only here.
 
-Apprise is blocking, so a delivery runs in a worker thread with one deadline
-for the whole attempt. A service that fails is worth retrying (the phone's
-server may be down); no URL to deliver to is not, until the user adds one.
+Apprise is blocking, so a delivery runs in a worker thread, bounded by each
+URL's own socket timeouts (Apprise's `cto`/`rto`, set from the channel's
+timeout: connecting takes at most a third of it, each read the rest), and the
+attempt's real outcome is awaited: a thread left running could still post after
+the attempt was recorded failed, and the retry would be a repeat. A service
+that fails is worth retrying (the phone's server may be down); no URL to
+deliver to is not, until the user adds one.
 """
 
 from __future__ import annotations
@@ -38,10 +42,7 @@ class AppriseChannel(Channel):
 
     async def deliver(self, notice: Notice) -> Result:
         try:
-            return await asyncio.wait_for(asyncio.to_thread(self._send, notice.title,
-                                                            notice.body), self._timeout + 5)
-        except TimeoutError:
-            return try_again(f"Apprise did not finish within {self._timeout:g} s")
+            return await asyncio.to_thread(self._send, notice.title, notice.body)
         except Exception as error:  # a channel never raises: Apprise's own failure
             return try_again(f"Apprise failed: {error}")
 
@@ -50,11 +51,14 @@ class AppriseChannel(Channel):
             import apprise
         except ImportError:
             return needs_fix(NOT_INSTALLED)
-        sender = apprise.Apprise()
         config = apprise.AppriseConfig()
         for path in config_paths(self._settings):
             config.add(str(path))
-        sender.add(config)
+        sender = apprise.Apprise()
+        for server in apprise.Apprise(config):  # each URL, bounded by our timeout
+            server.socket_connect_timeout = self._timeout / 3
+            server.socket_read_timeout = self._timeout * 2 / 3
+            sender.add(server)
         tag = self._settings.tag or apprise.common.MATCH_ALL_TAG
         with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
             outcome = sender.notify(body=body, title=title, tag=tag)

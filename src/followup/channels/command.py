@@ -2,6 +2,11 @@
 
 The JSON object has exactly the keys in `PAYLOAD_KEYS`. The command is a
 machine interface, so it gets every nudge on its own, never a digest.
+
+One timeout bounds the whole attempt (every run of it), counted from its start.
+A command still running when it passes, or when the attempt is cancelled, is
+killed with its whole process group: it never lives on to deliver after the
+attempt was recorded failed.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from typing import TYPE_CHECKING
 
 from followup.channels.base import DELIVERED, Channel, Result, needs_fix, try_again
@@ -38,13 +44,14 @@ class CommandChannel(Channel):
 
         Stops at the first failure and returns it.
         """
+        ends = time.monotonic() + self._timeout
         for reminder in notice.reminders:
-            result = await self._run(payload(reminder))
+            result = await self._run(payload(reminder), ends)
             if not result.ok:
                 return result
         return DELIVERED
 
-    async def _run(self, data: bytes) -> Result:
+    async def _run(self, data: bytes, ends: float) -> Result:
         if not self._argv:
             return needs_fix("no command to run: set [notify.command] argv")
         program = self._argv[0]
@@ -62,11 +69,15 @@ class CommandChannel(Channel):
         except OSError as error:
             return needs_fix(f"cannot run the command {program!r}: {error.strerror or error}")
         try:
-            _, stderr = await asyncio.wait_for(process.communicate(data), self._timeout)
+            _, stderr = await asyncio.wait_for(process.communicate(data),
+                                               max(ends - time.monotonic(), 0))
         except TimeoutError:
             await _stop(process)
             return try_again(f"the command {program!r} did not finish within "
                              f"{self._timeout:g} s and was stopped")
+        except asyncio.CancelledError:
+            await asyncio.shield(_stop(process))
+            raise
         if process.returncode != 0:
             return try_again(f"the command {program!r} {_status(process.returncode)}"
                              f"{_tail(stderr)}")

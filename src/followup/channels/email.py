@@ -6,9 +6,12 @@ keyring and from nowhere else; with `auth = "oauth2"` an access token from the
 token command, asked before each login, signs in with AUTH XOAUTH2.
 
 Each attempt has one total deadline (`deadline`, shorter than the dispatcher's
-own bound) that the channel enforces itself: when it passes, the connection is
-shut down under the worker thread, so the thread ends then and cannot deliver
-after the attempt was reported failed (which would make the retry a duplicate).
+own bound), counted from the start of the attempt, the keyring's read (or the
+token command) included, that the channel enforces itself: when it passes, the
+connection is cut under the worker thread (also one being made), so the thread
+ends then and cannot deliver after the attempt was reported failed (which would
+make the retry a duplicate). A keyring that has not answered by then is left
+to answer into nothing: reading a password sends nothing.
 """
 
 from __future__ import annotations
@@ -53,16 +56,18 @@ class EmailChannel(Channel):
         self._ssl_context = ssl_context
 
     async def deliver(self, notice: Notice) -> Result:
-        started = time.monotonic()
+        ends = time.monotonic() + self._deadline  # the whole attempt, the keyring's read too
         secret = None
         if self._settings.username:
-            found = await asyncio.to_thread(self._secret)
+            found = await _until(asyncio.to_thread(self._secret), ends)
+            if found is None:
+                return try_again(f"no password from the keyring (or token from the token "
+                                 f"command) within {self._deadline:g} s")
             if isinstance(found, Result):
                 return found
             secret = found
         message = compose(notice, self._settings)
-        left = self._deadline - (time.monotonic() - started)  # the token command's time too
-        return await asyncio.to_thread(self._send, message, secret, left)
+        return await asyncio.to_thread(self._send, message, secret, ends)
 
     def _secret(self) -> Secret | Result:
         if self._settings.auth == "oauth2":
@@ -97,12 +102,15 @@ class EmailChannel(Channel):
                              "run `followup password set`")
         return password
 
-    def _send(self, message: EmailMessage, secret: Secret | None, deadline: float) -> Result:
-        """Send within `deadline` seconds (what is left of the attempt's)."""
+    def _send(self, message: EmailMessage, secret: Secret | None, ends: float) -> Result:
+        """Send, unless the attempt's deadline (`ends`, on the monotonic clock) passes
+        first: then the connection is cut, and not a byte is written after it."""
         settings = self._settings
-        smtp = self._client()
-        cut = threading.Timer(deadline, _shut, [smtp])
-        ends = time.monotonic() + deadline
+        left = ends - time.monotonic()
+        if left <= 0:
+            return self._too_late()
+        smtp = self._client(ends)
+        cut = threading.Timer(left, smtp.cut)
         cut.start()
         try:
             try:
@@ -119,20 +127,23 @@ class EmailChannel(Channel):
             finally:
                 _quit(smtp)
         except Exception as error:  # smtplib and ssl raise many kinds; classify them all
-            if time.monotonic() >= ends:
-                return try_again(f"{settings.host}:{settings.port} did not take the message "
-                                 f"within {self._deadline:g} s")
+            if smtp.was_cut or time.monotonic() >= ends:
+                return self._too_late()
             return classify(error, settings, self._timeout)
         finally:
             cut.cancel()
         return DELIVERED
 
-    def _client(self) -> smtplib.SMTP:
+    def _too_late(self) -> Result:
+        return try_again(f"{self._settings.host}:{self._settings.port} did not take the "
+                         f"message within {self._deadline:g} s")
+
+    def _client(self, ends: float) -> _Cuttable:
         """An SMTP client not yet connected, so that the deadline can cut it at once."""
         if self._settings.security == "tls":
-            smtp = smtplib.SMTP_SSL(timeout=self._timeout, context=self._context())
+            smtp = _CuttableSSL(timeout=self._timeout, context=self._context(), ends=ends)
         else:
-            smtp = smtplib.SMTP(timeout=self._timeout)
+            smtp = _Cuttable(timeout=self._timeout, ends=ends)
         smtp._host = self._settings.host  # what the constructor would set: TLS checks it
         return smtp
 
@@ -170,12 +181,71 @@ def _xoauth2_login(smtp: smtplib.SMTP, username: str, token: str) -> None:
               if challenge is None else "", initial_response_ok=True)
 
 
-def _shut(smtp: smtplib.SMTP) -> None:
-    """End a connection from another thread: its blocked call fails at once."""
-    sock = getattr(smtp, "sock", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+class _Cuttable(smtplib.SMTP):
+    """An SMTP client whose connection another thread can cut (`cut`), at any step:
+    a blocked call fails at once (a TLS handshake too: the cut goes through a
+    descriptor of its own, which the TLS wrapping leaves alone), a socket made
+    after the cut is closed as it is made, and no command is written after it.
+    `ends` (monotonic) bounds the connect's timeout as well."""
+
+    def __init__(self, *args, ends: float, **kwargs) -> None:
+        self._cut_lock = threading.Lock()
+        self._handle: socket.socket | None = None
+        self.was_cut = False
+        self.ends = ends
+        super().__init__(*args, **kwargs)
+
+    def cut(self) -> None:
+        with self._cut_lock:
+            self.was_cut = True
+            if self._handle is not None:
+                with contextlib.suppress(OSError):
+                    self._handle.shutdown(socket.SHUT_RDWR)
+
+    def _get_socket(self, host, port, timeout):
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the attempt's deadline passed")
+        sock = smtplib.SMTP._get_socket(self, host, port, min(timeout, left))  # plain TCP
+        with self._cut_lock:
+            if self.was_cut:
+                sock.close()
+                raise TimeoutError("the attempt's deadline passed")
+            self._handle = sock.dup()
+        return self._wrap(sock)
+
+    def _wrap(self, sock: socket.socket) -> socket.socket:
+        return sock
+
+    def send(self, s) -> None:
+        if self.was_cut:
+            raise smtplib.SMTPServerDisconnected("the attempt's deadline passed")
+        super().send(s)
+
+    def close(self) -> None:
+        super().close()
+        with self._cut_lock:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.close()
+
+
+class _CuttableSSL(_Cuttable, smtplib.SMTP_SSL):
+    """Implicit TLS (port 465), cut as `_Cuttable`, its handshake included."""
+
+    def _wrap(self, sock: socket.socket) -> socket.socket:
+        return self.context.wrap_socket(sock, server_hostname=self._host)
+
+
+async def _until(work, ends: float):
+    """What `work` (a thread reading a secret: nothing to undo) returns, or None when
+    the monotonic clock passes `ends` first; its late answer is dropped."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=max(ends - time.monotonic(), 0))
+    if not done:
+        task.add_done_callback(lambda late: late.cancelled() or late.exception())
+        return None
+    return task.result()
 
 
 def _quit(smtp: smtplib.SMTP) -> None:

@@ -65,17 +65,7 @@ def run_daemon(ctx: Context) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     from followup import config as config_module
 
-    code = ctx.app.run_daemon(lambda: config_module.load(ctx.config_path), ctx.verbose)
-    # The daemon has stopped and closed its database, channels and sources. Python would
-    # still join every worker thread at exit; one blocked on a server must not hold the
-    # exit (systemd would kill it after TimeoutStopSec): leave now.
-    import logging
-    import os
-
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    sys.exit(ctx.app.run_daemon(lambda: config_module.load(ctx.config_path), ctx.verbose))
 
 
 @click.command("notify-test")

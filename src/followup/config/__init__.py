@@ -417,15 +417,14 @@ def _beside(path: Path, config_path: Path | None) -> Path:
 
 
 def redacted_url(url: str) -> str:
-    """The URL with the password of its user information replaced by ***."""
-    password = url_password(url)
-    if not password:
+    """The URL with the password of its user information replaced by ***: the user,
+    then what follows the last "@" (a password may hold "/" and "@")."""
+    if not url_password(url):
         return url
     scheme, _, rest = url.partition("://")
-    host_part, slash, tail = rest.partition("/")
-    userinfo, _, host = host_part.rpartition("@")
+    userinfo, _, host = rest.rpartition("@")
     user = userinfo.partition(":")[0]
-    return f"{scheme}://{user}:***@{host}{slash}{tail}"
+    return f"{scheme}://{user}:***@{host}"
 
 
 def is_loopback(host: str) -> bool:

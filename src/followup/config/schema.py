@@ -164,13 +164,20 @@ def database_url(value: Any) -> str:
 
 
 def url_password(url: str) -> str | None:
-    """The password part of a URL's user information (`user:password@host`), or None."""
-    _, _, rest = url.partition("://")
-    userinfo, at, _ = rest.partition("/")[0].rpartition("@")
-    if not at:
-        return None
-    _, colon, password = userinfo.partition(":")
-    return password if colon and password else None
+    """The password part of a URL's user information (`user:password@host`), or None.
+
+    Parsed by SQLAlchemy's `make_url`, as the database layer reads it (a password may
+    hold a "/"); a URL it cannot parse counts as having one when a ":" comes before
+    its last "@" (it is refused, and never quoted back)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        userinfo, at, _ = url.partition("://")[2].rpartition("@")
+        return userinfo.partition(":")[2] or None if at else None
+    return str(password) if password else None
 
 
 def _query_password(url: str) -> bool:

@@ -52,13 +52,13 @@ from followup.daemon.rescans import RescanTimer
 from followup.daemon.resume import watch_resume
 from followup.daemon.schedule import HORIZON
 from followup.daemon.sdnotify import SystemdNotifier
-from followup.daemon.sourcing import SourceBuilder, SourceHost
+from followup.daemon.sourcing import SourceBuilder, SourceHost, UseCases, UsesBuilder
 from followup.daemon.work import Key
 from followup.errors import UserError
 
 log = logging.getLogger("followup")
 
-ChannelBuilder = Callable[[Settings], dict[str, Channel]]
+ChannelBuilder = Callable[[Settings, UseCases | None], dict[str, Channel]]
 StoreOpener = Callable[[str], object]
 
 
@@ -70,12 +70,14 @@ class Daemon:
                  load_settings: Callable[[], Settings], now: Callable[[], datetime],
                  notifier: SystemdNotifier | None = None, verbose: bool = False,
                  build_sources: SourceBuilder | None = None,
-                 source_uses: Callable[[str], object] | None = None,
+                 build_uses: UsesBuilder | None = None,
                  open_store: StoreOpener | None = None) -> None:
         self.settings = settings
         self.verbose = verbose
         self.store = store
-        self.build_channels = build_channels
+        self.build_channels = build_channels  # with the buttons of the use cases given
+        self.build_uses = build_uses or (lambda settings, store: None)
+        self.uses: UseCases | None = None
         self.load_settings = load_settings
         self.open_store = open_store or _open_store
         self.now = now
@@ -98,8 +100,7 @@ class Daemon:
         self.pickup = pickup.Pickup(settings.database_url, self.planner.catch_up)
         self.rescan_timer = RescanTimer(self._rescan, lambda: self.settings.daemon.rescan_seconds,
                                    lambda: self.stopping)
-        self.sources = SourceHost(build_sources or (lambda settings: []),
-                                  source_uses or (lambda name: None), now,
+        self.sources = SourceHost(build_sources or (lambda settings: []), now,
                                   self.pokes.poke)
         self.resume_watch: asyncio.Task | None = None
         self.watching_resume = False
@@ -124,12 +125,12 @@ class Daemon:
         await self.planner.full_scan()
         await asyncio.to_thread(self._register)
         self.pickup.start()
-        self.sources.start(self.settings, self.store, self.channels)
+        self.sources.start(self.settings, self.store, self.channels, self.uses)
         self.resume_watch = asyncio.get_running_loop().create_task(watch_resume(
             lambda: self.pokes.poke(None), lambda: setattr(self, "watching_resume", True)))
         self.lifecycle.ready(self._status_line())
         log.info("started: %d channel(s) (%s), database %s", len(self.channels),
-                 ", ".join(self.channels) or "none", self.settings.database_url)
+                 ", ".join(self.channels) or "none", self.settings.database_shown)
         while await self.lifecycle.reload_wanted():
             await self.reload()
         await self._shutdown()
@@ -165,8 +166,9 @@ class Daemon:
 
     def _use_settings(self, settings: Settings) -> None:
         self.settings = settings
+        self.uses = self.build_uses(settings, self.store)  # one whole: settings and store
         self._use_policy_of(self.now().year)
-        self.channels = self.build_channels(settings)
+        self.channels = self.build_channels(settings, self.uses)
         if not self.channels:
             log.warning("no channel is enabled: nudges will wait until one is "
                         "(see [notify.*] in %s)", settings.path or "the configuration")
@@ -195,17 +197,17 @@ class Daemon:
         await self.sources.stop()
         await _close_channels(self.channels)
         if moved:
-            await self._move_to(store, settings.database_url)
+            await self._move_to(store, settings.database_url, settings.database_shown)
         self._use_settings(settings)
         await asyncio.to_thread(self._register)  # the channels may have changed
-        self.sources.start(self.settings, self.store, self.channels)
+        self.sources.start(self.settings, self.store, self.channels, self.uses)
         self.rescan_timer.schedule()
         await self.planner.full_scan()
         if moved:
             self.pickup.start()
         log.info("reloaded %s", settings.path or "the defaults")
 
-    async def _move_to(self, store, database_url: str) -> None:
+    async def _move_to(self, store, database_url: str, shown: str) -> None:
         """Leave the old database for a new one: wait for deliveries in flight, then
         switch the store and the wake socket."""
         await self.handover.settle(STOP_GRACE)
@@ -219,7 +221,7 @@ class Daemon:
         self.installation = await asyncio.to_thread(store.installation_id)
         await self.pokes.close(stop_worker=False)
         await self.pokes.listen(database_url)
-        log.warning("the database is now %s", database_url)
+        log.warning("the database is now %s", shown)
 
     # --- rescans, and who we are --------------------------------------------------------------
 

@@ -118,8 +118,7 @@ class _Refused(Exception):
 
 def _bind(path: Path) -> socket.socket:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    folder = path.parent.stat()
-    if folder.st_uid != os.getuid() or folder.st_mode & 0o077:
+    if not wake.private_folder(path.parent):
         raise _Refused(f"{path.parent} is not private to this user")
     if wake.listening(path):  # without a word: "*" would make it scan everything
         raise _Refused(f"another daemon listens on {path}")

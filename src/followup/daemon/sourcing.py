@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from typing import Protocol
 
 from followup.channels.base import Channel
 from followup.config import Settings
@@ -22,14 +23,28 @@ log = logging.getLogger("followup")
 SourceBuilder = Callable[[Settings], list[Source]]
 
 
+class UseCases(Protocol):
+    """What the daemon needs of the use-case layer: built anew, as one whole, for each
+    settings and database (at start and at each reload), so that nothing keeps using
+    the old ones."""
+
+    def on_action(self, action: str, interview_id: int, number: int) -> Awaitable[None]:
+        """A notification's button was pressed."""
+
+    def source_uses(self, name: str) -> object:
+        """What source `name` applies its findings through."""
+
+
+UsesBuilder = Callable[[Settings, object], UseCases | None]
+
+
 class SourceHost:
     """Starts the sources for one set of settings, one store and channels, and stops
     them (before a reload changes any of these)."""
 
-    def __init__(self, build_sources: SourceBuilder, source_uses: Callable[[str], object],
-                 now: Callable[[], datetime], changed: Callable[[int | None], None]) -> None:
+    def __init__(self, build_sources: SourceBuilder, now: Callable[[], datetime],
+                 changed: Callable[[int | None], None]) -> None:
         self.build_sources = build_sources
-        self.source_uses = source_uses  # what each source applies its findings through
         self.now = now
         self.changed = changed  # a source changed an interview (None: several)
         self.store = None
@@ -37,14 +52,17 @@ class SourceHost:
         self.tasks: list[asyncio.Task] = []
         self.pokes: list[asyncio.Event] = []
 
-    def start(self, settings: Settings, store, channels: Mapping[str, Channel]) -> None:
+    def start(self, settings: Settings, store, channels: Mapping[str, Channel],
+              uses: UseCases | None) -> None:
+        """Start the sources of `settings`, applying their findings through `uses`
+        (built for these settings and this store)."""
         self.store, self.channels = store, channels
         for source in self.build_sources(settings):
             poked = asyncio.Event()
             self.pokes.append(poked)
-            context = SourceContext(uses=self.source_uses(source.name), notice=self.notice,
-                                    report=self.report, changed=self.changed, now=self.now,
-                                    poked=poked)
+            context = SourceContext(uses=uses.source_uses(source.name) if uses else None,
+                                    notice=self.notice, report=self.report,
+                                    changed=self.changed, now=self.now, poked=poked)
             task = asyncio.get_running_loop().create_task(source.run(context),
                                                           name=f"source-{source.name}")
             self.tasks.append(task)

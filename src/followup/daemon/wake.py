@@ -8,7 +8,9 @@ picks up any change anyway.
 
 A socket's path must fit in 107 bytes. When the runtime folder is too deep
 for that, the socket lives in a private folder of /tmp instead; both sides
-compute the same path, so the CLI finds it.
+compute the same path, so the CLI finds it. Both sides check that the folder
+is this user's and closed to others (`private_folder`) before they use it:
+another local user who made it first must hear no poke.
 """
 
 from __future__ import annotations
@@ -39,9 +41,23 @@ def fits(path: Path) -> bool:
     return len(os.fsencode(path)) <= MAX_PATH
 
 
+def private_folder(folder: Path) -> bool:
+    """Whether `folder` is a folder of this user's that nobody else may enter."""
+    import stat
+
+    try:
+        found = folder.lstat()
+    except OSError:
+        return False
+    return (stat.S_ISDIR(found.st_mode) and found.st_uid == os.getuid()
+            and not found.st_mode & 0o077)
+
+
 def poke(database_url: str, interview_id: int | None = None) -> bool:
     """Tell a daemon on this database to look again. Returns whether one was there."""
     path = socket_path(database_url)
+    if not private_folder(path.parent):
+        return False
     message = str(interview_id if interview_id is not None else "*").encode()
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
@@ -58,7 +74,10 @@ def daemon_listening(database_url: str) -> bool:
 
 
 def listening(path: Path) -> bool:
-    """Whether something is bound to this datagram socket (nothing is sent)."""
+    """Whether something is bound to this datagram socket (nothing is sent), in a
+    private folder of this user's."""
+    if not private_folder(path.parent):
+        return False
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.connect(str(path))

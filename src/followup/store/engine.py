@@ -32,6 +32,17 @@ class Unreachable(UserError):
     """The database server could not be reached or refused the login (a daemon waits)."""
 
 
+class NewerDatabase(UserError):
+    """The database's schema is a migration this followup does not have: a newer
+    followup made it. Nothing is changed; exit 78, as for a configuration error."""
+
+    exit_code = 78
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(f"this database was made by a newer followup (schema {revision}); "
+                         "upgrade followup")
+
+
 def error_reason(error: Exception) -> str:
     return str(getattr(error, "orig", error)).splitlines()[0]
 
@@ -145,6 +156,14 @@ def current_revision(conn: Connection) -> str | None:
     return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
+def known_revisions() -> set[str]:
+    """The migrations this followup has."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return {script.revision for script in scripts.walk_revisions()}
+
+
 def alembic_config(connection: Connection | None = None):
     from alembic.config import Config
 
@@ -171,6 +190,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 # Two daemons starting together on a new database take turns (SQLite's
                 # BEGIN IMMEDIATE does this there); the second then finds nothing to do.
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+            found = current_revision(conn)
+            if found is not None and found not in known_revisions():
+                raise NewerDatabase(found)
             command.upgrade(alembic_config(conn), revision)
             conn.commit()
         finally:

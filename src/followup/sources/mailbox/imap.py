@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,7 +82,9 @@ class FolderRead:
 
 
 class Connection:
-    """One logged-in IMAP connection (blocking: run it in a thread)."""
+    """One logged-in IMAP connection (blocking: run it in a thread). The daemon runs
+    its long waits on threads of its own, kept in `threads` and joined once it is
+    closed (see sources.threads)."""
 
     def __init__(self, client: IMAPClient, settings: MailboxSettings) -> None:
         client.normalise_times = False  # INTERNALDATE with its offset, not local naive time
@@ -89,6 +92,8 @@ class Connection:
         self.settings = settings
         self.can_idle = b"IDLE" in client.capabilities()
         self.aborted = False
+        self.threads: list[threading.Thread] = []
+        self.before_idle: Callable[[], None] | None = None  # a test's hook: mail arrives now
 
     @classmethod
     def open(cls, settings: MailboxSettings, password: str = "", token: str = "") -> Connection:
@@ -151,11 +156,17 @@ class Connection:
              progress: Progress | None = None) -> FolderRead:
         """The header fields of the messages new since `state` (or since `since` when
         there is no state or UIDVALIDITY changed), and where this read stopped."""
+        import imaplib
+
         from followup.models import FolderState
 
         try:
             info = self.client.select_folder(name, readonly=True)  # EXAMINE
-        except Exception as error:
+        except (OSError, imaplib.IMAP4.abort) as error:  # the network, not the folder
+            raise Unreachable(f"the mailbox server {self.settings.host}:"
+                              f"{self.settings.port} failed while opening the folder "
+                              f"{name!r}: {reason(error)}") from None
+        except Exception as error:  # the server's NO: no such folder, say
             raise Refused(f"cannot open the folder {name!r}: {reason(error)}") from None
         validity = int(info[b"UIDVALIDITY"])
         top = int(info.get(b"UIDNEXT", 1)) - 1
@@ -181,10 +192,18 @@ class Connection:
     def wait(self, timeout: float) -> None:
         """Wait in IDLE until a message arrives or goes, or `timeout` seconds pass.
 
+        A message that arrived after the last read but before IDLE began is announced
+        only when IDLE ends (Dovecot's own check comes 30 s on or later), so the first
+        IDLE is ended at once (DONE reports it) and only then is the wait entered.
         Keep-alives ("* OK Still here") are answered by waiting on, in this thread.
         A connection the server closed ends the wait early (the next command fails).
         """
         deadline = time.monotonic() + timeout
+        if self.before_idle is not None:
+            self.before_idle()
+        self.client.idle()
+        if any(_news(response) for response in self.client.idle_done()[1]):
+            return
         self.client.idle()
         try:
             while not self.aborted:

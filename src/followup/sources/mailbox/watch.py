@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -40,12 +41,15 @@ from followup.sources.mailbox.imap import (
     reason,
 )
 from followup.sources.mailbox.replies import Finding, Folder, Kind, Message
+from followup.sources.threads import join, on_own_thread
 
 if TYPE_CHECKING:
     from followup.config import MailboxSettings, Settings
     from followup.models import FolderState
 
 log = logging.getLogger("followup")
+
+JOIN_TIMEOUT = 5.0  # seconds to wait for a stopped watch's threads
 
 
 # --- one pass ----------------------------------------------------------------------------------
@@ -188,7 +192,7 @@ class MailboxSource(Source):
         self.backoff_cap = min(daemon.retry_max_seconds, max(self.settings.poll_seconds, 60))
         self.status: tuple[SourceState, str] | None = None
         self.failures = 0  # in a row, for the backoff
-        self.connections: set[Connection] = set()
+        self.connections: set[Opening] = set()
 
     async def run(self, context: SourceContext) -> None:
         await self._report(context, SourceState.STARTING, "connecting")
@@ -205,7 +209,7 @@ class MailboxSource(Source):
                 await self._retry_later(context, SourceState.RETRYING,
                                         f"unexpected error: {type(error).__name__}: {error}")
             finally:
-                self._abort_all()
+                await self._close_all()
 
     async def _retry_later(self, context: SourceContext, state: SourceState,
                            why: str) -> None:
@@ -218,7 +222,7 @@ class MailboxSource(Source):
     async def _session(self, context: SourceContext) -> None:
         """Connect, do a first pass over every folder, then watch until something fails."""
         first = await self._connect()
-        folders = await asyncio.to_thread(first.folders)
+        folders = await on_own_thread(first, first.folders)
         await self._pass(context, first, folders)
         self.failures = 0
         how = "IDLE" if first.can_idle else f"polling every {self.settings.poll_seconds} s"
@@ -238,7 +242,7 @@ class MailboxSource(Source):
         finally:
             for task in watchers:
                 task.cancel()
-            self._abort_all()
+            await self._close_all()
             await asyncio.gather(*watchers, return_exceptions=True)
 
     async def _watch(self, context: SourceContext, connection: Connection | None,
@@ -250,8 +254,8 @@ class MailboxSource(Source):
         ledger: Ledger = context.uses
         state = await asyncio.to_thread(ledger.folder_state, account(self.settings), folder[0])
         while True:
-            read = await asyncio.to_thread(guarded, self._next_read, connection, folder,
-                                           state, context.now)
+            read = await on_own_thread(connection, guarded, self._next_read, connection,
+                                       folder, state, context.now)
             found = await asyncio.to_thread(guarded, apply_reads, ledger,
                                             account(self.settings), [read], [state],
                                             False, False, None, connection)
@@ -273,14 +277,14 @@ class MailboxSource(Source):
                 return read
 
     async def _connect(self) -> Connection:
-        connection = await asyncio.to_thread(connect, self.settings)
-        self.connections.add(connection)
-        return connection
+        opening = Opening(self.settings)
+        self.connections.add(opening)  # before the login: a stop meanwhile closes it
+        return await on_own_thread(opening, opening.open)
 
     async def _pass(self, context: SourceContext, connection: Connection,
                     folders: Sequence[tuple[str, Folder]]) -> None:
-        found = await asyncio.to_thread(guarded, scan, context.uses, connection, folders,
-                                        False, None, False)
+        found = await on_own_thread(connection, guarded, scan, context.uses, connection,
+                                    folders, False, None, False)
         await self._tell(context, found)
 
     async def _tell(self, context: SourceContext, found: Sequence[Finding]) -> None:
@@ -295,11 +299,19 @@ class MailboxSource(Source):
             if finding.applied:
                 context.changed(finding.interview_ids[0])
 
-    def _abort_all(self) -> None:
-        connections, self.connections = self.connections, set()
-        for connection in connections:
-            connection.abort()
-            connection.close()
+    async def _close_all(self) -> None:
+        """Abort and close every connection (one still logging in too), then join
+        their threads, within JOIN_TIMEOUT."""
+        openings, self.connections = self.connections, set()
+        threads = []
+        for opening in openings:
+            opening.abort()
+            threads += opening.close()
+        if threads:
+            left = await asyncio.to_thread(join, threads, JOIN_TIMEOUT)
+            if left:
+                log.debug("mailbox: %d thread(s) still waiting on the server after %g s "
+                          "(they end with their socket's timeout)", len(left), JOIN_TIMEOUT)
 
     async def _report(self, context: SourceContext, state: SourceState, detail: str,
                       then: str = "") -> None:
@@ -315,3 +327,42 @@ class MailboxSource(Source):
             await context.report(self.name, SourceStatus(state, context.now(), line))
         except UserError as error:  # the database is busy: the state is in the log anyway
             log.debug("could not record the mailbox state: %s", error.message)
+
+
+class Opening:
+    """A connection of the watch from before its login to its close. Registered before
+    the login, so that a watch stopped meanwhile cannot leave it behind: what the
+    login opens after an abort is closed at once."""
+
+    def __init__(self, settings: MailboxSettings) -> None:
+        self.settings = settings
+        self.threads: list[threading.Thread] = []  # the login's
+        self.connection: Connection | None = None
+        self.aborted = False
+        self.lock = threading.Lock()
+
+    def open(self) -> Connection:
+        """Connect and log in (blocking)."""
+        connection = connect(self.settings)
+        with self.lock:
+            if not self.aborted:
+                self.connection = connection
+                return connection
+        connection.abort()
+        connection.close()
+        raise Unreachable("the mailbox watch was stopped")
+
+    def abort(self) -> None:
+        with self.lock:
+            self.aborted = True
+            connection = self.connection
+        if connection is not None:
+            connection.abort()
+
+    def close(self) -> list[threading.Thread]:
+        """Close the connection; returns the threads to join (the login's, its waits)."""
+        connection = self.connection
+        if connection is None:
+            return list(self.threads)
+        connection.close()
+        return [*self.threads, *connection.threads]
