@@ -93,8 +93,14 @@ class Interviews(Core):
         return self.view(self.store.get(interview_id))
 
     def list(self, include_all: bool = False) -> list[View]:
+        """The waiting interviews (every one with `include_all`), by interview time,
+        with their next nudge: from the stored plan when it is under our settings."""
         statuses = None if include_all else [Status.WAITING]
-        return [self.view(record) for record in self.store.records(statuses)]
+        now, policy = self.now(), self.policy
+        found = self.store.planned_records(policy, statuses)
+        if found is None:  # a running daemon keeps the plan under other settings
+            return [self.view(record) for record in self.store.records(statuses)]
+        return [View(record, rules.nudge_at(planned, policy, now)) for record, planned in found]
 
     def due(self, days: int = 14) -> tuple[list[View], list[View]]:
         """The interviews whose nudge the daemon will deliver in the next `days` days,
@@ -103,12 +109,21 @@ class Interviews(Core):
             raise UserError(f"--days {days} must be between 1 and 3650")
         now = self.now()
         horizon = now + timedelta(days=days)
-        records = self.store.records([Status.WAITING], below=self.policy.max_followups)
-        views = [View(record, rules.next_nudge(record, self.policy, now)) for record in records]
+        views = self._due_views(now, horizon)
         coming = [v for v in views if v.due_next and v.due_next.fire_at <= horizon]
         coming.sort(key=lambda v: (v.due_next.fire_at, v.interview.id))
         stale = [v for v in views if v.next is not None and v.next.stale]
         return coming, stale
+
+    def _due_views(self, now: datetime, horizon: datetime) -> list[View]:
+        """The interviews whose nudge fires by `horizon` or is stale: read by fire time
+        from the stored plan, or (a daemon keeps it under other settings) from the rules."""
+        policy = self.policy
+        found = self.store.planned_due(policy, horizon, now)
+        if found is None:
+            records = self.store.records([Status.WAITING], below=policy.max_followups)
+            return [View(record, rules.next_nudge(record, policy, now)) for record in records]
+        return [View(record, rules.nudge_at(planned, policy, now)) for record, planned in found]
 
     def draft(self, interview_id: int) -> tuple[View, Draft, int]:
         """The draft of the next follow-up to send, and its number."""

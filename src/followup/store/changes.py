@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from followup.store import plan
 from followup.store.dbtime import now_plus
 from followup.store.tables import changes, meta
 
@@ -40,7 +41,10 @@ class Changes:
 
 
 def note(conn: Connection, interview_id: int | None) -> None:
-    """Append one change (None: every interview) inside the caller's write transaction."""
+    """Append one change (None: every interview) inside the caller's write transaction,
+    after the write, and bring the stored plan in line with it (see store.plan): the
+    writes that must be noted are exactly those that can move an interview's next nudge."""
+    plan.replan(conn, None if interview_id is None else [interview_id])
     postgresql = conn.dialect.name == "postgresql"
     if postgresql:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_KEY)))
