@@ -128,7 +128,7 @@ def test_the_stored_plan_is_what_the_rules_say(db):
             write(db, history)
         assert plan_rows(db) == expected(db, second)
         now = T0 + now_offset
-        read = db.planned_records(second, None)
+        read = [pair for page in db.planned_records(second, None, page=2) for pair in page]
         assert [(r.interview.id, rules.nudge_at(p, second, now)) for r, p in read] == [
             (r.interview.id, rules.next_nudge(r, second, now)) for r in db.records()]
 
@@ -163,7 +163,7 @@ def test_due_reads_the_rows_falling_due_by_fire_time(db):
     later = add(db, interview_at=T0 + timedelta(days=30))
     gone_stale = add(db, interview_at=T0 - timedelta(days=400))
     found = db.planned_due(AROUND_THE_CLOCK, T0 + timedelta(days=14), T0 + timedelta(hours=1))
-    assert sorted(r.interview.id for r, _ in found) == [soon, gone_stale]
+    assert [interview.id for interview, _ in found] == [gone_stale, soon]  # interview time
     assert later in plan_rows(db)
 
 
@@ -182,12 +182,18 @@ def test_a_command_with_other_settings_than_a_running_daemon_leaves_the_plan_alo
     new = add(db)
     db.adopt_plan(OFFICE, force=True)  # the daemon's settings
     db.register_daemon("server/2/2", "server", 2, "server-place", ["email"], T0)
-    assert db.planned_records(AROUND_THE_CLOCK, None) is None  # read through the rules
     assert db.adopt_plan(AROUND_THE_CLOCK) is False
+    assert db.planned_due(AROUND_THE_CLOCK, T0 + timedelta(days=14), T0) is None
+    [[(record, planned)]] = db.planned_records(AROUND_THE_CLOCK, None)  # from the rules
+    assert record.interview.id == new
+    assert planned.fire_at == T0 + timedelta(days=1)
     assert db.meta(stored_plan.FINGERPRINT_KEY) == stored_plan.fingerprint(OFFICE)
+    assert plan_rows(db)[new].fire_at == datetime(2026, 11, 25, 9, tzinfo=UTC)
     db.daemon_stopped("server/2/2")
-    [(record, planned)] = db.planned_records(AROUND_THE_CLOCK, None)  # nobody runs: ours
-    assert (record.interview.id, planned.fire_at) == (new, T0 + timedelta(days=1))
+    [[(_, planned)]] = db.planned_records(AROUND_THE_CLOCK, None)  # nobody runs: ours
+    assert planned.fire_at == T0 + timedelta(days=1)
+    assert db.meta(stored_plan.FINGERPRINT_KEY) == stored_plan.fingerprint(AROUND_THE_CLOCK)
+    assert plan_rows(db)[new].fire_at == T0 + timedelta(days=1)
 
 
 def test_writers_with_other_settings_write_rows_under_the_stored_ones(db):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,16 @@ pass_ctx = click.make_pass_decorator(Context)
 
 def emit(doc: Any) -> None:
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def emit_stream(items: Iterable[Any]) -> None:
+    """A JSON list, as `emit` prints it, written an item at a time as they come."""
+    first = True
+    for item in items:
+        text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        click.echo(("[\n  " if first else ",\n  ") + text, nl=False)
+        first = False
+    click.echo("[]" if first else "\n]")
 
 
 def interview_id(text: str) -> int:

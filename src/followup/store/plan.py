@@ -45,16 +45,23 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from followup import rules
-from followup.models import PlannedNudge, Policy, Record, Status
+from followup.models import Interview, PlannedNudge, Policy, Record, Status
 from followup.store.dbtime import now_plus
-from followup.store.records import load_by_status, load_records, load_where, parse_utc
-from followup.store.tables import daemons, interviews, meta, plan
+from followup.store.records import (
+    INTERVIEW_COLUMNS,
+    interview_of,
+    load_by_status,
+    load_records,
+    parse_utc,
+)
+from followup.store.tables import daemons, followups, interviews, meta, plan
 from followup.store.transactions import Transactions
 
 POLICY_KEY = "plan_policy"  # meta: the policy the plan is computed under, as JSON
 FINGERPRINT_KEY = "plan_fingerprint"  # meta: its hash
 RUNNING_SECONDS = 15 * 60  # a daemon heard from within this (database clock) is running
 BATCH = 1000  # rows per INSERT when rebuilding
+PAGE = 1000  # interviews per page when listing
 
 
 # --- the policy in meta ------------------------------------------------------------------
@@ -184,9 +191,11 @@ def falling_due(until: datetime, now: datetime) -> Any:
 
 
 def read(conn: Connection, where: Any, *extra: Any) -> Iterator[tuple]:
-    """(PlannedNudge, *extra columns) for the plan's rows that match `where`."""
+    """(PlannedNudge, *extra columns) for the plan's rows that match `where`, by
+    interview time."""
     query = (sa.select(*PLAN_COLUMNS, *extra)
-             .join(interviews, interviews.c.id == plan.c.interview_id).where(where))
+             .join(interviews, interviews.c.id == plan.c.interview_id).where(where)
+             .order_by(interviews.c.interview_at, interviews.c.id))
     for row in conn.execute(query):
         yield (planned(row), *row[7:])
 
@@ -213,31 +222,52 @@ class Plans(Transactions):
         return True
 
     def planned_due(self, policy: Policy, until: datetime, now: datetime
-                    ) -> list[tuple[Record, PlannedNudge]] | None:
+                    ) -> list[tuple[Interview, PlannedNudge]] | None:
         """The interviews whose nudge fires by `until` (overdue ones too) or is stale
-        at `now`, with their planned nudge."""
+        at `now`, with their planned nudge: one range read on the plan's indexes."""
         where = falling_due(until, now)
+        return self._from_plan(policy, lambda conn: [
+            (interview_of(row[1:]), row[0]) for row in read(conn, where, *INTERVIEW_COLUMNS)])
 
-        def reading(conn: Connection) -> list[tuple[Record, PlannedNudge]]:
-            found = {row[0].interview_id: row[0] for row in read(conn, where)}
-            chosen = interviews.c.id.in_(sa.select(plan.c.interview_id).where(where))
-            return [(record, found[record.interview.id]) for record in
-                    load_where(conn, chosen) if record.interview.id in found]
-
-        return self._from_plan(policy, reading)
-
-    def planned_records(self, policy: Policy, statuses: list[Status] | None
-                        ) -> list[tuple[Record, PlannedNudge | None]] | None:
-        """Every interview (or those in `statuses`), by interview time, with its planned
-        nudge (None: none will come)."""
-        def reading(conn: Connection) -> list[tuple[Record, PlannedNudge | None]]:
+    def planned_records(self, policy: Policy, statuses: list[Status] | None,
+                        page: int = PAGE) -> Iterator[list[tuple[Record, PlannedNudge | None]]]:
+        """Every interview (or those in `statuses`) by interview time, with its planned
+        nudge (None: none will come), `page` at a time, in one read transaction: from
+        the stored plan when it is under `policy`, else from the rules."""
+        self.adopt_plan(policy)
+        with self._read() as conn:
             where = (sa.true() if statuses is None
                      else interviews.c.status.in_([str(s) for s in statuses]))
-            found = {row[0].interview_id: row[0] for row in read(conn, where)}
-            return [(record, found.get(record.interview.id))
-                    for record in load_by_status(conn, statuses)]
+            ids = conn.execute(sa.select(interviews.c.id).where(where).order_by(
+                interviews.c.interview_at, interviews.c.id)).scalars().all()
+            ours = fingerprint_matches(conn, policy)
+            for start in range(0, len(ids), page):
+                chosen = ids[start:start + page]
+                records = load_records(conn, chosen, with_deliveries=False)
+                if ours:
+                    found = {row[0].interview_id: row[0]
+                             for row in read(conn, plan.c.interview_id.in_(chosen))}
+                    yield [(r, found.get(r.interview.id)) for r in records]
+                else:  # a running daemon keeps the plan under other settings
+                    yield [(r, rules.planned_nudge(r, policy)) for r in records]
 
-        return self._from_plan(policy, reading)
+    def list_widths(self, statuses: list[Status] | None) -> dict[str, int]:
+        """The longest company, role, status, id and follow-up count among these
+        interviews, in characters: a table's columns without reading its rows."""
+        where = (sa.true() if statuses is None
+                 else interviews.c.status.in_([str(s) for s in statuses]))
+        longest = sa.select(
+            sa.func.max(sa.func.length(interviews.c.company)),
+            sa.func.max(sa.func.length(interviews.c.role)),
+            sa.func.max(sa.func.length(interviews.c.status)),
+            sa.func.max(interviews.c.id)).where(where)
+        sent = (sa.select(sa.func.max(followups.c.number))
+                .join(interviews, interviews.c.id == followups.c.interview_id).where(where))
+        with self._read() as conn:
+            company, role, status, top = conn.execute(longest).one()
+            most = conn.execute(sent).scalar()
+        return {"company": company or 0, "role": role or 0, "status": status or 0,
+                "id": len(str(top or 0)), "sent": len(str(most or 0))}
 
     def planned_within(self, policy: Policy, until: datetime, now: datetime,
                        force: bool = False) -> list[tuple[PlannedNudge, str]] | None:

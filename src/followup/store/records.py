@@ -87,7 +87,7 @@ def _load(conn: Connection, where: Any, with_deliveries: bool) -> list[Record]:
     for interview_id, number, sent_at, note in conn.execute(query):
         sent.setdefault(interview_id, []).append(FollowUp(number, parse_utc(sent_at), note))
     fired = _load_nudges(conn, where, with_deliveries)
-    return [Record(interview=_interview(row), followups=tuple(sent.get(row.id, ())),
+    return [Record(interview=interview_of(row), followups=tuple(sent.get(row.id, ())),
                    nudges=tuple(fired.get(row.id, ()))) for row in rows]
 
 
@@ -141,7 +141,7 @@ _SOURCE = {str(s): s for s in Source}
 _HEARD_VIA = {str(h): h for h in HeardVia}
 
 
-def _interview(row: Any) -> Interview:
+def interview_of(row: Any) -> Interview:
     # By position (in INTERVIEW_COLUMNS' order): a Row's attributes cost a lookup each.
     (id_, company, role, interviewer, email, notes, interview_at, reply_by, status, outcome,
      snoozed_until, topics, domains, source, heard_via, heard_message, event_uid,
