@@ -6,7 +6,6 @@ here, as callables and the ledgers each source defines."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -59,6 +58,8 @@ class Background(Actions):
                             verbose=verbose, build_sources=sources.build,
                             source_uses=self.source_uses)
             return await daemon.run()
+
+        import asyncio  # only the daemon needs the event loop: off the commands' start
 
         # Not asyncio.run: it waits for every worker thread at the end, and a thread
         # still blocked on a server (a mailbox IDLE whose connection was never aborted)
