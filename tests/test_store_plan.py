@@ -200,3 +200,13 @@ def test_writers_with_other_settings_write_rows_under_the_stored_ones(db):
     db.adopt_plan(OFFICE, force=True)
     new = add(db)  # whoever adds it, the row follows the plan's settings
     assert plan_rows(db)[new] == rules.planned_nudge(db.get(new), OFFICE)
+
+
+def test_a_daemon_reads_only_the_nudges_due_within_its_horizon_and_not_stale(db):
+    db.adopt_plan(AROUND_THE_CLOCK, force=True)
+    soon = add(db, company="Soon", interview_at=T0)  # fires T0 + 1 day
+    add(db, company="Later", interview_at=T0 + timedelta(days=30))
+    add(db, company="Stale", interview_at=T0 - timedelta(days=400))
+    now = T0 + timedelta(days=1) - timedelta(hours=6)
+    found = db.planned_within(AROUND_THE_CLOCK, now + timedelta(hours=12), now)
+    assert [(planned.interview_id, company) for planned, company in found] == [(soon, "Soon")]
