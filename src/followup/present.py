@@ -165,18 +165,21 @@ def interview_row(v: View, zone: ZoneInfo, now: datetime) -> list[str]:
 
 def interview_lines(pages: Iterable[Sequence[View]], widest: dict[str, int], zone: ZoneInfo,
                     now: datetime, limit: int = 40) -> Iterator[str]:
-    """`interview_table`, a line at a time as the pages come: the columns' widths are
-    given (the widest cells, from the database), the last column is not padded."""
+    """`interview_table`, a page of lines at a time as the pages come: the columns'
+    widths are given (the widest cells, from the database), the last column is not
+    padded."""
     cells = (widest["id"], min(widest["company"], limit), min(widest["role"], limit), 16,
              widest["status"], widest["sent"])
     widths = [max(len(header), cell) for header, cell in zip(LIST_HEADERS, cells, strict=False)]
     first = True
     for views in pages:
-        for v in views:
-            if first:
-                yield _line(LIST_HEADERS, widths)
-                first = False
-            yield _line([_cut(c, limit) for c in interview_row(v, zone, now)], widths)
+        lines = [_line([_cut(c, limit) for c in interview_row(v, zone, now)], widths)
+                 for v in views]
+        if first and lines:
+            lines.insert(0, _line(LIST_HEADERS, widths))
+            first = False
+        if lines:
+            yield "\n".join(lines)
     if first:
         yield NO_INTERVIEWS
 

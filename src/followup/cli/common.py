@@ -60,14 +60,18 @@ def emit(doc: Any) -> None:
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
-def emit_stream(items: Iterable[Any]) -> None:
-    """A JSON list, as `emit` prints it, written an item at a time as they come."""
+def emit_stream(items: Iterable[Any], every: int = 500) -> None:
+    """A JSON list, as `emit` prints it, written `every` items at a time as they come."""
+    texts: list[str] = []
     first = True
     for item in items:
         text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-        click.echo(("[\n  " if first else ",\n  ") + text, nl=False)
+        texts.append(("[\n  " if first else ",\n  ") + text)
         first = False
-    click.echo("[]" if first else "\n]")
+        if len(texts) >= every:
+            click.echo("".join(texts), nl=False)
+            texts = []
+    click.echo("".join(texts) + ("[]" if first else "\n]"))
 
 
 def interview_id(text: str) -> int:

@@ -53,8 +53,8 @@ def list_(ctx: Context, include_all: bool, as_json: bool) -> None:
         emit_stream(present.interview_json(v, zone) for views in pages() for v in views)
     else:
         widest = ctx.app.list_widths(include_all)
-        for line in present.interview_lines(pages(), widest, zone, ctx.app.now()):
-            click.echo(line)
+        for block in present.interview_lines(pages(), widest, zone, ctx.app.now()):
+            click.echo(block)
         ctx.hint_no_daemon(promised[:1])
 
 
