@@ -64,11 +64,6 @@ def load_by_status(conn: Connection, statuses: Collection[Status] | None,
     return sorted(records, key=lambda r: (r.interview.interview_at, r.interview.id))
 
 
-def load_where(conn: Connection, where: Any, with_deliveries: bool = False) -> list[Record]:
-    """The records of the interviews matching `where` (on `interviews`), in no order."""
-    return _load(conn, where, with_deliveries)
-
-
 def _count(table: sa.Table) -> Any:
     """How many rows of `table` (follow-ups, nudges) the interview has."""
     rows = table.alias()
