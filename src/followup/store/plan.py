@@ -56,6 +56,7 @@ from followup.store.records import (
 )
 from followup.store.tables import daemons, followups, interviews, meta, plan
 from followup.store.transactions import Transactions
+from followup.store.turns import take_turn
 
 POLICY_KEY = "plan_policy"  # meta: the policy the plan is computed under, as JSON
 FINGERPRINT_KEY = "plan_fingerprint"  # meta: its hash
@@ -217,6 +218,7 @@ class Plans(Transactions):
             if not force and daemon_running(conn):
                 return False
         with self._write() as conn:
+            take_turn(conn)  # no writer's row computed meanwhile from what this replaces
             if not fingerprint_matches(conn, policy):
                 rebuild(conn, policy)
         return True
