@@ -5,7 +5,7 @@
 
 1. Event put into CalDAV (Radicale on 127.0.0.1) / written into a watched file ->
    interview in the database, p50 and p99, with `poll_seconds = 5`
-   (budget: p99 <= poll + 1 s).
+   (budget: p99 <= poll + 1 s for CalDAV; <= 1 s for a file, watched with inotify).
 2. `followup import` of a 5,000-event calendar (a year of a busy person's
    calendar: one-off meetings, weekly series, twenty interviews): wall time
    (budget <= 10 s) and peak RSS of the process.
@@ -196,8 +196,10 @@ def latency(work: probe.Workspace, radicale: Radicale, samples: int) -> list[Fig
         note = f"{len(values)} samples, poll_seconds = {POLL}"
         figures.append(Figure(f"{what} -> interview, p50", None, probe.percentile(values, 50),
                               "s", None, note))
+        # Files are watched with inotify: read at once, whatever the poll.
+        budget = 1.0 if kind == "file" else POLL + 1
         figures.append(Figure(f"{what} -> interview, p99", None, probe.percentile(values, 99),
-                              "s", POLL + 1, note))
+                              "s", budget, note))
     return figures
 
 

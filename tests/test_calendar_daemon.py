@@ -76,6 +76,24 @@ def test_a_file_a_feed_and_caldav_bring_interviews_in_and_follow_moves_and_cance
     assert daemon.stop() == 0
 
 
+def test_a_calendar_file_saved_is_read_at_once_not_at_the_next_poll(world, tmp_path):
+    """inotify: with an hour between polls, a write and an editor's save (a new file
+    renamed over the old one) are imported within the wait's deadline all the same."""
+    ics = tmp_path / "work.ics"
+    ics.write_text(vcalendar(vevent("file-1", "Interview with Acme", stamp(soon(2)))))
+    w = world(first_after_days=3, extra=calendar_config(files=[str(ics)]).replace(
+        "poll_seconds = 1", "poll_seconds = 3600"))
+    daemon = w.start()
+    wait_for(lambda: at(w, "Acme") == soon(2), what="the first read, at start")
+    ics.write_text(vcalendar(vevent("file-1", "Interview with Acme", stamp(soon(5)))))
+    wait_for(lambda: at(w, "Acme") == soon(5), what="the write, through inotify")
+    saved = tmp_path / ".work.ics.new"
+    saved.write_text(vcalendar(vevent("file-1", "Interview with Acme", stamp(soon(6)))))
+    saved.replace(ics)
+    wait_for(lambda: at(w, "Acme") == soon(6), what="the rename over it, through inotify")
+    assert daemon.stop() == 0
+
+
 def test_the_export_file_and_caldav_collection_are_kept_current(world, tmp_path, radicale):
     passwords.set_password(USER, PASSWORD, "calendar")
     target = tmp_path / "out" / "followups.ics"

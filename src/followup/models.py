@@ -178,6 +178,27 @@ class NextNudge:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedNudge:
+    """The next nudge as far as it is known without `now` (see `rules.planned_nudge`):
+    what the store keeps per interview (`store.plan`), and `rules.nudge_at` turns into
+    a NextNudge at read time.
+
+    `not_before` is the later of the window's opening and any snooze; `fire_at` the
+    first working instant at or after it (None when none comes within two years);
+    `stale_after` the instant after which the nudge is stale (None: never, for a
+    nudge that comes again).
+    """
+
+    interview_id: int
+    number: int
+    opens_at: datetime
+    not_before: datetime
+    fire_at: datetime | None
+    stale_after: datetime | None
+    again: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class View:
     """An interview as the commands show it: its record and what comes next."""
 

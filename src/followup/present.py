@@ -7,7 +7,7 @@ output shows local times and how far away they are ("in 2 days").
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -145,14 +145,49 @@ def next_text(view: View, zone: ZoneInfo, now: datetime) -> str:
     return "-"
 
 
+LIST_HEADERS = ("ID", "COMPANY", "ROLE", "INTERVIEW", "STATUS", "SENT", "NEXT NUDGE")
+
+
 def interview_table(views: Sequence[View], zone: ZoneInfo, now: datetime) -> str:
     if not views:
-        return "No interviews. Add one with `followup add --company C --role R --at TIME`."
-    rows = [[str(v.interview.id), v.interview.company, v.interview.role,
-             f"{v.interview.interview_at.astimezone(zone):%Y-%m-%d %H:%M}",
-             str(v.interview.status), f"{v.record.followups_sent}",
-             next_text(v, zone, now)] for v in views]
-    return table(["ID", "COMPANY", "ROLE", "INTERVIEW", "STATUS", "SENT", "NEXT NUDGE"], rows)
+        return NO_INTERVIEWS
+    rows = [interview_row(v, zone, now) for v in views]
+    return table(list(LIST_HEADERS), rows)
+
+
+NO_INTERVIEWS = "No interviews. Add one with `followup add --company C --role R --at TIME`."
+
+
+def interview_row(v: View, zone: ZoneInfo, now: datetime) -> list[str]:
+    return [str(v.interview.id), v.interview.company, v.interview.role,
+            f"{v.interview.interview_at.astimezone(zone):%Y-%m-%d %H:%M}",
+            str(v.interview.status), f"{v.record.followups_sent}", next_text(v, zone, now)]
+
+
+def interview_lines(pages: Iterable[Sequence[View]], widest: dict[str, int], zone: ZoneInfo,
+                    now: datetime, limit: int = 40) -> Iterator[str]:
+    """`interview_table`, a page of lines at a time as the pages come: the columns'
+    widths are given (the widest cells, from the database), the last column is not
+    padded."""
+    cells = (widest["id"], min(widest["company"], limit), min(widest["role"], limit), 16,
+             widest["status"], widest["sent"])
+    widths = [max(len(header), cell) for header, cell in zip(LIST_HEADERS, cells, strict=False)]
+    first = True
+    for views in pages:
+        lines = [_line([_cut(c, limit) for c in interview_row(v, zone, now)], widths)
+                 for v in views]
+        if first and lines:
+            lines.insert(0, _line(LIST_HEADERS, widths))
+            first = False
+        if lines:
+            yield "\n".join(lines)
+    if first:
+        yield NO_INTERVIEWS
+
+
+def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return ("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False))
+            + "  " + cells[-1]).rstrip()
 
 
 def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:

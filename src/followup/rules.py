@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from followup.models import NextNudge, Nudge, Policy, Record, Status
+from followup.models import NextNudge, Nudge, PlannedNudge, Policy, Record, Status
 
 # How far ahead to look for a working day before deciding there is none
 # (every day a holiday, say).
@@ -37,7 +37,16 @@ def next_nudge(record: Record, policy: Policy, now: datetime) -> NextNudge | Non
     with `stale=True`; delivering it is the caller's decision. The user's own
     snooze does not count towards staleness: a snoozed nudge is judged from
     the end of the snooze, so it is delivered when the snooze promised.
+
+    It is `nudge_at(planned_nudge(record, policy), policy, now)`: the part that
+    does not depend on `now` is what the store keeps (see `store.plan`).
     """
+    return nudge_at(planned_nudge(record, policy), policy, now)
+
+
+def planned_nudge(record: Record, policy: Policy) -> PlannedNudge | None:
+    """What `next_nudge` says, as far as it does not depend on `now`; None when no
+    nudge will come whatever the time."""
     interview = record.interview
     if interview.status != Status.WAITING:
         return None
@@ -45,11 +54,9 @@ def next_nudge(record: Record, policy: Policy, now: datetime) -> NextNudge | Non
     if again is not None:
         opens_at = window_opens(record, again.number, policy) or _utc(again.fired_at)
         # The window opened before the nudge fired; max() keeps "never early" for any history.
-        moments = (_utc(interview.snoozed_until), _utc(now), opens_at)
-        fire_at = first_working_instant(max(moments), policy)
-        return None if fire_at is None else NextNudge(
-            interview_id=interview.id, number=again.number, opens_at=opens_at,
-            fire_at=fire_at, again=True)
+        not_before = max(_utc(interview.snoozed_until), opens_at)
+        return PlannedNudge(interview.id, again.number, opens_at, not_before,
+                            first_working_instant(not_before, policy), None, again=True)
     # The highest numbers, not the counts: nudge 1 never fires when follow-up 1 was
     # sent first, and the next after nudge 2 is number 3 all the same.
     number = max((step.number for step in (*record.followups, *record.nudges)), default=0) + 1
@@ -59,14 +66,30 @@ def next_nudge(record: Record, policy: Policy, now: datetime) -> NextNudge | Non
     if opens_at is None:
         return None
     snooze = interview.snoozed_until
-    moments = (opens_at, snooze, now)
-    fire_at = first_working_instant(max(_utc(m) for m in moments if m is not None), policy)
-    if fire_at is None:
+    not_before = opens_at if snooze is None else max(opens_at, _utc(snooze))
+    return PlannedNudge(interview.id, number, opens_at, not_before,
+                        first_working_instant(not_before, policy),
+                        not_before + timedelta(days=policy.stale_after_days))
+
+
+def nudge_at(planned: PlannedNudge | None, policy: Policy, now: datetime) -> NextNudge | None:
+    """The planned nudge as it stands at `now`: its fire time no earlier than `now`
+    (the first working instant after `now` only when the planned one has passed, the
+    same for every such nudge), and whether it is stale by now."""
+    if planned is None:
         return None
-    judged_from = max(opens_at, _utc(snooze)) if snooze is not None else opens_at
-    stale = _utc(now) - judged_from > timedelta(days=policy.stale_after_days)
-    return NextNudge(interview_id=interview.id, number=number, opens_at=opens_at,
-                     fire_at=fire_at, stale=stale)
+    now = _utc(now)
+    fire_at = planned.fire_at
+    if fire_at is None or fire_at < now:
+        # The first working instant at or after max(not_before, now); with a planned
+        # time that passed, not_before < now.
+        fire_at = first_working_instant(max(planned.not_before, now), policy)
+        if fire_at is None:
+            return None
+    stale = planned.stale_after is not None and now > planned.stale_after
+    return NextNudge(interview_id=planned.interview_id, number=planned.number,
+                     opens_at=planned.opens_at, fire_at=fire_at, stale=stale,
+                     again=planned.again)
 
 
 def snoozed_nudge(record: Record) -> Nudge | None:

@@ -4,7 +4,6 @@ a nudge snoozed."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -107,6 +106,8 @@ class Actions(Core):
         "I sent it" records follow-up `number` only when it is not recorded yet
         (pressed twice, or after `followup sent`, it changes nothing).
         """
+        import asyncio  # only the daemon calls this: off the commands' start
+
         try:
             if action == "sent":
                 done = await asyncio.to_thread(self.sent_from_nudge, interview_id, number)

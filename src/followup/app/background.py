@@ -6,7 +6,6 @@ here, as callables and the ledgers each source defines."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -75,4 +74,6 @@ class Background(Actions):
         # Every thread ends with the daemon: the channels are bounded by their own
         # timeouts, and the sources' long waits run on threads of their own, aborted
         # and joined when the sources stop (see sources.threads).
+        import asyncio  # only the daemon needs the event loop: off the commands' start
+
         return asyncio.run(serve())

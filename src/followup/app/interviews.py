@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,8 +94,21 @@ class Interviews(Core):
         return self.view(self.store.get(interview_id))
 
     def list(self, include_all: bool = False) -> list[View]:
+        """The waiting interviews (every one with `include_all`), by interview time,
+        with their next nudge."""
+        return [view for views in self.list_pages(include_all) for view in views]
+
+    def list_pages(self, include_all: bool = False) -> Iterator[list[View]]:
+        """`list` a page at a time, for printing as it is read: the next nudges come
+        from the stored plan when it is under our settings (see `store.plan`)."""
         statuses = None if include_all else [Status.WAITING]
-        return [self.view(record) for record in self.store.records(statuses)]
+        now, policy = self.now(), self.policy
+        for page in self.store.planned_records(policy, statuses):
+            yield [View(record, rules.nudge_at(planned, policy, now)) for record, planned in page]
+
+    def list_widths(self, include_all: bool = False) -> dict[str, int]:
+        """The widest cells of `list`'s columns (see `Store.list_widths`)."""
+        return self.store.list_widths(None if include_all else [Status.WAITING])
 
     def due(self, days: int = 14) -> tuple[list[View], list[View]]:
         """The interviews whose nudge the daemon will deliver in the next `days` days,
@@ -104,12 +117,24 @@ class Interviews(Core):
             raise UserError(f"--days {days} must be between 1 and 3650")
         now = self.now()
         horizon = now + timedelta(days=days)
-        records = self.store.records([Status.WAITING], below=self.policy.max_followups)
-        views = [View(record, rules.next_nudge(record, self.policy, now)) for record in records]
+        views = self._due_views(now, horizon)
         coming = [v for v in views if v.due_next and v.due_next.fire_at <= horizon]
         coming.sort(key=lambda v: (v.due_next.fire_at, v.interview.id))
         stale = [v for v in views if v.next is not None and v.next.stale]
         return coming, stale
+
+    def _due_views(self, now: datetime, horizon: datetime) -> list[View]:
+        """The interviews whose nudge fires by `horizon` or is stale: read by fire time
+        from the stored plan, each view's record holding the interview only (what `due`
+        and the export show); or, while a daemon keeps the plan under other settings,
+        from the rules over every waiting record."""
+        policy = self.policy
+        found = self.store.planned_due(policy, horizon, now)
+        if found is None:
+            records = self.store.records([Status.WAITING], below=policy.max_followups)
+            return [View(record, rules.next_nudge(record, policy, now)) for record in records]
+        return [View(Record(interview), rules.nudge_at(planned, policy, now))
+                for interview, planned in found]
 
     def draft(self, interview_id: int) -> tuple[View, Draft, int]:
         """The draft of the next follow-up to send, and its number."""

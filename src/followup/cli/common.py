@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,20 @@ pass_ctx = click.make_pass_decorator(Context)
 
 def emit(doc: Any) -> None:
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def emit_stream(items: Iterable[Any], every: int = 500) -> None:
+    """A JSON list, as `emit` prints it, written `every` items at a time as they come."""
+    texts: list[str] = []
+    first = True
+    for item in items:
+        text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        texts.append(("[\n  " if first else ",\n  ") + text)
+        first = False
+        if len(texts) >= every:
+            click.echo("".join(texts), nl=False)
+            texts = []
+    click.echo("".join(texts) + ("[]" if first else "\n]"))
 
 
 def interview_id(text: str) -> int:

@@ -10,6 +10,7 @@ import click
 from followup.cli.common import (
     Context,
     emit,
+    emit_stream,
     interview_fields,
     interview_id,
     interview_input,
@@ -40,12 +41,21 @@ def list_(ctx: Context, include_all: bool, as_json: bool) -> None:
     """Interviews still waiting for a reply, with their next nudge."""
     from followup import present
 
-    views = ctx.app.list(include_all)
+    zone, promised = ctx.settings.zone, []
+
+    def pages():  # printed as they are read; keeps the first page's promised nudges
+        for views in ctx.app.list_pages(include_all):
+            if not promised:
+                promised.extend(v for v in views if v.due_next)
+            yield views
+
     if as_json:
-        emit([present.interview_json(v, ctx.settings.zone) for v in views])
+        emit_stream(present.interview_json(v, zone) for views in pages() for v in views)
     else:
-        click.echo(present.interview_table(views, ctx.settings.zone, ctx.app.now()))
-        ctx.hint_no_daemon(views)
+        widest = ctx.app.list_widths(include_all)
+        for block in present.interview_lines(pages(), widest, zone, ctx.app.now()):
+            click.echo(block)
+        ctx.hint_no_daemon(promised[:1])
 
 
 @click.command()

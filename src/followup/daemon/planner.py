@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from followup import rules
 from followup.daemon.schedule import HORIZON, Schedule
 from followup.daemon.work import Due, Key, Retry
 from followup.errors import NotFound
@@ -59,6 +60,7 @@ class Planner:
         self.last_full_scan: datetime | None = None
         self.last_prune: datetime | None = None
         self.last_look: tuple[datetime, float] | None = None  # (wall, monotonic)
+        self.adopt_plan = True
 
     def use(self, store, policy: Policy, channels: Collection[str]) -> None:
         """Plan for these settings from now on (after start or a reload): an empty
@@ -66,6 +68,7 @@ class Planner:
         self.store = store
         self.schedule.use(store, policy, channels)
         self.full_scan_wanted = True
+        self.adopt_plan = True  # the stored plan follows a daemon's settings (store.plan)
 
     @property
     def policy(self) -> Policy:
@@ -74,6 +77,7 @@ class Planner:
     @policy.setter
     def policy(self, policy: Policy) -> None:  # a new year's holidays (see the daemon)
         self.schedule.policy = policy
+        self.adopt_plan = self.full_scan_wanted = True
 
     @property
     def planned(self) -> dict[int, tuple[int, datetime]]:
@@ -167,16 +171,29 @@ class Planner:
         return False
 
     async def full_scan(self) -> None:
+        """Plan again what falls due within the horizon, read by fire time from the
+        stored plan (see `store.plan`), and every unfinished delivery. The first scan
+        after `use` makes the plan ours when it is under other settings; a later one
+        that finds it so (another daemon started with other settings) reads through
+        the rules instead of rebuilding it back."""
         self.full_scan_wanted = True  # until this one is done
         cursor = await asyncio.to_thread(self.store.newest_change)
-        records = await asyncio.to_thread(self.store.records, [Status.WAITING], False,
-                                          self.policy.max_followups)
+        now = self.now()
+        found = await asyncio.to_thread(self.store.planned_within, self.policy, now + HORIZON,
+                                        now, self.adopt_plan)
+        self.adopt_plan = False
+        if found is None:
+            records = await asyncio.to_thread(self.store.records, [Status.WAITING], False,
+                                              self.policy.max_followups)
+            found = [(rules.planned_nudge(r, self.policy), r.interview.company) for r in records]
         undelivered = await asyncio.to_thread(self.store.undelivered)
         now = self.now()
         seen = set()
-        for record in records:
-            seen.add(record.interview.id)
-            self.schedule.plan(record, now)
+        for planned, company in found:
+            if planned is not None:
+                seen.add(planned.interview_id)
+                self.schedule.plan_next(planned.interview_id, company,
+                                        rules.nudge_at(planned, self.policy, now), now)
         for pending in undelivered:
             self.schedule.plan_retry(pending, now)
         for interview_id in set(self.planned) - seen:
@@ -184,9 +201,9 @@ class Planner:
         self.cursor, self.last_full_scan = cursor, now
         self.full_scan_wanted = False
         self.last_look = (now, time.monotonic())
-        self.waiting = len(records)
+        self.waiting = await asyncio.to_thread(self.store.count_waiting)
         log.debug("scanned %d waiting interview(s); %d nudge(s) scheduled",
-                  len(records), len(self.planned))
+                  self.waiting, len(self.planned))
 
     async def look_at_everything(self) -> None:
         """After a poke for everything, or a resume: plan again, and run what fell due."""

@@ -19,7 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from followup import rules
 from followup.daemon.owners import process_alive
 from followup.daemon.work import Due, Key, Retry
-from followup.models import Policy, Record
+from followup.models import NextNudge, Policy, Record
 
 log = logging.getLogger("followup")
 
@@ -59,8 +59,13 @@ class Schedule:
     # --- nudges --------------------------------------------------------------------------
 
     def plan(self, record: Record, now: datetime) -> None:
-        interview_id = record.interview.id
         upcoming = rules.next_nudge(record, self.policy, now)
+        self.plan_next(record.interview.id, record.interview.company, upcoming, now)
+
+    def plan_next(self, interview_id: int, company: str, upcoming: NextNudge | None,
+                  now: datetime) -> None:
+        """Keep a job for this interview's next nudge when it falls due within the
+        horizon (and is not stale), and none otherwise."""
         if (upcoming is None or upcoming.stale or not self.channels
                 or upcoming.fire_at > now + HORIZON):
             self.unplan(interview_id)
@@ -73,8 +78,7 @@ class Schedule:
                                id=f"nudge-{interview_id}", replace_existing=True)
         if upcoming.fire_at > now:
             log.info("scheduled nudge %d for interview %d (%s)%s at %s", upcoming.number,
-                     interview_id, record.interview.company,
-                     " again" if upcoming.again else "",
+                     interview_id, company, " again" if upcoming.again else "",
                      upcoming.fire_at.astimezone(self.policy.zone).isoformat(timespec="minutes"))
 
     async def _fired(self, due: Due) -> None:

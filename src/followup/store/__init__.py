@@ -13,14 +13,15 @@ its module on the shared `transactions.Transactions`:
 - meta.py: facts about the database itself (the installation id);
 - claims.py: claiming a nudge with its deliveries;
 - deliveries.py: attempts at a delivery, leases, what is undelivered;
-- sharing.py: several daemons: the change log and the daemons' register.
+- sharing.py: several daemons: the change log and the daemons' register;
+- plan.py: the stored plan, each interview's next nudge (the rules' cache).
 
 Beside them: the tables (tables.py), loading records (records.py), the
 engines and migrations (engine.py, migrations/), the database clock
 (dbtime.py), the change log's and the daemons' tables (changes.py,
-daemons.py), the mailbox watch's tables (mailbox.py, on a Store) and the drafts
-put into the Drafts folder (drafts.py, on a Store).
-It imports `models`, `errors` and the standard library, and mailbox.py the
+daemons.py), the mailbox watch's tables (mailbox.py, on a Store), the drafts put
+into the Drafts folder (drafts.py, on a Store) and the stored plan (plan.py).
+It imports `models`, `rules` (plan.py), `errors` and the standard library, and mailbox.py the
 mailbox's findings (`sources.mailbox.replies`); nothing above it.
 """
 
@@ -45,6 +46,7 @@ from followup.store.engine import (
 )
 from followup.store.interviews import Interviews
 from followup.store.meta import Meta
+from followup.store.plan import Plans
 from followup.store.sharing import Sharing
 from followup.store.tables import UTCDateTime, metadata
 
@@ -52,7 +54,7 @@ __all__ = ["SCHEMA_HEAD", "PendingDelivery", "Store", "UTCDateTime", "Unreachabl
            "alembic_config", "metadata", "upgrade"]
 
 
-class Store(Interviews, Meta, Claims, Sharing, Deliveries):
+class Store(Interviews, Meta, Claims, Sharing, Deliveries, Plans):
     """The interview database. Build with `Store.open(url)`."""
 
     @classmethod

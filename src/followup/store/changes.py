@@ -9,8 +9,8 @@ transaction commits.
 
 Ids must grow in commit order, or a reader could see id 6 committed, move
 past it, and miss id 5 committing a moment later. SQLite has one writer at a
-time; on PostgreSQL an advisory lock, taken just before the append and held
-to the commit, makes the writers of the log take turns.
+time; on PostgreSQL an advisory lock (store.turns), taken just before the
+append and held to the commit, makes the writers of the log take turns.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from followup.store import plan
 from followup.store.dbtime import now_plus
 from followup.store.tables import changes, meta
+from followup.store.turns import take_turn
 
 CHANNEL = "followup_changes"  # the PostgreSQL NOTIFY channel
-LOCK_KEY = 0x666F6C6C6F7770  # the advisory lock that orders appends ("followp")
 MOST = 5000  # more changes than this at once: look at everything instead
 KEEP_SECONDS = 7 * 86400  # rows older than this are pruned; a reader further behind rescans
 PRUNED_BELOW = "changes_pruned_below"  # meta key: ids below this are gone
@@ -40,13 +41,18 @@ class Changes:
 
 
 def note(conn: Connection, interview_id: int | None) -> None:
-    """Append one change (None: every interview) inside the caller's write transaction."""
-    postgresql = conn.dialect.name == "postgresql"
-    if postgresql:
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_KEY)))
+    """Append one change (None: every interview) inside the caller's write transaction,
+    after the write, and bring the stored plan in line with it (see store.plan): the
+    writes that must be noted are exactly those that can move an interview's next nudge.
+
+    On PostgreSQL the plan is computed after the lock: each statement then sees every
+    write committed before it, and a writer committing later computes later, so the
+    row left is the one computed from every write to the interview."""
+    take_turn(conn)
+    plan.replan(conn, None if interview_id is None else [interview_id])
     conn.execute(changes.insert().values(interview_id=interview_id,
                                          made_at=now_plus(conn.dialect.name)))
-    if postgresql:
+    if conn.dialect.name == "postgresql":
         payload = "*" if interview_id is None else str(interview_id)
         conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
 

@@ -80,9 +80,9 @@ def _load(conn: Connection, where: Any, with_deliveries: bool) -> list[Record]:
              .join(interviews, interviews.c.id == followups.c.interview_id).where(where)
              .order_by(followups.c.number))
     for interview_id, number, sent_at, note in conn.execute(query):
-        sent.setdefault(interview_id, []).append(FollowUp(number, _utc(sent_at), note))
+        sent.setdefault(interview_id, []).append(FollowUp(number, parse_utc(sent_at), note))
     fired = _load_nudges(conn, where, with_deliveries)
-    return [Record(interview=_interview(row), followups=tuple(sent.get(row.id, ())),
+    return [Record(interview=interview_of(row), followups=tuple(sent.get(row.id, ())),
                    nudges=tuple(fired.get(row.id, ()))) for row in rows]
 
 
@@ -92,7 +92,7 @@ def _load_nudges(conn: Connection, where: Any, with_deliveries: bool
                        _raw(nudges.c.fired_at))
              .join(interviews, interviews.c.id == nudges.c.interview_id).where(where)
              .order_by(nudges.c.number))
-    found = {row.id: (row.interview_id, row.number, _utc(row.fired_at), [])
+    found = {row.id: (row.interview_id, row.number, parse_utc(row.fired_at), [])
              for row in conn.execute(query)}
     if with_deliveries and found:
         query = (sa.select(deliveries.c.nudge_id, deliveries.c.channel, deliveries.c.status,
@@ -104,7 +104,7 @@ def _load_nudges(conn: Connection, where: Any, with_deliveries: bool
         for row in conn.execute(query):
             found[row.nudge_id][3].append(Delivery(
                 row.channel, DeliveryStatus(row.status), row.attempts,
-                _utc(row.delivered_at), row.error, _utc(row.next_attempt_at)))
+                parse_utc(row.delivered_at), row.error, parse_utc(row.next_attempt_at)))
     out: dict[int, list[Nudge]] = {}
     for interview_id, number, fired_at, done in found.values():
         out.setdefault(interview_id, []).append(Nudge(number, fired_at, tuple(done)))
@@ -137,15 +137,15 @@ _SOURCE = {str(s): s for s in Source}
 _HEARD_VIA = {str(h): h for h in HeardVia}
 
 
-def _interview(row: Any) -> Interview:
+def interview_of(row: Any) -> Interview:
     # By position (in INTERVIEW_COLUMNS' order): a Row's attributes cost a lookup each.
     (id_, company, role, interviewer, email, notes, interview_at, reply_by, status, outcome,
      snoozed_until, topics, domains, source, heard_via, heard_message, event_uid,
      event_recurrence_id, zone, language) = row
     return Interview(
-        id=id_, company=company, role=role, interview_at=_utc(interview_at),
+        id=id_, company=company, role=role, interview_at=parse_utc(interview_at),
         interviewer=interviewer, email=email, notes=notes, reply_by=_date(reply_by),
-        status=_STATUS[status], outcome=outcome, snoozed_until=_utc(snoozed_until),
+        status=_STATUS[status], outcome=outcome, snoozed_until=parse_utc(snoozed_until),
         topics=topics, domains=tuple(domains.split()), source=_SOURCE[source],
         heard_via=_HEARD_VIA[heard_via] if heard_via else None,
         heard_message=heard_message, event_uid=event_uid,
@@ -153,7 +153,7 @@ def _interview(row: Any) -> Interview:
     )
 
 
-def _utc(value: str | datetime | None) -> datetime | None:
+def parse_utc(value: str | datetime | None) -> datetime | None:
     """A stored timestamp (naive UTC, as text or a datetime) as an aware UTC datetime."""
     if value is None:
         return None

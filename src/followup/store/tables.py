@@ -184,6 +184,23 @@ daemons = sa.Table(
     sa.Column("stopped_at", sa.DateTime, nullable=True),
 )
 
+# The stored plan (migration 0012, see store.plan): each waiting interview's next nudge
+# as far as it does not depend on now, the rules' cache; `fire_at` NULL when no working
+# instant comes within two years of `not_before`, `stale_after` NULL for a nudge again.
+plan = sa.Table(
+    "plan", metadata,
+    sa.Column("interview_id", sa.Integer, sa.ForeignKey("interviews.id", ondelete="CASCADE"),
+              primary_key=True, autoincrement=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("opens_at", UTCDateTime, nullable=False),
+    sa.Column("not_before", UTCDateTime, nullable=False),
+    sa.Column("fire_at", UTCDateTime, nullable=True),
+    sa.Column("stale_after", UTCDateTime, nullable=True),
+    sa.Column("again", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_plan_fire_at", "fire_at"),
+    sa.Index("ix_plan_stale_after", "stale_after"),
+)
+
 INTERVIEW_FIELDS = tuple(f.name for f in fields(Interview) if f.name != "id")
 
 

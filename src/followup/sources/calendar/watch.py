@@ -26,6 +26,7 @@ from followup.backoff import backoff_delay
 from followup.errors import UserError
 from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
 from followup.sources.calendar.events import changed_any
+from followup.sources.calendar.files import watch_files
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -60,6 +61,8 @@ class Watch:
     next_try: float = 0.0  # time.monotonic()
     problem: str = ""
     memo: dict = field(default_factory=dict)
+    path: Path | None = None  # a calendar file's, watched with inotify too
+    remote: bool = False  # a feed or CalDAV: read on the poll timer only
 
 
 class CalendarSource(Source):
@@ -71,31 +74,49 @@ class CalendarSource(Source):
         self.watches = self._watches(settings.calendar)
 
     async def run(self, context: SourceContext) -> None:
+        """Poll every `poll_seconds`; a calendar file that changes (inotify, see
+        `files`) is read at once, in a round that leaves feeds and CalDAV to the timer."""
+        changed = asyncio.Event()
+        files = [watch.path for watch in self.watches if watch.path is not None]
+        watcher = asyncio.create_task(watch_files(files, changed)) if files else None
         last: tuple[SourceState, str] | None = None
-        while True:
-            try:
-                steps = await asyncio.to_thread(self.poll, context.uses)
-                await self._tell(context, steps)
-                state = self._state()
-                if state != last:
-                    last = state
-                    await context.report(self.name, SourceStatus(state[0], context.now(),
-                                                                 state[1]))
-                if changed_any(steps):
-                    context.changed(None)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # never raise: log it, try again next round
-                log.exception("the calendar watch failed unexpectedly")
-            await asyncio.sleep(self.settings.poll_seconds)
+        files_only, next_full = False, 0.0
+        try:
+            while True:
+                if not files_only:
+                    next_full = time.monotonic() + self.settings.poll_seconds
+                last = await self._round(context, files_only, last)
+                files_only = await _woken(changed, next_full - time.monotonic())
+        finally:
+            if watcher is not None:
+                watcher.cancel()
 
-    def poll(self, open_calendar: Callable[[Settings], Calendars]) -> list[Step]:
+    async def _round(self, context: SourceContext, files_only: bool,
+                     last: tuple[SourceState, str] | None) -> tuple[SourceState, str] | None:
+        try:
+            steps = await asyncio.to_thread(self.poll, context.uses, files_only)
+            await self._tell(context, steps)
+            state = self._state()
+            if state != last:
+                last = state
+                await context.report(self.name, SourceStatus(state[0], context.now(), state[1]))
+            if changed_any(steps):
+                context.changed(None)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # never raise: log it, try again next round
+            log.exception("the calendar watch failed unexpectedly")
+        return last
+
+    def poll(self, open_calendar: Callable[[Settings], Calendars],
+             files_only: bool = False) -> list[Step]:
         """One round over every watch that is due (not backing off), through the
-        calendar use cases `open_calendar` makes for these settings. Runs in a thread."""
+        calendar use cases `open_calendar` makes for these settings; with `files_only`,
+        the files and the exports but not feeds nor CalDAV. Runs in a thread."""
         sync = open_calendar(self.all_settings)
         steps: list[Step] = []
         for watch in self.watches:
-            if time.monotonic() < watch.next_try:
+            if time.monotonic() < watch.next_try or (files_only and watch.remote):
                 continue
             try:
                 steps += watch.work(sync)
@@ -137,11 +158,12 @@ class CalendarSource(Source):
         from followup.sources.calendar.net import shown_url
 
         watches = [_file_watch(path) for path in settings.files]
-        watches += [Watch(f"feed {shown_url(url)}", lambda sync, url=url: sync.poll_feed(url))
-                    for url in settings.feeds]
+        watches += [Watch(f"feed {shown_url(url)}", lambda sync, url=url: sync.poll_feed(url),
+                          remote=True) for url in settings.feeds]
         if settings.caldav:
             url = settings.caldav
-            watches.append(Watch(f"CalDAV {shown_url(url)}", lambda s: s.poll_caldav(url)))
+            watches.append(Watch(f"CalDAV {shown_url(url)}", lambda s: s.poll_caldav(url),
+                                 remote=True))
         if settings.export is not None:
             path = settings.export
             watches.append(Watch(f"export {path}", lambda s: _export_file(s, path)))
@@ -153,7 +175,7 @@ class CalendarSource(Source):
 
 
 def _file_watch(path: Path) -> Watch:
-    watch = Watch(f"file {path}", lambda sync: [])
+    watch = Watch(f"file {path}", lambda sync: [], path=path)
 
     def work(sync: Calendars) -> list[Step]:
         try:
@@ -169,6 +191,16 @@ def _file_watch(path: Path) -> Watch:
 
     watch.work = work
     return watch
+
+
+async def _woken(changed: asyncio.Event, timeout: float) -> bool:
+    """Wait until a watched file changed (True) or `timeout` seconds passed (False)."""
+    try:
+        await asyncio.wait_for(changed.wait(), max(timeout, 0.0))
+    except TimeoutError:
+        return False
+    changed.clear()
+    return True
 
 
 def _export_file(sync: Calendars, path: Path) -> list[Step]:

@@ -16,7 +16,7 @@ from alembic import op
 from followup.store import UTCDateTime
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
