@@ -1,11 +1,13 @@
 """The use cases the command line calls. Each returns what the command prints.
 
 One file per family: `interviews` (add, edit, list, due, drafts), `actions` (sent,
-heard, close, reopen, snooze, the notification's buttons), `mailbox` (a scan, and
-what the mailbox watch's findings change), `calendar` (import, poll, export),
+heard, close, reopen, snooze, the notification's buttons), `mailbox` (a scan; what
+its findings change is in `mailbox_ledger`), `calendar` (import, export; the work,
+also the daemon's, in `calendar_sync`), `drafts` (what the Drafts folder holds),
 `background` (running the daemon and wiring it to these use cases). `core` holds
 what they share: the settings, the one clock, the store opened on first use, and
-the poke that tells a running daemon to look again after each change.
+the poke that tells a running daemon to look again after each change. The heavy
+parts (`mailbox_ledger`, `calendar_sync`) are imported on first use.
 
 May import everything below it (daemon, channels, sources, store, rules, content,
 config, models). Nothing below imports `app`: the daemon and the sources get the

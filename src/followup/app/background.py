@@ -11,9 +11,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from followup.app.actions import Actions
-from followup.app.calendar import CalendarSync
-from followup.app.drafts import DraftsLedger
-from followup.app.mailbox import MailboxLedger
 
 if TYPE_CHECKING:
     from followup.config import Settings
@@ -36,6 +33,10 @@ class Background(Actions):
     def source_uses(self, name: str) -> object:
         """What source `name` applies its findings through: the mailbox's ledger; for the
         calendar, a maker of the calendar use cases for the daemon's current settings."""
+        from followup.app.calendar_sync import CalendarSync
+        from followup.app.drafts import DraftsLedger
+        from followup.app.mailbox_ledger import MailboxLedger
+
         if name == "mailbox":
             return MailboxLedger(self)
         if name == "drafts":
@@ -53,6 +54,7 @@ class Background(Actions):
     def run_daemon(self, load_settings: Callable[[], Settings], verbose: bool = False) -> int:
         """Run the daemon until SIGTERM or SIGINT; returns the exit code."""
         from followup import channels, sources
+        from followup.app.drafts import DraftsLedger
         from followup.daemon.loop import Daemon, setup_logging
         from followup.daemon.pickup import open_patiently
 
