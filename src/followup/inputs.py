@@ -19,6 +19,7 @@ EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\
 DURATION_RE = re.compile(r"(\d{1,12})\s*([mhdw])")
 DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_SNOOZE = timedelta(days=365)
+DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
@@ -38,10 +39,32 @@ def moment(text: str, zone: ZoneInfo, what: str = "time") -> datetime:
                         "(like 2026-11-24 or 2026-11-24T14:30)") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
+        moved = parsed.astimezone(UTC).astimezone(zone)
+        skipped = moved.replace(tzinfo=None) != parsed.replace(tzinfo=None)
+        if skipped and not DATE_ONLY.fullmatch(value):
+            raise UserError(f"{what} {shown(text)} does not exist in {zone.key}: the clocks "
+                            f"skip that hour (did you mean {moved:%Y-%m-%dT%H:%M}?)")
     result = parsed.astimezone(UTC)
     if not EARLIEST <= result < LATEST:
         raise UserError(f"{what} {shown(text)} is out of range (years 1970 to 2199)")
     return result
+
+
+def twice_note(text: str, zone: ZoneInfo) -> str | None:
+    """For a valid time without an offset that the clocks show twice (the night they go
+    back): which of the two was taken and how to write the other; else None."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None or DATE_ONLY.fullmatch(text.strip()):
+        return None
+    first, second = parsed.replace(tzinfo=zone), parsed.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    return (f"{parsed:%Y-%m-%dT%H:%M} happens twice in {zone.key} (the clocks go back): "
+            f"took the first, {first.isoformat(timespec='minutes')}; for the second write "
+            f"{second.isoformat(timespec='minutes')}")
 
 
 def has_offset(text: str) -> bool:
@@ -63,13 +86,26 @@ def interview_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
     found = moment(text, zone, "interview time")
     if found > now + timedelta(days=366):
         local = found.astimezone(zone)
-        try:
-            meant = f" (did you mean {local.replace(year=now.year):%Y-%m-%dT%H:%M}?)"
-        except ValueError:  # 29 February
-            meant = ""
         raise UserError(f"interview time {shown(text)} is more than a year ahead: check the "
-                        f"year{meant}")
+                        f"year{_meant(local, now.year, '%Y-%m-%dT%H:%M')}")
     return found
+
+
+def within_a_year(value: date, today: date, what: str) -> date:
+    """A date at most a year (366 days) after `today`; else UserError saying which year
+    was probably meant."""
+    if value > today + timedelta(days=366):
+        raise UserError(f"{what} {value} is more than a year ahead: check the "
+                        f"year{_meant(value, today.year, '%Y-%m-%d')}")
+    return value
+
+
+def _meant(value: date | datetime, year: int, layout: str) -> str:
+    """' (did you mean ...?)' with `year` in place of the given one ('' on 29 February)."""
+    try:
+        return f" (did you mean {value.replace(year=year):{layout}}?)"
+    except ValueError:
+        return ""
 
 
 def topics(values: tuple[str, ...] | list[str]) -> str:

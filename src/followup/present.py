@@ -76,12 +76,26 @@ def due_json(views: Sequence[View], zone: ZoneInfo) -> list[dict[str, Any]]:
 
 
 def stale_note(view: View, zone: ZoneInfo) -> str | None:
-    """Why a nudge that is due will not be delivered, or None."""
+    """Why a nudge that is due will not be delivered, or why none comes; else None."""
+    if view.held_by is not None:
+        return held_note(view)
     if view.next is None or not view.next.stale:
         return None
     return (f"follow-up {view.next.number} is not nudged: its window opened "
             f"{view.next.opens_at.astimezone(zone):%Y-%m-%d}, longer ago than [rules] "
             "stale_after_days")
+
+
+def held_note(view: View) -> str:
+    """Why no next nudge comes: nudge k has not reached the user (see rules)."""
+    k, interview_id = view.held_by.number, view.interview.id
+    if not view.held_by.settled:
+        return (f"follow-up {k + 1}'s window opens once nudge {k} reaches you (its delivery "
+                f"is under way), or once you record follow-up {k} (`followup sent "
+                f"{interview_id}`)")
+    return (f"nudge {k} reached no channel (every delivery failed), so no window opened "
+            f"for follow-up {k + 1}: it waits until you record follow-up {k} (`followup "
+            f"sent {interview_id}`)")
 
 
 # How a delivery's failure reads: the channel's own words, after what happens next.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from followup import content, inputs, rules
@@ -40,7 +41,7 @@ class Interviews(Core):
         if given.company is None or given.role is None or given.at is None:
             raise UserError("add needs --company, --role and --at")
         fields = self._clean(given)
-        self._check_reply_by(fields["interview_at"], fields.get("reply_by"))
+        self._check_together(Record(Interview(id=0, **fields)))
         interview = self.store.add_interview(Interview(id=0, **fields), self.now())
         self._changed(interview.id)
         return self.view(Record(interview))
@@ -51,9 +52,9 @@ class Interviews(Core):
             raise UserError("nothing to change: give at least one option (see `followup "
                             "edit --help`)")
         if "interview_at" in changes or changes.get("reply_by"):
-            before = self.store.get(interview_id).interview
-            self._check_reply_by(changes.get("interview_at", before.interview_at),
-                                 changes.get("reply_by", before.reply_by))
+            before = self.store.get(interview_id)
+            self._check_together(replace(before, interview=replace(before.interview,
+                                                                   **changes)))
         record = self.store.update_interview(interview_id, changes, self.now())
         self._changed(interview_id)
         return self.view(record)
@@ -79,11 +80,25 @@ class Interviews(Core):
             fields["zone"] = None if inputs.has_offset(given.at) else self.settings.timezone
         return fields
 
-    def _check_reply_by(self, interview_at: datetime, reply_by: Any) -> None:
-        interview_day = self.local(interview_at).date()
+    def _check_together(self, record: Record) -> None:
+        """The checks that look at several fields, the same for `add` and `edit`: the
+        reply-by date neither before the interview nor more than a year ahead, and the
+        interview not after a follow-up already recorded."""
+        interview = record.interview
+        interview_day = self.local(interview.interview_at).date()
+        reply_by = interview.reply_by
         if reply_by is not None and reply_by < interview_day:
             raise UserError(f"the reply-by date {reply_by} is before the interview "
                             f"({interview_day}): give the date they said they would reply by")
+        if reply_by is not None:
+            inputs.within_a_year(reply_by, self.local(self.now()).date(), "reply-by date")
+        if record.followups:
+            first = min(record.followups, key=lambda f: f.sent_at)
+            if interview.interview_at > first.sent_at:
+                raise UserError(
+                    f"the interview cannot be after follow-up {first.number}, recorded as "
+                    f"sent {self.local(first.sent_at):%Y-%m-%d %H:%M}: give an earlier "
+                    "time, or take the follow-up back with `followup sent ID --undo`")
 
     def remove(self, interview_id: int) -> None:
         self.store.delete_interview(interview_id)

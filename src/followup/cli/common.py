@@ -101,6 +101,15 @@ def interview_input(fields: dict[str, Any]):
     return InterviewInput(**fields)
 
 
+def note_twice(ctx: Context, text: str | None) -> None:
+    """Say which of the two was taken when a typed time happens twice (DST ends)."""
+    from followup import inputs
+
+    note = inputs.twice_note(text, ctx.settings.zone) if text else None
+    if note:
+        click.echo(f"note: {note}", err=True)
+
+
 def print_view(ctx: Context, view: View, as_json: bool, detail: bool = False) -> None:
     from followup import present
 

@@ -14,6 +14,7 @@ from followup.cli.common import (
     interview_id,
     interview_input,
     json_option,
+    note_twice,
     pass_ctx,
     print_view,
 )
@@ -28,6 +29,7 @@ def add(ctx: Context, as_json: bool, **fields) -> None:
     """Record an interview."""
     view = ctx.app.add(interview_input(fields))
     print_view(ctx, view, as_json)
+    note_twice(ctx, fields["at"])
     if not as_json:
         ctx.hint_no_daemon([view])
 
@@ -68,6 +70,7 @@ def show(ctx: Context, id_: str, as_json: bool) -> None:
 def edit(ctx: Context, id_: str, as_json: bool, **fields) -> None:
     """Change an interview's fields (an empty value clears an optional one)."""
     print_view(ctx, ctx.app.edit(interview_id(id_), interview_input(fields)), as_json)
+    note_twice(ctx, fields["at"])
 
 
 @click.command()
@@ -107,6 +110,7 @@ def sent(ctx: Context, id_: str, at: str | None, note: str, force: bool, undo: b
         print_view(ctx, ctx.app.unsend(interview_id(id_)), as_json)
         return
     print_view(ctx, ctx.app.sent(interview_id(id_), at, note, force), as_json)
+    note_twice(ctx, at)
 
 
 @click.command()

@@ -89,10 +89,11 @@ def _load(conn: Connection, where: Any, with_deliveries: bool) -> list[Record]:
 def _load_nudges(conn: Connection, where: Any, with_deliveries: bool
                  ) -> dict[int, list[Nudge]]:
     query = (sa.select(nudges.c.id, nudges.c.interview_id, nudges.c.number,
-                       _raw(nudges.c.fired_at))
+                       _raw(nudges.c.fired_at), _reached_at(), _unsettled())
              .join(interviews, interviews.c.id == nudges.c.interview_id).where(where)
              .order_by(nudges.c.number))
-    found = {row.id: (row.interview_id, row.number, _utc(row.fired_at), [])
+    found = {row.id: (row.interview_id, row.number, _utc(row.fired_at), [],
+                      _utc(row.reached_at), not row.unsettled)
              for row in conn.execute(query)}
     if with_deliveries and found:
         query = (sa.select(deliveries.c.nudge_id, deliveries.c.channel, deliveries.c.status,
@@ -106,9 +107,29 @@ def _load_nudges(conn: Connection, where: Any, with_deliveries: bool
                 row.channel, DeliveryStatus(row.status), row.attempts,
                 _utc(row.delivered_at), row.error, _utc(row.next_attempt_at)))
     out: dict[int, list[Nudge]] = {}
-    for interview_id, number, fired_at, done in found.values():
-        out.setdefault(interview_id, []).append(Nudge(number, fired_at, tuple(done)))
+    for interview_id, number, fired_at, done, reached_at, settled in found.values():
+        out.setdefault(interview_id, []).append(
+            Nudge(number, fired_at, tuple(done), reached_at, settled))
     return out
+
+
+def _reached_at() -> Any:
+    """When the nudge first reached the user: its earliest delivered delivery."""
+    rows = deliveries.alias()
+    first = (sa.select(sa.func.min(rows.c.delivered_at))
+             .where(rows.c.nudge_id == nudges.c.id,
+                    rows.c.status == str(DeliveryStatus.DELIVERED))
+             .correlate(nudges).scalar_subquery())
+    return sa.type_coerce(first, sa.String()).label("reached_at")
+
+
+def _unsettled() -> Any:
+    """How many of the nudge's deliveries are still under way (pending, retrying)."""
+    rows = deliveries.alias()
+    open_states = [str(s) for s in DeliveryStatus if not s.final]
+    return (sa.select(sa.func.count()).select_from(rows)
+            .where(rows.c.nudge_id == nudges.c.id, rows.c.status.in_(open_states))
+            .correlate(nudges).scalar_subquery().label("unsettled"))
 
 
 # --- rows to models ----------------------------------------------------------------------

@@ -1,0 +1,138 @@
+"""What a new user hit, round two (issue 22). Each test names its item."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from freezegun import freeze_time
+
+from followup.models import DeliveryStatus
+from support.cli import dump, run
+
+NOW = "2026-11-23T10:00:00+01:00"  # a Monday morning in Berlin
+
+
+def write_config(path, database, extra: str = "", zone: str = "Europe/Berlin"):
+    path.write_text(f'timezone = "{zone}"\n{extra}\n[database]\nurl = "sqlite:///{database}"\n')
+    return path
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    return write_config(tmp_path / "followup.toml", tmp_path / "f.db")
+
+
+@pytest.fixture
+def fu(capsys, cfg):
+    def call(*args: str):
+        return run(capsys, "--config", str(cfg), *args)
+    return call
+
+
+@pytest.fixture
+def store(tmp_path):
+    from followup.store import Store
+
+    return Store.open(f"sqlite:///{tmp_path / 'f.db'}")
+
+
+def add(fu, *extra: str, at: str = "2026-11-20T15:00", company: str = "Acme"):
+    result = fu("add", "--company", company, "--role", "Engineer", "--at", at, "--json", *extra)
+    assert result.code == 0, result.err
+    return result.json()
+
+
+def fire(store, status: DeliveryStatus, at: datetime, channels=("desktop",)) -> None:
+    """Nudge 1 of interview 1 fired at `at`; each channel's delivery ends in `status`."""
+    store.claim_nudge(1, 1, at, list(channels), at, "me", lambda record: True)
+    for channel in channels:
+        store.record_delivery(1, 1, channel, status, at, None if status is
+                              DeliveryStatus.DELIVERED else "no session bus")
+
+
+# --- item 1: what the user recorded decides follow-up 2's window ----------------------------
+
+
+@freeze_time(NOW)
+def test_item_1_follow_up_2_counts_from_the_recorded_sent_time_not_the_nudge(fu, store):
+    add(fu, at="2026-11-02T10:00")
+    fire(store, DeliveryStatus.DELIVERED, datetime(2026, 11, 23, 8, 59, tzinfo=UTC))
+    assert fu("sent", "1", "--at", "2026-11-06T10:00").code == 0
+    # 7 business days after Fri 6 Nov 10:00 is Tue 17 Nov: overdue, so due now.
+    doc = fu("show", "1", "--json").json()
+    assert (doc["next_nudge_number"], doc["next_nudge_at"]) == (2, "2026-11-23T10:00:00+01:00")
+
+
+@freeze_time(NOW)
+def test_item_1_a_nudge_that_reached_no_channel_opens_no_window_and_show_says_why(fu, store):
+    add(fu, at="2026-11-02T10:00")
+    fire(store, DeliveryStatus.GAVE_UP, datetime(2026, 11, 5, 9, 0, tzinfo=UTC))
+    doc = fu("show", "1", "--json").json()
+    assert doc["next_nudge_at"] is None
+    assert doc["next_nudge_note"] == (
+        "nudge 1 reached no channel (every delivery failed), so no window opened for "
+        "follow-up 2: it waits until you record follow-up 1 (`followup sent 1`)")
+    assert "nudge 1 reached no channel" in fu("show", "1").out
+
+
+# --- item 3: one set of checks for add and edit --------------------------------------------
+
+
+@freeze_time(NOW)
+def test_item_3_a_reply_by_date_more_than_a_year_ahead_is_refused_by_add_and_edit(fu, tmp_path):
+    refused = fu("add", "--company", "Acme", "--role", "Dev", "--at", "2026-11-20T10:00",
+                 "--reply-by", "2027-12-10")
+    assert refused.code == 1
+    assert refused.err == ("error: reply-by date 2027-12-10 is more than a year ahead: check "
+                           "the year (did you mean 2026-12-10?)\n")
+    add(fu)
+    before = dump(tmp_path / "f.db")
+    assert fu("edit", "1", "--reply-by", "2027-12-10").code == 1
+    assert dump(tmp_path / "f.db") == before
+
+
+@freeze_time("2026-11-01T10:00:00+01:00")
+def test_item_3_edit_refuses_an_interview_time_that_add_refuses(fu, tmp_path):
+    assert fu("add", "--company", "Acme", "--role", "Dev", "--at", "2027-11-20T10:00").code == 1
+    add(fu, at="2026-10-28T10:00")
+    refused = fu("edit", "1", "--at", "2027-11-20T10:00")
+    assert refused.code == 1 and "more than a year ahead" in refused.err
+
+
+@freeze_time(NOW)
+def test_item_3_edit_refuses_to_move_the_interview_after_a_recorded_follow_up(fu, tmp_path):
+    add(fu, at="2026-11-16T10:00")
+    assert fu("sent", "1", "--at", "2026-11-20T10:00").code == 0
+    before = dump(tmp_path / "f.db")
+    refused = fu("edit", "1", "--at", "2026-11-21T10:00")
+    assert refused.code == 1
+    assert refused.err == ("error: the interview cannot be after follow-up 1, recorded as sent "
+                           "2026-11-20 10:00: give an earlier time, or take the follow-up back "
+                           "with `followup sent ID --undo`\n")
+    assert dump(tmp_path / "f.db") == before
+    assert fu("edit", "1", "--at", "2026-11-19T10:00").code == 0
+
+
+# --- item 5: times the clocks skip or show twice ----------------------------------------------
+
+
+@freeze_time("2026-03-20T10:00:00+01:00")
+def test_item_5_a_time_in_the_spring_gap_is_refused_with_what_was_meant(fu, tmp_path):
+    refused = fu("add", "--company", "Acme", "--role", "Dev", "--at", "2026-03-29T02:30")
+    assert refused.code == 1
+    assert refused.err == ("error: interview time '2026-03-29T02:30' does not exist in "
+                           "Europe/Berlin: the clocks skip that hour (did you mean "
+                           "2026-03-29T03:30?)\n")
+    assert fu("list", "--json").json() == []
+
+
+@freeze_time("2026-10-20T10:00:00+02:00")
+def test_item_5_a_time_shown_twice_says_which_was_taken(fu):
+    added = fu("add", "--company", "Acme", "--role", "Dev", "--at", "2026-10-25T02:30", "--json")
+    assert added.json()["interview_at"] == "2026-10-25T02:30:00+02:00"
+    assert added.err == ("note: 2026-10-25T02:30 happens twice in Europe/Berlin (the clocks go "
+                         "back): took the first, 2026-10-25T02:30+02:00; for the second write "
+                         "2026-10-25T02:30+01:00\n")
+    plain = fu("add", "--company", "Acme", "--role", "Dev", "--at", "2026-10-25T12:30")
+    assert "happens twice" not in plain.err
