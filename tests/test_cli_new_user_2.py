@@ -136,3 +136,15 @@ def test_item_5_a_time_shown_twice_says_which_was_taken(fu):
                          "2026-10-25T02:30+01:00\n")
     plain = fu("add", "--company", "Acme", "--role", "Dev", "--at", "2026-10-25T12:30")
     assert "happens twice" not in plain.err
+
+
+# --- item 4: "in N units" with the clock running between the snooze and its print -----------
+
+
+@pytest.mark.parametrize(("duration", "said"), [
+    ("1m", "(in 1 minute)"), ("2d", "(in 2 days)"), ("2w", "(in 2 weeks)")])
+def test_item_4_a_snooze_says_the_duration_given(fu, duration, said):
+    with freeze_time(NOW, tick=True):
+        add(fu, at="2026-11-20T10:00")
+        shown = fu("snooze", "1", duration).out
+    assert next(line for line in shown.splitlines() if "snoozed:" in line).endswith(said)

@@ -208,7 +208,12 @@ def _field(text: str, words: int, chars: int = 80) -> str:
 
 
 def _span(delta: timedelta) -> str:
-    """A rounded-down duration ("5 minutes", "2 weeks"); "" under a minute or negative."""
+    """A duration for a person ("5 minutes", "2 weeks"): rounded to the nearest minute
+    (the moments compared are read a few milliseconds apart: "2d" must not read as
+    "1 day"), then counted in the largest unit it reaches, whole units only; "" under
+    half a minute or negative."""
+    minutes = round(delta / timedelta(minutes=1))
+    delta = timedelta(minutes=minutes)
     for threshold, unit, name in SPANS:
         if delta >= threshold:
             return _plural(delta // unit, name)
