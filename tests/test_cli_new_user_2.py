@@ -148,3 +148,44 @@ def test_item_4_a_snooze_says_the_duration_given(fu, duration, said):
         add(fu, at="2026-11-20T10:00")
         shown = fu("snooze", "1", duration).out
     assert next(line for line in shown.splitlines() if "snoozed:" in line).endswith(said)
+
+
+# --- item 2: a repeated single-valued option is a usage error -------------------------------
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("command", [
+    ("add", "--company", "Acme", "--role", "Dev", "--at", "2026-11-20T10:00"),
+    ("edit", "1"),
+])
+def test_item_2_interviewer_given_twice_is_a_usage_error(fu, tmp_path, command):
+    add(fu)
+    before = dump(tmp_path / "f.db")
+    refused = fu(*command, "--interviewer", "Ana", "--interviewer", "Bo")
+    assert refused.code == 2
+    assert "--interviewer" in refused.err and "given 2 times" in refused.err
+    assert dump(tmp_path / "f.db") == before
+
+
+# --- item 10: a missing option is a usage error; --json everywhere data is printed --------
+
+
+@freeze_time(NOW)
+def test_item_10_a_missing_required_option_is_a_usage_error_naming_it(fu):
+    refused = fu("add", "--role", "Dev", "--at", "2026-11-20T10:00")
+    assert refused.code == 2
+    assert "missing --company: add needs --company, --role and --at" in refused.err
+    assert "missing --role, --at:" in fu("add", "--company", "Acme").err
+
+
+@freeze_time(NOW)
+def test_item_10_config_path_check_export_and_notify_test_take_json(fu, cfg):
+    assert fu("config", "path", "--json").json() == {"path": str(cfg), "exists": True}
+    checked = fu("config", "check", "--json").json()
+    assert (checked["ok"], checked["path"], checked["timezone"]) == (
+        True, str(cfg), "Europe/Berlin")
+    add(fu, at="2026-11-20T10:00")
+    exported = fu("export", "--json").json()
+    assert exported["calendar"].startswith("BEGIN:VCALENDAR")
+    tested = fu("notify-test", "--json", "--channel", "desktop")
+    assert tested.code in (0, 1) and set(tested.json()) == {"results"}

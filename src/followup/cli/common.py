@@ -71,19 +71,33 @@ def json_option(command: Callable) -> Callable:
         command)
 
 
+def once(click_ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+         ) -> str | None:
+    """A single-valued option given twice is a usage error, not "the last one wins"."""
+    if len(values) > 1:
+        raise click.BadParameter(f"given {len(values)} times ({', '.join(map(repr, values))}); "
+                                 "give it once", ctx=click_ctx, param=param)
+    return values[0] if values else None
+
+
+def single(*names: str, **kwargs: Any) -> Callable:
+    """An option that takes one value and refuses to be repeated (see `once`)."""
+    return click.option(*names, multiple=True, callback=once, **kwargs)
+
+
 def interview_fields(command: Callable) -> Callable:
     """The options of `add` and `edit`."""
     options = [
-        click.option("--company", help="The employer."),
-        click.option("--role", help="The position you interviewed for."),
-        click.option("--at", help="When: ISO 8601, e.g. 2026-11-24T14:30 (local time)."),
-        click.option("--interviewer", help="Who interviewed you."),
-        click.option("--email", help="Their email address, for the draft."),
+        single("--company", help="The employer."),
+        single("--role", help="The position you interviewed for."),
+        single("--at", help="When: ISO 8601, e.g. 2026-11-24T14:30 (local time)."),
+        single("--interviewer", help="Who interviewed you."),
+        single("--email", help="Their email address, for the draft."),
         click.option("--topics", multiple=True, metavar="T",
                      help="What you discussed, as it should read in a letter; several "
                           "separated by ';' (the draft names them).", ),
-        click.option("--notes", help="Private notes; never in a draft."),
-        click.option("--reply-by", help="The date they said they would reply by."),
+        single("--notes", help="Private notes; never in a draft."),
+        single("--reply-by", help="The date they said they would reply by."),
         click.option("--domain", "domains", multiple=True, metavar="D",
                      help="Another sender domain of the employer (repeatable; \"\" clears)."),
     ]

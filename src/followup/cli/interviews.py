@@ -27,6 +27,10 @@ from followup.errors import UserError
 @pass_ctx
 def add(ctx: Context, as_json: bool, **fields) -> None:
     """Record an interview."""
+    missing = [f"--{name}" for name in ("company", "role", "at") if fields[name] is None]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)}: add needs --company, --role "
+                               "and --at")
     view = ctx.app.add(interview_input(fields))
     print_view(ctx, view, as_json)
     note_twice(ctx, fields["at"])

@@ -20,16 +20,23 @@ def config() -> None:
 
 
 @config.command("check")
+@json_option
 @pass_ctx
-def config_check(ctx: Context) -> None:
+def config_check(ctx: Context, as_json: bool) -> None:
     """Validate the configuration; report every problem."""
     from followup import channels
 
     settings = ctx.settings
+    warnings = list(channels.readiness(settings))
+    if as_json:
+        emit({"ok": True, "path": str(settings.path) if settings.path else None,
+              "timezone": settings.timezone, "database": settings.database_shown,
+              "channels": list(settings.enabled_channels), "warnings": warnings})
+        return
     where = settings.path or "no file; the defaults"
     click.echo(f"ok: {where} (zone {settings.timezone}, database {settings.database_shown}, "
                f"channels: {', '.join(settings.enabled_channels) or 'none'})")
-    for warning in channels.readiness(settings):
+    for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
 
 
@@ -49,12 +56,17 @@ def config_init(ctx: Context, force: bool) -> None:
 
 
 @config.command("path")
+@json_option
 @pass_ctx
-def config_path(ctx: Context) -> None:
+def config_path(ctx: Context, as_json: bool) -> None:
     """Print the configuration file's path."""
     from followup import config as config_module
 
-    click.echo(str(config_module.find(ctx.config_path)[0]))
+    path = config_module.find(ctx.config_path)[0]
+    if as_json:
+        emit({"path": str(path), "exists": path.exists()})
+    else:
+        click.echo(str(path))
 
 
 @click.command("run")
@@ -81,18 +93,24 @@ def run_daemon(ctx: Context) -> None:
 @click.command("notify-test")
 @click.option("--channel", metavar="NAME",
               help="Only this channel: desktop, email, command or apprise.")
+@json_option
 @pass_ctx
-def notify_test(ctx: Context, channel: str | None) -> None:
+def notify_test(ctx: Context, channel: str | None, as_json: bool) -> None:
     """Deliver a test nudge through each enabled channel and report."""
     import asyncio
 
     from followup import channels
 
     results = asyncio.run(channels.notify_test(ctx.settings, channel))
-    for name, result in results:
-        click.echo(f"{name}: ok" if result.ok else f"{name}: {channels.plain(result)}")
+    if as_json:
+        emit({"results": [{"channel": name, "ok": result.ok,
+                           "error": None if result.ok else channels.plain(result)}
+                          for name, result in results]})
+    else:
+        for name, result in results:
+            click.echo(f"{name}: ok" if result.ok else f"{name}: {channels.plain(result)}")
     if not all(result.ok for _, result in results):
-        raise SystemExit(1)
+        raise click.exceptions.Exit(1)
 
 
 # --- passwords ------------------------------------------------------------------------------
