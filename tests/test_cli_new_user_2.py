@@ -189,3 +189,60 @@ def test_item_10_config_path_check_export_and_notify_test_take_json(fu, cfg):
     assert exported["calendar"].startswith("BEGIN:VCALENDAR")
     tested = fu("notify-test", "--json", "--channel", "desktop")
     assert tested.code in (0, 1) and set(tested.json()) == {"results"}
+
+
+# --- item 9: the words of snooze and of dates ---------------------------------------------------
+
+
+@freeze_time(NOW)
+def test_item_9_snooze_without_a_duration_says_what_to_give(fu):
+    add(fu)
+    refused = fu("snooze", "1")
+    assert refused.code == 2
+    assert "give a DURATION (like 2d) or a DATE (like 2026-12-14), or --clear" in refused.err
+    assert "not both" not in refused.err
+    assert "not both" in fu("snooze", "1", "2d", "--clear").err
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize(("args", "message"), [
+    (("add", "--company", "A", "--role", "D", "--at", "yesterday"),
+     "error: interview time 'yesterday' is not an ISO 8601 date or time (like "
+     "2026-11-23T14:30)\n"),
+    (("add", "--company", "A", "--role", "D", "--at", "2026-11-31T10:00"),
+     "error: interview time '2026-11-31T10:00' has no day 31: November 2026 has 30 days\n"),
+    (("sent", "1", "--at", "2026-02-29T10:00"),
+     "error: sent time '2026-02-29T10:00' has no day 29: February 2026 has 28 days\n"),
+])
+def test_item_9_a_date_hint_that_works_and_a_day_past_the_month(fu, args, message):
+    add(fu)
+    assert fu(*args).err == message
+
+
+# --- item 16: snooze until a date, "2 days", "1.5d"; a negative snooze -------------------------
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize(("given", "until"), [
+    ("2026-12-14", "2026-12-14T00:00:00+01:00"),
+    ("2026-12-14T10:00", "2026-12-14T10:00:00+01:00"),
+    ("2 days", "2026-11-25T10:00:00+01:00"),
+    ("1.5d", "2026-11-24T22:00:00+01:00"),
+])
+def test_item_16_snooze_takes_a_date_or_a_duration_in_words(fu, given, until):
+    add(fu)
+    assert fu("snooze", "1", given, "--json").json()["snoozed_until"] == until
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize(("given", "message"), [
+    ("-1d", "error: duration '-1d' is negative: a snooze only pushes a nudge later (to end a "
+            "snooze, use --clear)\n"),
+    ("2026-11-20", "error: snooze date '2026-11-20' has passed: give a later one\n"),
+])
+def test_item_16_a_negative_or_past_snooze_is_one_clear_line(fu, tmp_path, given, message):
+    add(fu)
+    before = dump(tmp_path / "f.db")
+    refused = fu("snooze", "1", given)
+    assert (refused.code, refused.err) == (1, message)
+    assert dump(tmp_path / "f.db") == before

@@ -146,16 +146,21 @@ def reopen(ctx: Context, id_: str, as_json: bool) -> None:
     print_view(ctx, ctx.app.reopen(interview_id(id_)), as_json)
 
 
-@click.command()
+# A negative duration ("-1d") reaches the command as the value, not as an unknown option.
+@click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("id_", metavar="ID")
-@click.argument("duration", required=False)
+@click.argument("duration", metavar="DURATION|DATE", required=False)
 @click.option("--clear", is_flag=True, help="Remove the snooze (as DURATION 0 does).")
 @json_option
 @pass_ctx
 def snooze(ctx: Context, id_: str, duration: str | None, clear: bool, as_json: bool) -> None:
-    """Push the next nudge back: DURATION like 90m, 4h, 2d; 0 or --clear removes it."""
-    if clear == (duration is not None):
-        raise click.UsageError("give a DURATION (like 2d) or --clear, not both")
+    """Push the next nudge back: DURATION like 90m, 4h, 2d, 1.5d, "2 days", or a DATE
+    like 2026-12-14 or 2026-12-14T10:00 (not before then); 0 or --clear removes it."""
+    if clear and duration is not None:
+        raise click.UsageError("give a DURATION (like 2d) or a DATE, or --clear, not both")
+    if not clear and duration is None:
+        raise click.UsageError("give a DURATION (like 2d) or a DATE (like 2026-12-14), or "
+                               "--clear to remove the snooze")
     view = ctx.app.snooze(interview_id(id_), None if clear else duration)
     print_view(ctx, view, as_json)
     remark = ctx.app.snooze_remark(view)
