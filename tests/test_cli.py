@@ -166,7 +166,7 @@ BAD_INPUT = [
      "notes are too long"),
     (["add", "--company", "A", "--role", "D", "--at", "2026-11-01T10:00", "--reply-by", "soon"],
      "is not a date"),
-    (["show", "abc"], "is not an interview id"),
+    (["show", "abc"], "no waiting interview with the company 'abc'"),
     (["show", "0"], "is not an interview id"),
     (["show", "99"], "no interview with id 99"),
     (["edit", "1"], "nothing to change"),

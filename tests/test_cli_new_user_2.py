@@ -246,3 +246,49 @@ def test_item_16_a_negative_or_past_snooze_is_one_clear_line(fu, tmp_path, given
     refused = fu("snooze", "1", given)
     assert (refused.code, refused.err) == (1, message)
     assert dump(tmp_path / "f.db") == before
+
+
+# --- item 15: a company where an ID is expected; shell completion -------------------------------
+
+
+@freeze_time(NOW)
+def test_item_15_a_company_name_stands_for_its_one_waiting_interview(fu):
+    add(fu, company="Acme")
+    add(fu, company="Globex")
+    assert fu("show", "acme", "--json").json()["id"] == 1
+    assert fu("heard", "GLOBEX", "--json").json()["status"] == "heard"
+
+
+@freeze_time(NOW)
+def test_item_15_a_company_with_several_waiting_interviews_is_exit_1_naming_them(fu, tmp_path):
+    add(fu, company="Acme")
+    add(fu, company="acme")
+    before = dump(tmp_path / "f.db")
+    refused = fu("close", "Acme")
+    assert refused.code == 1
+    assert refused.err == ("error: 2 waiting interviews are with 'Acme': #1 Acme — Engineer, "
+                           "#2 acme — Engineer; give the ID\n")
+    assert dump(tmp_path / "f.db") == before
+
+
+def complete(cfg, words: str) -> list[str]:
+    """What the shell (zsh: value and help) is offered for the last word of `words`."""
+    import os
+
+    from support.cli import spawn
+
+    env = os.environ | {"_FOLLOWUP_COMPLETE": "zsh_complete",
+                        "COMP_WORDS": f"followup --config {cfg} {words}",
+                        "COMP_CWORD": str(len(words.split(" ")) + 2)}
+    return spawn(env=env).out.splitlines()
+
+
+@freeze_time(NOW)
+def test_item_15_the_shell_completes_ids_with_the_company_and_outcomes(fu, cfg):
+    add(fu, company="Acme")
+    add(fu, company="Globex")
+    assert complete(cfg, "show ") == ["plain", "1", "Acme — Engineer",
+                                      "plain", "2", "Globex — Engineer"]
+    assert complete(cfg, "show Gl") == ["plain", "Globex", "company"]
+    assert complete(cfg, "heard 1 --outcome o") == ["plain", "offer", "_", "plain", "other",
+                                                    "_"]

@@ -107,6 +107,21 @@ class Interviews(Core):
     def show(self, interview_id: int) -> View:
         return self.view(self.store.get(interview_id))
 
+    def by_company(self, company: str) -> int:
+        """The id of the one waiting interview whose company is `company` (any case).
+        Raises UserError when none or several match (naming them)."""
+        wanted = company.strip().casefold()
+        found = [r.interview for r in self.store.records([Status.WAITING])
+                 if r.interview.company.casefold() == wanted]
+        if len(found) == 1:
+            return found[0].id
+        if not found:
+            raise UserError(f"no waiting interview with the company {inputs.shown(company)} "
+                            "(an ID is a number or a company: see `followup list`)")
+        named = ", ".join(f"#{i.id} {i.company} — {i.role}" for i in found)
+        raise UserError(f"{len(found)} waiting interviews are with {inputs.shown(company)}: "
+                        f"{named}; give the ID")
+
     def list(self, include_all: bool = False) -> list[View]:
         statuses = None if include_all else [Status.WAITING]
         return [self.view(record) for record in self.store.records(statuses)]

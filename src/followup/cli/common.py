@@ -60,10 +60,48 @@ def emit(doc: Any) -> None:
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
-def interview_id(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
-        raise UserError(f"{text!r} is not an interview id (a number, see `followup list`)")
-    return int(text)
+def interview_id(ctx: Context, text: str) -> int:
+    """An interview's id, typed as its number or as the company of exactly one interview
+    still waiting (any case)."""
+    if text.isascii() and text.isdigit():
+        if len(text) > 18 or int(text) < 1:
+            raise UserError(f"{text!r} is not an interview id (a number, see `followup list`)")
+        return int(text)
+    return ctx.app.by_company(text)
+
+
+def id_argument(command: Callable) -> Callable:
+    """The ID argument: a number or a company; the shell completes the waiting ones."""
+    return click.argument("id_", metavar="ID", shell_complete=complete_ids)(command)
+
+
+def complete_ids(click_ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """The waiting interviews' ids, each with its company and role as the help text; or
+    their companies, when that is what is being typed. Nothing when the configuration
+    or the database cannot be read (completion never prints an error)."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        config_path = click_ctx.find_root().params.get("config_path")
+        views = Context(config_path, False).app.list()
+    except Exception:  # a broken configuration, no database yet: no completions
+        return []
+    by_id = [CompletionItem(str(v.interview.id), help=f"{v.interview.company} — "
+                                                      f"{v.interview.role}")
+             for v in views if str(v.interview.id).startswith(incomplete)]
+    if by_id or not incomplete:
+        return by_id
+    folded = incomplete.casefold()
+    return [CompletionItem(company, help="company") for company in
+            dict.fromkeys(v.interview.company for v in views
+                          if v.interview.company.casefold().startswith(folded))]
+
+
+def complete_outcomes(click_ctx: click.Context, param: click.Parameter,
+                      incomplete: str) -> list[str]:
+    from followup.models import ReplyOutcome
+
+    return [str(o) for o in ReplyOutcome if str(o).startswith(incomplete)]
 
 
 def json_option(command: Callable) -> Callable:
