@@ -292,3 +292,63 @@ def test_item_15_the_shell_completes_ids_with_the_company_and_outcomes(fu, cfg):
     assert complete(cfg, "show Gl") == ["plain", "Globex", "company"]
     assert complete(cfg, "heard 1 --outcome o") == ["plain", "offer", "_", "plain", "other",
                                                     "_"]
+
+
+# --- item 17: an import is one transaction; Ctrl-C imports nothing -----------------------------
+
+
+def many_events(count: int) -> str:
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:ev-{n}@example.com\r\nDTSTAMP:20261101T000000Z\r\n"
+        f"DTSTART:202612{1 + n % 28:02d}T{9 + n % 8:02d}0000Z\r\nDURATION:PT1H\r\n"
+        f"SUMMARY:Interview with Company{n}\r\nEND:VEVENT\r\n" for n in range(count))
+    return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{events}END:VCALENDAR\r\n"
+
+
+@freeze_time("2026-11-30T09:00:00+00:00")
+def test_item_17_an_import_that_fails_half_way_leaves_nothing_behind(fu, tmp_path):
+    import sqlite3
+
+    add(fu, at="2026-11-20T10:00")  # creates the database
+    with sqlite3.connect(tmp_path / "f.db") as conn:  # the database refuses the 195th
+        conn.execute("CREATE TRIGGER full BEFORE INSERT ON interviews "
+                     "WHEN (SELECT count(*) FROM interviews) >= 195 "
+                     "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    (tmp_path / "many.ics").write_text(many_events(1000))
+    before = dump(tmp_path / "f.db")
+    failed = fu("import", str(tmp_path / "many.ics"))
+    assert failed.code == 1 and "Traceback" not in failed.err
+    assert dump(tmp_path / "f.db") == before
+
+
+def test_item_17_ctrl_c_during_an_import_says_nothing_was_imported(tmp_path, cfg):
+    import signal
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked, release = threading.Event(), threading.Event()
+
+    class Stalling(BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.set()
+            release.wait(60)  # a slow feed: the user presses Ctrl-C meanwhile
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        command = subprocess.Popen(
+            [sys.executable, "-m", "followup", "--config", str(cfg), "import",
+             f"http://127.0.0.1:{server.server_port}/cal.ics"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert asked.wait(60), "the import never asked for the feed"
+        command.send_signal(signal.SIGINT)
+        _, err = command.communicate(timeout=60)
+    finally:
+        release.set()
+        server.shutdown()
+    assert (command.returncode, err) == (130, "interrupted: nothing imported\n")

@@ -19,7 +19,11 @@ KINDS = ("added", "updated", "closed", "skipped", "unchanged")
 @pass_ctx
 def import_(ctx: Context, source: str, dry_run: bool, as_json: bool) -> None:
     """Interviews from an iCalendar file or http(s) feed; importing again changes nothing."""
-    steps = ctx.app.import_calendar(source, dry_run)
+    try:
+        steps = ctx.app.import_calendar(source, dry_run)
+    except KeyboardInterrupt:  # the import is one transaction: it was rolled back
+        click.echo("interrupted: nothing imported", err=True)
+        raise click.exceptions.Exit(130) from None
     if as_json:
         emit({"findings": [finding_json(step, ctx) for step in steps]})
         return
