@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -352,3 +353,76 @@ def test_item_17_ctrl_c_during_an_import_says_nothing_was_imported(tmp_path, cfg
         release.set()
         server.shutdown()
     assert (command.returncode, err) == (130, "interrupted: nothing imported\n")
+
+
+# --- item 11: tables stay in line with wide characters --------------------------------------------
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("command", [("list",), ("due",)])
+def test_item_11_wide_characters_keep_the_columns_in_line(fu, command):
+    from wcwidth import wcswidth
+
+    add(fu, company="北京科技", at="2026-11-20T10:00")
+    add(fu, company="Acme", at="2026-11-20T11:00")
+    lines = fu(*command).out.splitlines()
+    header = lines[0]
+    column = header.index("ROLE")  # every line's role starts in the same terminal column
+    for line in lines[1:3]:
+        before_role = line[:line.index("Engineer")]
+        assert wcswidth(before_role) == column, line
+
+
+# --- item 12: the configuration file is private ---------------------------------------------------
+
+
+def test_item_12_config_init_writes_the_file_0600(capsys, tmp_path):
+    path = tmp_path / "new" / "followup.toml"
+    assert run(capsys, "--config", str(path), "config", "init").code == 0
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(("mode", "warned"), [(0o644, True), (0o640, True), (0o600, False)])
+def test_item_12_config_check_warns_when_others_can_read_a_feed_address(capsys, tmp_path,
+                                                                       mode, warned):
+    path = tmp_path / "followup.toml"
+    path.write_text('[calendar]\nfeeds = ["https://cal.example.com/private-abc123/basic.ics"]\n'
+                    '[notify.desktop]\nenabled = false\n[notify.command]\nenabled = true\n'
+                    'argv = ["true"]\n')
+    path.chmod(mode)
+    checked = run(capsys, "--config", str(path), "config", "check")
+    assert checked.code == 0
+    warning = (f"warning: {path} can be read by others (mode {mode:04o}) and holds [calendar] "
+               f"feeds, whose addresses are secret: chmod 600 {path}")
+    assert (warning in checked.err.splitlines()) is warned
+
+
+# --- item 13: a headless machine is told the desktop channel cannot work --------------------------
+
+
+def test_item_13_config_init_without_a_session_bus_writes_the_desktop_channel_off(capsys,
+                                                                                  tmp_path):
+    from followup import config
+
+    path = tmp_path / "followup.toml"
+    written = run(capsys, "--config", str(path), "config", "init")  # no bus in the tests
+    assert written.code == 0
+    assert "note: no desktop session bus here, so the desktop channel is written off" in (
+        written.err)
+    assert config.load(path).desktop.enabled is False
+
+
+def test_item_13_the_daemon_says_at_start_which_enabled_channels_cannot_work_here(world):
+    from support.daemon import wait_for
+
+    w = world()
+    w.config.write_text(w.config.read_text().replace("[notify.desktop]\nenabled = false",
+                                                     "[notify.desktop]\nenabled = true"))
+    daemon = w.start()  # no session bus in the tests
+    daemon.wait_started()
+    said = "[notify.desktop]: no desktop session bus here, so desktop notifications will fail"
+    assert daemon.text().count(said) == 1
+    channels = wait_for(lambda: json.loads(w.cli("service", "status", "--json").stdout)
+                        ["sources"]["channels"], what="the channels' report")
+    assert channels["state"] == "cannot all work here" and said in channels["detail"]
+    assert "channels:     cannot all work here since" in w.cli("service", "status").stdout

@@ -209,7 +209,8 @@ def test_cli_config_errors_exit_78_naming_file_and_key(capsys, tmp_path):
     assert run(capsys, "--config", str(path), "config", "check").code == 78
 
 
-def test_config_path_init_check(capsys, private_home):
+def test_config_path_init_check(capsys, private_home, monkeypatch):
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={private_home}/bus")
     path = private_home / "xdg_config_home" / "followup" / "followup.toml"
     assert run(capsys, "config", "path").out.strip() == str(path)
     assert run(capsys, "config", "init").code == 0

@@ -137,17 +137,35 @@ def when(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], limit: int = 40) -> str:
-    """Rows under headers, each column as wide as its widest cell (cut at `limit`)."""
+    """Rows under headers, each column as wide as its widest cell (cut at `limit`), widths
+    as a terminal shows them (a CJK character takes two columns, a combining one none)."""
     cells = [[_cut(str(c), limit) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+    widths = [max(width(h), *(width(r[i]) for r in cells)) if cells else width(h)
               for i, h in enumerate(headers)]
     lines = [headers, *cells]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+    return "\n".join("  ".join(c + " " * (w - width(c))
+                               for c, w in zip(line, widths, strict=True)).rstrip()
                      for line in lines)
 
 
+def width(text: str) -> int:
+    """How many terminal columns the text takes."""
+    from wcwidth import wcswidth  # only the commands that print tables need it
+
+    found = wcswidth(text)
+    return len(text) if found < 0 else found  # < 0: a control character (never stored)
+
+
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """The text, at most `limit` columns wide: cut with "…" when longer."""
+    if width(text) <= limit:
+        return text
+    kept = ""
+    for char in text:
+        if width(kept + char) > limit - 1:
+            break
+        kept += char
+    return kept + "…"
 
 
 def next_text(view: View, zone: ZoneInfo, now: datetime) -> str:

@@ -25,9 +25,10 @@ def config() -> None:
 def config_check(ctx: Context, as_json: bool) -> None:
     """Validate the configuration; report every problem."""
     from followup import channels
+    from followup import config as config_module
 
     settings = ctx.settings
-    warnings = list(channels.readiness(settings))
+    warnings = [*config_module.exposure(settings), *channels.readiness(settings)]
     if as_json:
         emit({"ok": True, "path": str(settings.path) if settings.path else None,
               "timezone": settings.timezone, "database": settings.database_shown,
@@ -44,15 +45,29 @@ def config_check(ctx: Context, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing file.")
 @pass_ctx
 def config_init(ctx: Context, force: bool) -> None:
-    """Write the commented default configuration."""
+    """Write the commented default configuration (0600: it may come to hold a calendar
+    feed's secret address)."""
+    import os
+
     from followup import config as config_module
+    from followup.channels.bus import session_bus_address
+    from followup.files import write_atomically
 
     path, _ = config_module.find(ctx.config_path)
     if path.exists() and not force:
         raise UserError(f"{path} already exists (use --force to replace it)")
+    text = config_module.example_text()
+    no_bus = session_bus_address(os.environ) is None
+    if no_bus:  # the first `enabled` of [notify.desktop]
+        head, section, rest = text.partition("[notify.desktop]\n")
+        text = head + section + rest.replace("\nenabled = true\n", "\nenabled = false\n", 1)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.write_text(config_module.example_text(), encoding="utf-8")
+    write_atomically(path, text.encode("utf-8"), 0o600)
     click.echo(f"Wrote {path}")
+    if no_bus:
+        click.echo("note: no desktop session bus here, so the desktop channel is written "
+                   "off ([notify.desktop] enabled = false): enable email, apprise or a "
+                   "command to be nudged", err=True)
 
 
 @config.command("path")
