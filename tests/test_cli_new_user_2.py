@@ -426,3 +426,20 @@ def test_item_13_the_daemon_says_at_start_which_enabled_channels_cannot_work_her
                         ["sources"]["channels"], what="the channels' report")
     assert channels["state"] == "cannot all work here" and said in channels["detail"]
     assert "channels:     cannot all work here since" in w.cli("service", "status").stdout
+
+
+# --- item 14: any follow-up's draft --------------------------------------------------------------
+
+
+@freeze_time(NOW)
+def test_item_14_draft_number_shows_a_follow_up_already_sent(fu):
+    add(fu, at="2026-11-10T10:00")
+    assert fu("sent", "1", "--at", "2026-11-13T10:00").code == 0
+    assert fu("sent", "1", "--at", "2026-11-20T10:00").code == 0
+    refused = fu("draft", "1")
+    assert refused.code == 1 and "`--number K` shows follow-up K's draft again" in refused.err
+    first, second = (fu("draft", "1", "--number", k, "--json").json() for k in ("1", "2"))
+    assert (first["number"], second["number"]) == (1, 2)
+    assert first["body"] != second["body"]
+    assert fu("draft", "1", "--number", "3").err == (
+        "error: --number 3 is not a follow-up of Acme: give 1 to 2\n")

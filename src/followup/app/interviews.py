@@ -140,17 +140,27 @@ class Interviews(Core):
         stale = [v for v in views if v.next is not None and v.next.stale]
         return coming, stale
 
-    def draft(self, interview_id: int) -> tuple[View, Draft, int]:
-        """The draft of the next follow-up to send, and its number."""
+    def draft(self, interview_id: int, number: int | None = None) -> tuple[View, Draft, int]:
+        """The draft of the next follow-up to send, or of follow-up `number` (also one
+        already sent: to re-read it), and its number."""
         record = self.store.get(interview_id)
         interview = record.interview
-        if interview.status is Status.HEARD:
-            raise UserError(f"{interview.company} already replied: no follow-up is needed")
         limit = self.policy.max_followups
+        if number is not None:
+            last = max(limit, record.followups_sent)
+            if not 1 <= number <= last:
+                raise UserError(f"--number {number} is not a follow-up of {interview.company}:"
+                                f" give 1 to {last}")
+            draft = content.draft(interview, number, limit, self.settings.me.name)
+            return self.view(record), draft, number
+        if interview.status is Status.HEARD:
+            raise UserError(f"{interview.company} already replied: no follow-up is needed "
+                            "(`--number K` shows follow-up K's draft)")
         number = record.followups_sent + 1
         if number > limit:
             raise UserError(f"you already sent {record.followups_sent} follow-up(s) to "
-                            f"{interview.company}; more would be pushy")
+                            f"{interview.company}; more would be pushy (`--number K` shows "
+                            "follow-up K's draft again)")
         draft = content.draft(interview, number, limit, self.settings.me.name)
         return self.view(record), draft, number
 

@@ -194,13 +194,15 @@ def due(ctx: Context, days: str, as_json: bool) -> None:
 @id_argument
 @click.option("--open", "open_it", is_flag=True,
               help="Open it in your mail client (a mailto: link, through xdg-open).")
+@click.option("--number", type=click.IntRange(1), metavar="K",
+              help="Follow-up K's draft (also one already sent) instead of the next one.")
 @json_option
 @pass_ctx
-def draft(ctx: Context, id_: str, open_it: bool, as_json: bool) -> None:
-    """A ready follow-up email for the next follow-up."""
+def draft(ctx: Context, id_: str, open_it: bool, number: int | None, as_json: bool) -> None:
+    """A ready follow-up email for the next follow-up (or follow-up K's)."""
     from followup import content, present
 
-    view, text, number = ctx.app.draft(interview_id(ctx, id_))
+    view, text, number = ctx.app.draft(interview_id(ctx, id_), number)
     if open_it:
         from followup import mailclient
 
