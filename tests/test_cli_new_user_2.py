@@ -443,3 +443,19 @@ def test_item_14_draft_number_shows_a_follow_up_already_sent(fu):
     assert first["body"] != second["body"]
     assert fu("draft", "1", "--number", "3").err == (
         "error: --number 3 is not a follow-up of Acme: give 1 to 2\n")
+
+
+# --- item 18: a public mail provider as the employer's domain ------------------------------------
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("domain", ["gmail.com", "GMX.de", "yahoo.co.uk"])
+def test_item_18_a_public_provider_domain_is_refused(fu, tmp_path, domain):
+    add(fu)
+    before = dump(tmp_path / "f.db")
+    refused = fu("edit", "1", "--domain", "acme.example", "--domain", domain)
+    assert refused.code == 1
+    assert refused.err == (f"error: --domain {domain.lower()} is a public mail provider: anyone "
+                           "can have an address there, so it never counts as the employer's "
+                           "(give the interviewer's own address with --email instead)\n")
+    assert dump(tmp_path / "f.db") == before

@@ -71,7 +71,7 @@ class Interviews(Core):
             "notes": inputs.notes,
             "reply_by": lambda v: inputs.day(v, "reply-by date") if v.strip() else None,
             "topics": inputs.topics,
-            "domains": inputs.domains,
+            "domains": _employer_domains,
         }
         names = {"at": "interview_at"}
         fields = {names.get(key, key): check(getattr(given, key))
@@ -164,3 +164,16 @@ class Interviews(Core):
         draft = content.draft(interview, number, limit, self.settings.me.name)
         return self.view(record), draft, number
 
+
+def _employer_domains(values: tuple[str, ...]) -> tuple[str, ...]:
+    """`inputs.domains`, refusing a public mail provider's: anyone has an address there,
+    so the mailbox watch never takes its whole domain for the employer's."""
+    from followup.sources.mailbox.replies import is_public_provider
+
+    found = inputs.domains(values)
+    for name in found:
+        if is_public_provider(name):
+            raise UserError(f"--domain {name} is a public mail provider: anyone can have an "
+                            "address there, so it never counts as the employer's (give the "
+                            "interviewer's own address with --email instead)")
+    return found
