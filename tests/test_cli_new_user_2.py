@@ -459,3 +459,33 @@ def test_item_18_a_public_provider_domain_is_refused(fu, tmp_path, domain):
                            "can have an address there, so it never counts as the employer's "
                            "(give the interviewer's own address with --email instead)\n")
     assert dump(tmp_path / "f.db") == before
+
+
+# --- item 19: heard via the mailbox in words; what to set for a calendar password -----------------
+
+
+@freeze_time(NOW)
+def test_item_19_show_names_the_reply_by_its_sender_and_subject(fu, store):
+    from followup.models import HeardVia, Status
+
+    add(fu)
+    store.update_interview(1, {"status": Status.HEARD, "heard_via": HeardVia.MAILBOX,
+                               "heard_message": "Pat Lee <pat@acme.example> | Next steps | "
+                                                "<c4f2@mail.acme.example>"},
+                           datetime(2026, 11, 23, 9, tzinfo=UTC))
+    shown = fu("show", "1").out
+    assert '  heard via:    mailbox: "Next steps" from Pat Lee <pat@acme.example>' in shown
+    assert "c4f2@mail.acme.example" not in shown
+    assert fu("show", "1", "--json").json()["heard_message"].endswith("<c4f2@mail.acme.example>")
+
+
+def test_item_19_password_for_a_calendar_that_is_not_configured_says_what_to_set(fu, cfg):
+    cleared = fu("password", "clear", "calendar")
+    assert (cleared.code, cleared.err) == (1, (
+        f"error: no calendar password to remove: [calendar] username is not set in {cfg} "
+        "(a password is kept for a username)\n"))
+    stored = fu("password", "set", "calendar")
+    assert stored.code == 1
+    assert stored.err == (f"error: no calendar login to keep a password for: set [calendar] "
+                          f"username in {cfg} and the calendar that needs it ([calendar] "
+                          "caldav, or feeds): none is configured\n")

@@ -201,8 +201,7 @@ def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:
     if i.domains:
         lines.append(f"  domains:      {' '.join(i.domains)}")
     if i.heard_via:
-        lines.append(f"  heard via:    {i.heard_via}"
-                     + (f" ({i.heard_message})" if i.heard_message else ""))
+        lines.append(f"  heard via:    {i.heard_via}" + heard_text(i.heard_message))
     if i.snoozed_until and i.snoozed_until > now and i.status is Status.WAITING:
         lines.append(f"  snoozed:      until {when(i.snoozed_until, zone, now)}")
     lines.append(f"  next nudge:   {next_text(view, zone, now)}")
@@ -218,6 +217,19 @@ def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:
         lines.append("  notes:")
         lines.extend(f"    {line}" for line in i.notes.splitlines())
     return "\n".join(lines)
+
+
+def heard_text(heard_message: str | None) -> str:
+    """The reply the mailbox saw, as a person reads it: ': "Next steps" from
+    pat@acme.example' (the stored "sender | subject | Message-ID"; the Message-ID is
+    for `--json`)."""
+    if not heard_message:
+        return ""
+    head, sep, _message_id = heard_message.rpartition(" | ")
+    if not sep:
+        return f" ({heard_message})"
+    sender, sep, subject = head.partition(" | ")
+    return f': "{subject}" from {sender}' if sep else f": from {head}"
 
 
 def due_table(coming: Sequence[View], stale: Sequence[View], zone: ZoneInfo,

@@ -140,15 +140,24 @@ def password() -> None:
     """Store or remove a password (smtp, mailbox, calendar) in the system keyring."""
 
 
-def login_name(ctx: Context, purpose: str) -> str:
-    """The username a purpose's password belongs to, from its section of the settings."""
-    section = {"smtp": ctx.settings.email}.get(purpose) or getattr(ctx.settings, purpose, None)
+def login_name(ctx: Context, purpose: str, clearing: bool = False) -> str:
+    """The username a purpose's password belongs to, from its section of the settings.
+    Raises UserError saying what to set when there is none."""
+    settings = ctx.settings
+    section = {"smtp": settings.email}.get(purpose) or getattr(settings, purpose, None)
     username = getattr(section, "username", "")
-    if not username:
-        where = ctx.settings.path or "the configuration (`followup config init`)"
-        raise UserError(f"no {WHAT[purpose]} login to keep a password for: set "
-                        f"{SECTION[purpose]} username in {where}")
-    return username
+    if username:
+        return username
+    where = settings.path or "the configuration (`followup config init`)"
+    if clearing:
+        raise UserError(f"no {WHAT[purpose]} password to remove: {SECTION[purpose]} username "
+                        f"is not set in {where} (a password is kept for a username)")
+    also = ""
+    if purpose == "calendar" and not (settings.calendar.caldav or settings.calendar.feeds):
+        also = (" and the calendar that needs it ([calendar] caldav, or feeds): none is "
+                "configured")
+    raise UserError(f"no {WHAT[purpose]} login to keep a password for: set "
+                    f"{SECTION[purpose]} username in {where}{also}")
 
 
 @password.command("set")
@@ -181,7 +190,7 @@ def password_set(ctx: Context, purpose: str) -> None:
 @pass_ctx
 def password_clear(ctx: Context, purpose: str) -> None:
     """Remove the stored password of PURPOSE's username."""
-    username = login_name(ctx, purpose)
+    username = login_name(ctx, purpose, clearing=True)
     if passwords.clear_password(username, purpose):
         click.echo(f"Removed the {WHAT[purpose]} password for {username} from the keyring.")
     else:
