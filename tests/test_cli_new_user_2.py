@@ -489,3 +489,25 @@ def test_item_19_password_for_a_calendar_that_is_not_configured_says_what_to_set
     assert stored.err == (f"error: no calendar login to keep a password for: set [calendar] "
                           f"username in {cfg} and the calendar that needs it ([calendar] "
                           "caldav, or feeds): none is configured\n")
+
+
+# --- item 7: database URLs that cannot work are configuration errors ------------------------------
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("sqlite:///:memory:", "an in-memory SQLite database forgets every write when the command "
+                           "ends: give a file (like \"sqlite:////path/to/file.db\")"),
+    ("sqlite://", "an in-memory SQLite database forgets every write"),
+    ("sqlite:///file:jobs?mode=memory&uri=true", "an in-memory SQLite database forgets"),
+    ("mysql://me@db.example/jobs", "mysql databases are not supported: use SQLite "
+                                   "(\"sqlite:////path/to/file.db\") or PostgreSQL "
+                                   "(\"postgresql+psycopg://user@host/db\")"),
+])
+@pytest.mark.parametrize("command", [("config", "check"), ("list",)])
+def test_item_7_a_database_that_cannot_keep_the_data_is_a_configuration_error(
+        capsys, tmp_path, url, problem, command):
+    path = tmp_path / "followup.toml"
+    path.write_text(f'[database]\nurl = "{url}"\n')
+    refused = run(capsys, "--config", str(path), *command)
+    assert refused.code == 78
+    assert refused.err.startswith(f"{path}: [database] url: {problem}")

@@ -243,8 +243,6 @@ def test_a_byte_order_mark_is_fine(tmp_path):
     ("sqlite:///rel.db", "sqlite:////cfg/rel.db"),
     ("sqlite:///data/../f.db?timeout=5", "sqlite:////cfg/f.db?timeout=5"),
     ("sqlite:////abs/f.db", "sqlite:////abs/f.db"),
-    ("sqlite://", "sqlite://"),
-    ("sqlite:///:memory:", "sqlite:///:memory:"),
     ("postgresql+psycopg://me@db.example/jobs", "postgresql+psycopg://me@db.example/jobs"),
 ])
 def test_sqlite_paths_are_expanded_and_made_absolute_at_load(url, expected):
