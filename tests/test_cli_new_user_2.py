@@ -511,3 +511,22 @@ def test_item_7_a_database_that_cannot_keep_the_data_is_a_configuration_error(
     refused = run(capsys, "--config", str(path), *command)
     assert refused.code == 78
     assert refused.err.startswith(f"{path}: [database] url: {problem}")
+
+
+# --- item 6: a PostgreSQL database that is not UTF8 --------------------------------------------
+
+
+def test_item_6_a_sql_ascii_postgresql_database_is_refused_at_open(capsys, tmp_path,
+                                                                  postgres_server, postgres_url):
+    from support.postgres import ROLE, write_pgpass
+
+    postgres_url()  # writes the test's ~/.pgpass
+    postgres_server.admin(f"CREATE DATABASE ascii_jobs OWNER {ROLE} ENCODING 'SQL_ASCII' "
+                          "LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    write_pgpass(tmp_path, postgres_server)
+    path = tmp_path / "followup.toml"
+    path.write_text(f'[database]\nurl = "{postgres_server.url("ascii_jobs")}"\n')
+    refused = run(capsys, "--config", str(path), "list")
+    assert (refused.code, refused.err) == (1, (
+        "error: the database must be UTF8, and ascii_jobs is SQL_ASCII: create it with "
+        "`createdb -E UTF8 -T template0 ascii_jobs` (an empty one)\n"))

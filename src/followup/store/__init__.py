@@ -33,6 +33,7 @@ from followup.store.engine import (
     error_reason,
     first_open_lock,
     postgresql_engine,
+    require_utf8,
     sqlite_engine,
     upgrade,
 )
@@ -108,6 +109,7 @@ class Store:
         """Bring the schema to the newest migration; cheap when it already is."""
         try:
             with self.engine.connect() as conn:
+                require_utf8(conn)
                 if current_revision(conn) == SCHEMA_HEAD:
                     return
             upgrade(self.engine)
