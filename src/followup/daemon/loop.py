@@ -42,7 +42,7 @@ from followup.channels.base import Channel
 from followup.config import Settings
 from followup.daemon import pickup
 from followup.daemon.dispatch import Dispatcher, Due, Key, Retry
-from followup.daemon.owners import process_identity
+from followup.daemon.owners import process_alive, process_identity
 from followup.daemon.planner import HORIZON, Planner
 from followup.daemon.pokes import PokeListener
 from followup.daemon.resume import watch_resume
@@ -399,8 +399,10 @@ class Daemon:
         host, pid = socket.gethostname(), os.getpid()
         where = f"{host}\0{self.settings.path or ''}\0{os.getuid()}"
         place = hashlib.sha256(where.encode()).hexdigest()[:16]
+        one_machine = self.store.engine.dialect.name == "sqlite"
         self.store.register_daemon(self.owner, host, pid, place, tuple(self.channels),
-                                   self.started_at)
+                                   self.started_at,
+                                   lambda other: process_alive(other, one_machine))
 
     def _look_around(self) -> None:
         """The rescan's heartbeat (in the worker thread, with the rescan's reads): a write,

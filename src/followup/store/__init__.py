@@ -452,9 +452,10 @@ class Store:
                          .values(lease_until=None))
 
     def register_daemon(self, owner: str, host: str, pid: int, place: str,
-                        channels: Iterable[str], since: datetime) -> None:
+                        channels: Iterable[str], since: datetime,
+                        alive: Callable[[str], bool] = lambda owner: False) -> None:
         with self._write() as conn:
-            daemons.register(conn, owner, host, pid, place, tuple(channels), since)
+            daemons.register(conn, owner, host, pid, place, tuple(channels), since, alive)
 
     def heartbeat(self, owner: str) -> bool:
         with self._write() as conn:
