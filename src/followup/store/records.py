@@ -89,12 +89,16 @@ def _load(conn: Connection, where: Any, with_deliveries: bool) -> list[Record]:
 def _load_nudges(conn: Connection, where: Any, with_deliveries: bool
                  ) -> dict[int, list[Nudge]]:
     query = (sa.select(nudges.c.id, nudges.c.interview_id, nudges.c.number,
-                       _raw(nudges.c.fired_at), _reached_at(), _unsettled())
+                       _raw(nudges.c.fired_at))
              .join(interviews, interviews.c.id == nudges.c.interview_id).where(where)
              .order_by(nudges.c.number))
-    found = {row.id: (row.interview_id, row.number, _utc(row.fired_at), [],
-                      _utc(row.reached_at), not row.unsettled)
+    found = {row.id: (row.interview_id, row.number, _utc(row.fired_at), [], None, True)
              for row in conn.execute(query)}
+    if found:
+        for nudge, reached_at, unsettled in conn.execute(_reach_query(where)):
+            interview_id, number, fired_at, done, _, _ = found[nudge]
+            found[nudge] = (interview_id, number, fired_at, done, _utc(reached_at),
+                            not unsettled)
     if with_deliveries and found:
         query = (sa.select(deliveries.c.nudge_id, deliveries.c.channel, deliveries.c.status,
                            deliveries.c.attempts, _raw(deliveries.c.delivered_at),
@@ -113,23 +117,19 @@ def _load_nudges(conn: Connection, where: Any, with_deliveries: bool
     return out
 
 
-def _reached_at() -> Any:
-    """When the nudge first reached the user: its earliest delivered delivery."""
-    rows = deliveries.alias()
-    first = (sa.select(sa.func.min(rows.c.delivered_at))
-             .where(rows.c.nudge_id == nudges.c.id,
-                    rows.c.status == str(DeliveryStatus.DELIVERED))
-             .correlate(nudges).scalar_subquery())
-    return sa.type_coerce(first, sa.String()).label("reached_at")
-
-
-def _unsettled() -> Any:
-    """How many of the nudge's deliveries are still under way (pending, retrying)."""
-    rows = deliveries.alias()
-    open_states = [str(s) for s in DeliveryStatus if not s.final]
-    return (sa.select(sa.func.count()).select_from(rows)
-            .where(rows.c.nudge_id == nudges.c.id, rows.c.status.in_(open_states))
-            .correlate(nudges).scalar_subquery().label("unsettled"))
+def _reach_query(where: Any) -> sa.Select:
+    """Per nudge with deliveries: when it first reached the user (its earliest delivered
+    delivery, raw), and how many of its deliveries are still under way. One grouped
+    pass over the deliveries by nudge (no filter on their status, which would lead the
+    planner to the status index and a scan per nudge)."""
+    delivered = deliveries.c.status == str(DeliveryStatus.DELIVERED)
+    under_way = deliveries.c.status.in_([str(s) for s in DeliveryStatus if not s.final])
+    reached = sa.func.min(sa.case((delivered, deliveries.c.delivered_at)))
+    return (sa.select(deliveries.c.nudge_id, sa.type_coerce(reached, sa.String()),
+                      sa.func.sum(sa.case((under_way, 1), else_=0)))
+            .join(nudges, nudges.c.id == deliveries.c.nudge_id)
+            .join(interviews, interviews.c.id == nudges.c.interview_id)
+            .where(where).group_by(deliveries.c.nudge_id))
 
 
 # --- rows to models ----------------------------------------------------------------------
