@@ -18,6 +18,7 @@ import sys
 import time
 from collections import Counter
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -486,3 +487,28 @@ def test_a_notice_key_is_stable_across_retries_and_new_when_a_snooze_brings_it_a
     assert keys == ["nudge-7-1.20260305100000.0a1b2c3d4e5f6789",
                     "nudge-7-1.20260305100000.0a1b2c3d4e5f6789",
                     "nudge-7-1.20260306100000.0a1b2c3d4e5f6789"]
+
+
+def test_issue_22_item_8_two_daemons_on_one_machine_both_show_and_the_second_says_why(
+        world, tmp_path):
+    import shutil
+    import tempfile
+
+    w = world(rescan_seconds=600)
+    # Short paths: a socket path has at most 108 bytes.
+    runtimes = [Path(tempfile.mkdtemp(prefix="fu-run-")) for _ in range(2)]
+    daemons = []
+    for folder in (*runtimes, runtimes[0]):  # one after the other: the third is refused
+        daemons.append(w.start(XDG_RUNTIME_DIR=str(folder)))
+        daemons[-1].wait_started()
+    listed = json.loads(w.cli("service", "status", "--json").stdout)["daemons"]
+    assert sorted(d["pid"] for d in listed) == sorted(d.process.pid for d in daemons)
+    assert "another daemon" not in daemons[1].text()
+    assert ("another followup daemon already runs for this database on this machine (it "
+            "listens on ") in daemons[2].text()
+    assert ("this one delivers too, but sees changes only at its periodic rescans; one "
+            "daemon per machine is enough\n") in daemons[2].text()
+    for daemon in daemons:
+        assert daemon.stop() == 0
+    for folder in runtimes:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -23,6 +23,7 @@ from followup.rules import (
     first_working_instant,
     is_working_time,
     next_nudge,
+    unreached_nudge,
     window_opens,
 )
 
@@ -64,6 +65,11 @@ def record(interview_at: str, *, reply_by: date | None = None, snoozed_until: st
                           reply_by=reply_by, status=status,
                           snoozed_until=at(snoozed_until) if snoozed_until else None)
     return Record(interview, followups, nudges)
+
+
+def reached(number: int, fired_at: str, reached_at: str | None = None) -> Nudge:
+    """A nudge that fired and reached the user (at `reached_at`, else as it fired)."""
+    return Nudge(number, at(fired_at), reached_at=at(reached_at or fired_at))
 
 
 def nudge(number: int, opens_at: str, fire_at: str, stale: bool = False,
@@ -193,6 +199,55 @@ def test_window_opens_is_none_without_a_predecessor():
     assert window_opens(record("2026-03-02 10:00+01:00"), 2, OFFICE) is None
 
 
+# Interview Monday 2 November 2026 10:00 Berlin; window 2 is 7 business days after its base.
+@pytest.mark.parametrize(("followups", "nudges", "expected"), [
+    pytest.param((FollowUp(1, at("2026-11-06 10:00+01:00")),),
+                 (reached(1, "2026-11-20 09:00+01:00"),), "2026-11-17 10:00+01:00",
+                 id="follow-up 1 recorded as sent on the 6th after the nudge fired on the 20th: "
+                    "the 6th decides"),
+    pytest.param((FollowUp(1, at("2026-11-06 10:00+01:00")),),
+                 (reached(1, "2026-11-05 10:00+01:00"),), "2026-11-17 10:00+01:00",
+                 id="follow-up 1 sent the day after the nudge: the follow-up decides"),
+    pytest.param((FollowUp(1, at("2026-11-06 10:00+01:00")),), (), "2026-11-17 10:00+01:00",
+                 id="follow-up 1 sent, no nudge at all"),
+    pytest.param((), (reached(1, "2026-11-05 10:00+01:00"),), "2026-11-16 10:00+01:00",
+                 id="no follow-up: the nudge reached the user as it fired"),
+    pytest.param((), (reached(1, "2026-11-05 10:00+01:00", "2026-11-05 14:00+01:00"),),
+                 "2026-11-16 14:00+01:00",
+                 id="no follow-up: the nudge reached the user on a retry, hours after it fired"),
+    pytest.param((), (Nudge(1, at("2026-11-05 10:00+01:00")),), None,
+                 id="no follow-up, the nudge reached no channel: no window"),
+    pytest.param((FollowUp(1, at("2026-11-09 08:00+01:00")),),
+                 (Nudge(1, at("2026-11-05 10:00+01:00")),), "2026-11-18 08:00+01:00",
+                 id="the nudge reached no channel, then follow-up 1 was recorded"),
+])
+def test_window_2_opens_after_what_the_user_recorded(followups, nudges, expected):
+    history = record("2026-11-02 10:00+01:00", followups=followups, nudges=nudges)
+    assert window_opens(history, 2, OFFICE) == (at(expected) if expected else None)
+
+
+UNREACHED = Nudge(1, at("2026-11-05 10:00+01:00"))
+UNDER_WAY = Nudge(1, at("2026-11-05 10:00+01:00"), settled=False)
+
+
+@pytest.mark.parametrize(("followups", "nudges", "expected"), [
+    pytest.param((), (UNREACHED,), UNREACHED, id="every delivery gave up"),
+    pytest.param((), (UNDER_WAY,), UNDER_WAY, id="deliveries still under way"),
+    pytest.param((), (reached(1, "2026-11-05 10:00+01:00"),), None, id="reached the user"),
+    pytest.param((FollowUp(1, at("2026-11-09 08:00+01:00")),), (UNREACHED,), None,
+                 id="follow-up 1 recorded"),
+    pytest.param((), (), None, id="no nudge yet"),
+])
+def test_unreached_nudge(followups, nudges, expected):
+    history = record("2026-11-02 10:00+01:00", followups=followups, nudges=nudges)
+    assert unreached_nudge(history) == expected
+
+
+def test_a_nudge_that_reached_no_channel_brings_no_next_nudge():
+    history = record("2026-11-02 10:00+01:00", nudges=(UNREACHED,))
+    assert next_nudge(history, OFFICE, at("2026-12-01 10:00+01:00")) is None
+
+
 # --- next_nudge ------------------------------------------------------------------------
 
 
@@ -263,22 +318,22 @@ def test_window_opens_is_none_without_a_predecessor():
                  nudge(2, "2026-03-17 11:00+01:00", "2026-03-17 11:00+01:00"),
                  id="second window: 7 business days after the follow-up sent"),
     pytest.param(OFFICE, record("2026-03-02 10:00+01:00",
-                                nudges=(Nudge(1, at("2026-03-05 10:00+01:00")),)),
+                                nudges=(reached(1, "2026-03-05 10:00+01:00"),)),
                  "2026-03-05 10:00+01:00",
                  nudge(2, "2026-03-16 10:00+01:00", "2026-03-16 10:00+01:00"),
-                 id="second window: 7 business days after the nudge fired"),
+                 id="second window: 7 business days after the nudge reached the user"),
     pytest.param(OFFICE, record("2026-03-02 10:00+01:00",
                                 followups=(FollowUp(1, at("2026-03-09 08:00+01:00")),),
-                                nudges=(Nudge(1, at("2026-03-05 10:00+01:00")),)),
+                                nudges=(reached(1, "2026-03-05 10:00+01:00"),)),
                  "2026-03-09 08:00+01:00",
                  nudge(2, "2026-03-18 08:00+01:00", "2026-03-18 09:00+01:00"),
-                 id="second window: the follow-up came later than the nudge"),
+                 id="second window: the follow-up sent after the nudge decides"),
     pytest.param(OFFICE, record("2026-03-02 10:00+01:00",
                                 followups=(FollowUp(1, at("2026-03-05 09:30+01:00")),),
-                                nudges=(Nudge(1, at("2026-03-05 10:00+01:00")),)),
+                                nudges=(reached(1, "2026-03-05 10:00+01:00"),)),
                  "2026-03-05 10:00+01:00",
-                 nudge(2, "2026-03-16 10:00+01:00", "2026-03-16 10:00+01:00"),
-                 id="second window: the nudge came later than the follow-up"),
+                 nudge(2, "2026-03-16 09:30+01:00", "2026-03-16 09:30+01:00"),
+                 id="second window: the follow-up sent before the nudge decides"),
     pytest.param(OFFICE, record("2026-01-05 10:00+01:00"), "2026-02-09 10:00+01:00",
                  nudge(1, "2026-01-08 10:00+01:00", "2026-02-09 10:00+01:00", stale=True),
                  id="window opened 32 days ago: stale"),
@@ -295,8 +350,8 @@ def test_next_nudge(policy, history, now, expected):
 
 SENT = FollowUp(1, at("2026-03-06 11:00+01:00"))
 SENT_2 = FollowUp(2, at("2026-03-18 11:00+01:00"))
-FIRED = Nudge(1, at("2026-03-05 10:00+01:00"))
-FIRED_2 = Nudge(2, at("2026-03-16 10:00+01:00"))
+FIRED = reached(1, "2026-03-05 10:00+01:00")
+FIRED_2 = reached(2, "2026-03-16 10:00+01:00")
 
 
 @pytest.mark.parametrize(("policy", "history"), [
@@ -342,7 +397,7 @@ def test_no_nudge(policy, history):
                  "2026-03-16 11:00+01:00",
                  nudge(2, "2026-03-16 10:00+01:00", "2026-03-17 10:00+01:00", again=True),
                  id="the last nudge snoozed: it comes again, the cap is unchanged"),
-    pytest.param(record("2026-03-02 10:00+01:00", nudges=(Nudge(1, at("2026-03-06 10:00+01:00")),),
+    pytest.param(record("2026-03-02 10:00+01:00", nudges=(reached(1, "2026-03-06 10:00+01:00"),),
                         snoozed_until="2026-03-06 10:00+01:00"),
                  "2026-03-06 10:00+01:00",
                  nudge(2, "2026-03-17 10:00+01:00", "2026-03-17 10:00+01:00"),
@@ -432,7 +487,8 @@ def histories(draw, statuses: st.SearchStrategy[Status] | None = None) -> Record
     return Record(
         interview,
         tuple(FollowUp(n, interview_at + offset) for n, offset in enumerate(sent, 1)),
-        tuple(Nudge(n, interview_at + offset) for n, offset in enumerate(fired, 1)),
+        tuple(Nudge(n, interview_at + offset, reached_at=interview_at + offset)
+              for n, offset in enumerate(fired, 1)),
     )
 
 
@@ -479,7 +535,8 @@ def test_firing_every_nudge_stops_at_max_followups(history, policy, now_offset):
         if found is None:
             break
         now = found.fire_at
-        history = replace(history, nudges=(*history.nudges, Nudge(found.number, now)))
+        history = replace(history, nudges=(*history.nudges,
+                                           Nudge(found.number, now, reached_at=now)))
     assert len(history.nudges) == policy.max_followups
 
 
@@ -493,7 +550,8 @@ def test_after_follow_up_1_sent_first_the_last_nudge_is_number_2_and_then_nothin
     sent = (FollowUp(1, datetime(2026, 11, 3, 10, tzinfo=UTC)),)
     before = next_nudge(Record(interview, sent), policy, datetime(2026, 11, 20, tzinfo=UTC))
     assert before is not None and before.number == 2
-    fired = (Nudge(2, datetime(2026, 11, 20, tzinfo=UTC)),)
+    fired = (Nudge(2, datetime(2026, 11, 20, tzinfo=UTC),
+                   reached_at=datetime(2026, 11, 20, tzinfo=UTC)),)
     assert next_nudge(Record(interview, sent, fired), policy,
                       datetime(2026, 12, 30, tzinfo=UTC)) is None
 

@@ -48,5 +48,5 @@ def test_status_without_a_user_manager_shows_the_sources_and_nudges(fu):
     assert "  #1 Acme — follow-up 1, Wed 25 Nov 2026 15:00 (in 2 days)" in lines
     doc = fu("service", "status", "--json").json()
     assert doc["installed"] is False and "no systemd user manager" in doc["error"]
-    assert doc["sources"] == {"mailbox": report, "calendar": None}
+    assert doc["sources"] == {"channels": None, "mailbox": report, "calendar": None}
     assert [n["company"] for n in doc["next_nudges"]] == ["Acme"]

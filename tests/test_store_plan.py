@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from followup import rules
-from followup.models import Interview, Policy, Status
+from followup.models import DeliveryStatus, Interview, Policy, Status
 from followup.store import Store
 from followup.store import plan as stored_plan
 from followup.store.tables import interviews, meta
@@ -143,9 +143,11 @@ def test_each_write_that_moves_the_next_nudge_moves_its_row(db):
     new = add(db)
     assert plan_rows(db)[new].number == 1
     assert plan_rows(db)[new].fire_at == T0 + timedelta(days=1)
-    db.claim_nudge(new, 1, T0 + timedelta(days=1), [], T0 + timedelta(days=1), "t/1/1",
-                   lambda _: True)
-    assert plan_rows(db)[new].number == 2
+    fired = T0 + timedelta(days=1)
+    db.claim_nudge(new, 1, fired, ["email"], fired, "t/1/1", lambda _: True)
+    assert new not in plan_rows(db)  # nudge 1 reached nobody yet: no window for nudge 2
+    db.record_delivery(new, 1, "email", DeliveryStatus.DELIVERED, fired, owner="t/1/1")
+    assert plan_rows(db)[new].number == 2  # it reached the user: nudge 2 is planned
     db.update_interview(new, {"snoozed_until": T0 + timedelta(days=3)}, T0)
     assert (plan_rows(db)[new].number, plan_rows(db)[new].again) == (1, True)
     db.add_followup(new, T0 + timedelta(days=2), "", T0)

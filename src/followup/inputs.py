@@ -6,6 +6,7 @@ says what was wrong and how to write it.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -16,16 +17,20 @@ from followup.models import LANGUAGES, ReplyOutcome
 ONE_LINE_MAX = 1000
 NOTES_MAX = 10_000
 EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+$")
-DURATION_RE = re.compile(r"(\d{1,12})\s*([mhdw])")
+DURATION_RE = re.compile(
+    r"(\d{1,12}(?:\.\d{1,6})?)\s*(minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w)(?![a-z])")
 DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_SNOOZE = timedelta(days=365)
+DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
-def moment(text: str, zone: ZoneInfo, what: str = "time") -> datetime:
+def moment(text: str, zone: ZoneInfo, what: str = "time",
+           like: str = "2026-11-24 or 2026-11-24T14:30") -> datetime:
     """An ISO 8601 date or datetime; without an offset it is read in `zone`.
 
     A date alone means the start of that day. Returns an aware UTC datetime.
+    `like` is the example a refusal offers.
     """
     value = text.strip()
     try:
@@ -34,14 +39,52 @@ def moment(text: str, zone: ZoneInfo, what: str = "time") -> datetime:
         else:
             parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise UserError(f"{what} {shown(text)} is not an ISO 8601 date or time "
-                        "(like 2026-11-24 or 2026-11-24T14:30)") from None
+        problem = (_no_such_day(value)
+                   or f"is not an ISO 8601 date or time (like {like})")
+        raise UserError(f"{what} {shown(text)} {problem}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
+        moved = parsed.astimezone(UTC).astimezone(zone)
+        skipped = moved.replace(tzinfo=None) != parsed.replace(tzinfo=None)
+        if skipped and not DATE_ONLY.fullmatch(value):
+            raise UserError(f"{what} {shown(text)} does not exist in {zone.key}: the clocks "
+                            f"skip that hour (did you mean {moved:%Y-%m-%dT%H:%M}?)")
     result = parsed.astimezone(UTC)
     if not EARLIEST <= result < LATEST:
         raise UserError(f"{what} {shown(text)} is out of range (years 1970 to 2199)")
     return result
+
+
+def twice_note(text: str, zone: ZoneInfo) -> str | None:
+    """For a valid time without an offset that the clocks show twice (the night they go
+    back): which of the two was taken and how to write the other; else None."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None or DATE_ONLY.fullmatch(text.strip()):
+        return None
+    first, second = parsed.replace(tzinfo=zone), parsed.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    return (f"{parsed:%Y-%m-%dT%H:%M} happens twice in {zone.key} (the clocks go back): "
+            f"took the first, {first.isoformat(timespec='minutes')}; for the second write "
+            f"{second.isoformat(timespec='minutes')}")
+
+
+def _no_such_day(value: str) -> str | None:
+    """'has no day 31: November 2026 has 30 days' when a date's day is past its month's
+    end; else None."""
+    found = re.match(r"(\d{4})-(\d{2})-(\d{2})", value)
+    if not found:
+        return None
+    year, month, day = (int(part) for part in found.groups())
+    if not 1 <= month <= 12 or day < 29:
+        return None
+    days = calendar.monthrange(year, month)[1]
+    if day <= days:
+        return None
+    return f"has no day {day}: {calendar.month_name[month]} {year} has {days} days"
 
 
 def has_offset(text: str) -> bool:
@@ -60,16 +103,33 @@ def interview_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
         moment(value, zone, "interview time")  # a bad date is reported as such
         raise UserError(f"interview time {shown(text)} has no time of day: add it, like "
                         f"{value}T14:00 (in your time zone, {zone.key})")
-    found = moment(text, zone, "interview time")
+    found = moment(text, zone, "interview time", like=f"{_example(now, zone)}T14:30")
     if found > now + timedelta(days=366):
         local = found.astimezone(zone)
-        try:
-            meant = f" (did you mean {local.replace(year=now.year):%Y-%m-%dT%H:%M}?)"
-        except ValueError:  # 29 February
-            meant = ""
         raise UserError(f"interview time {shown(text)} is more than a year ahead: check the "
-                        f"year{meant}")
+                        f"year{_meant(local, now.year, '%Y-%m-%dT%H:%M')}")
     return found
+
+
+def _example(now: datetime, zone: ZoneInfo) -> str:
+    return f"{now.astimezone(zone):%Y-%m-%d}"
+
+
+def within_a_year(value: date, today: date, what: str) -> date:
+    """A date at most a year (366 days) after `today`; else UserError saying which year
+    was probably meant."""
+    if value > today + timedelta(days=366):
+        raise UserError(f"{what} {value} is more than a year ahead: check the "
+                        f"year{_meant(value, today.year, '%Y-%m-%d')}")
+    return value
+
+
+def _meant(value: date | datetime, year: int, layout: str) -> str:
+    """' (did you mean ...?)' with `year` in place of the given one ('' on 29 February)."""
+    try:
+        return f" (did you mean {value.replace(year=year):{layout}}?)"
+    except ValueError:
+        return ""
 
 
 def topics(values: tuple[str, ...] | list[str]) -> str:
@@ -121,15 +181,35 @@ def day(text: str, what: str = "date") -> date:
 
 
 def duration(text: str) -> timedelta:
-    """A duration like 90m, 4h, 2d, 1w or 1d12h; more than zero, at most a year."""
+    """A duration like 90m, 4h, 2d, 1w, 1d12h, 1.5d or "2 days"; more than zero, at
+    most a year."""
     compact = text.strip().lower()
+    if compact.startswith("-"):
+        raise UserError(f"duration {shown(text)} is negative: a snooze only pushes a nudge "
+                        "later (to end a snooze, use --clear)")
     if not compact or DURATION_RE.sub("", compact).strip():
         raise UserError(f"duration {shown(text)} is not understood (use minutes, hours, days "
-                        "or weeks: 90m, 4h, 2d, 1w)")
-    seconds = sum(int(n) * DURATION_UNITS[unit] for n, unit in DURATION_RE.findall(compact))
+                        "or weeks: 90m, 4h, 2d, 1.5d, 1w, \"2 days\")")
+    seconds = round(sum(float(n) * DURATION_UNITS[unit[0]]
+                        for n, unit in DURATION_RE.findall(compact)))
     if not 0 < seconds <= MAX_SNOOZE.total_seconds():
         raise UserError(f"duration {shown(text)} must be more than zero and at most 365 days")
     return timedelta(seconds=seconds)
+
+
+def snooze_end(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """When a snooze typed as a duration ("2d") or a date or date-time ("2026-12-14",
+    "2026-12-14T10:00") ends: in the future, at most a year ahead. A date alone ends at
+    the start of that day."""
+    if not re.match(r"\s*\d{4}-", text):
+        return now + duration(text)
+    until = moment(text, zone, "snooze date", like=f"{_example(now, zone)} or "
+                                                  f"{_example(now, zone)}T14:30")
+    if until <= now:
+        raise UserError(f"snooze date {shown(text)} has passed: give a later one")
+    if until > now + MAX_SNOOZE:
+        raise UserError(f"snooze date {shown(text)} is more than a year ahead: check the year")
+    return until
 
 
 def one_line(value: str, what: str, required: bool = False) -> str:

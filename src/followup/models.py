@@ -121,6 +121,11 @@ class Nudge:
     number: int
     fired_at: datetime
     deliveries: tuple[Delivery, ...] = ()
+    # When it first reached the user (a channel's delivery delivered); None while no
+    # channel has delivered it (under way, or every delivery gave up).
+    reached_at: datetime | None = None
+    # Whether every channel is done with it (delivered, gave up or cancelled).
+    settled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +209,9 @@ class View:
 
     record: Record
     next: NextNudge | None
+    # The fired nudge that reached no channel and so holds the next window shut (see
+    # rules.unreached_nudge), when a follow-up is still to come; else None.
+    held_by: Nudge | None = None
 
     @property
     def interview(self) -> Interview:

@@ -77,12 +77,26 @@ def due_json(views: Sequence[View], zone: ZoneInfo) -> list[dict[str, Any]]:
 
 
 def stale_note(view: View, zone: ZoneInfo) -> str | None:
-    """Why a nudge that is due will not be delivered, or None."""
+    """Why a nudge that is due will not be delivered, or why none comes; else None."""
+    if view.held_by is not None:
+        return held_note(view)
     if view.next is None or not view.next.stale:
         return None
     return (f"follow-up {view.next.number} is not nudged: its window opened "
             f"{view.next.opens_at.astimezone(zone):%Y-%m-%d}, longer ago than [rules] "
             "stale_after_days")
+
+
+def held_note(view: View) -> str:
+    """Why no next nudge comes: nudge k has not reached the user (see rules)."""
+    k, interview_id = view.held_by.number, view.interview.id
+    if not view.held_by.settled:
+        return (f"follow-up {k + 1}'s window opens once nudge {k} reaches you (its delivery "
+                f"is under way), or once you record follow-up {k} (`followup sent "
+                f"{interview_id}`)")
+    return (f"nudge {k} reached no channel (every delivery failed), so no window opened "
+            f"for follow-up {k + 1}: it waits until you record follow-up {k} (`followup "
+            f"sent {interview_id}`)")
 
 
 # How a delivery's failure reads: the channel's own words, after what happens next.
@@ -124,17 +138,35 @@ def when(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], limit: int = 40) -> str:
-    """Rows under headers, each column as wide as its widest cell (cut at `limit`)."""
+    """Rows under headers, each column as wide as its widest cell (cut at `limit`), widths
+    as a terminal shows them (a CJK character takes two columns, a combining one none)."""
     cells = [[_cut(str(c), limit) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+    widths = [max(width(h), *(width(r[i]) for r in cells)) if cells else width(h)
               for i, h in enumerate(headers)]
     lines = [headers, *cells]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+    return "\n".join("  ".join(c + " " * (w - width(c))
+                               for c, w in zip(line, widths, strict=True)).rstrip()
                      for line in lines)
 
 
+def width(text: str) -> int:
+    """How many terminal columns the text takes."""
+    from wcwidth import wcswidth  # only the commands that print tables need it
+
+    found = wcswidth(text)
+    return len(text) if found < 0 else found  # < 0: a control character (never stored)
+
+
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """The text, at most `limit` columns wide: cut with "…" when longer."""
+    if width(text) <= limit:
+        return text
+    kept = ""
+    for char in text:
+        if width(kept + char) > limit - 1:
+            break
+        kept += char
+    return kept + "…"
 
 
 def next_text(view: View, zone: ZoneInfo, now: datetime) -> str:
@@ -164,13 +196,18 @@ def interview_row(v: View, zone: ZoneInfo, now: datetime) -> list[str]:
             str(v.interview.status), f"{v.record.followups_sent}", next_text(v, zone, now)]
 
 
-def interview_lines(pages: Iterable[Sequence[View]], widest: dict[str, int], zone: ZoneInfo,
+def interview_lines(pages: Iterable[Sequence[View]],
+                    widest: tuple[dict[str, int], dict[str, set[str]]], zone: ZoneInfo,
                     now: datetime, limit: int = 40) -> Iterator[str]:
     """`interview_table`, a page of lines at a time as the pages come: the columns'
-    widths are given (the widest cells, from the database), the last column is not
+    widths are given (the widest cells in characters, from the database, and the texts
+    that are not ASCII, measured here in terminal columns), the last column is not
     padded."""
-    cells = (widest["id"], min(widest["company"], limit), min(widest["role"], limit), 16,
-             widest["status"], widest["sent"])
+    longest, wide = widest
+    measured = {name: max([longest[name], *(width(_cut(text, limit)) for text in texts)])
+                for name, texts in wide.items()}
+    cells = (longest["id"], min(measured["company"], limit), min(measured["role"], limit), 16,
+             longest["status"], longest["sent"])
     widths = [max(len(header), cell) for header, cell in zip(LIST_HEADERS, cells, strict=False)]
     first = True
     for views in pages:
@@ -186,7 +223,7 @@ def interview_lines(pages: Iterable[Sequence[View]], widest: dict[str, int], zon
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return ("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False))
+    return ("  ".join(c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=False))
             + "  " + cells[-1]).rstrip()
 
 
@@ -205,8 +242,7 @@ def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:
     if i.domains:
         lines.append(f"  domains:      {' '.join(i.domains)}")
     if i.heard_via:
-        lines.append(f"  heard via:    {i.heard_via}"
-                     + (f" ({i.heard_message})" if i.heard_message else ""))
+        lines.append(f"  heard via:    {i.heard_via}" + heard_text(i.heard_message))
     if i.snoozed_until and i.snoozed_until > now and i.status is Status.WAITING:
         lines.append(f"  snoozed:      until {when(i.snoozed_until, zone, now)}")
     lines.append(f"  next nudge:   {next_text(view, zone, now)}")
@@ -222,6 +258,19 @@ def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:
         lines.append("  notes:")
         lines.extend(f"    {line}" for line in i.notes.splitlines())
     return "\n".join(lines)
+
+
+def heard_text(heard_message: str | None) -> str:
+    """The reply the mailbox saw, as a person reads it: ': "Next steps" from
+    pat@acme.example' (the stored "sender | subject | Message-ID"; the Message-ID is
+    for `--json`)."""
+    if not heard_message:
+        return ""
+    head, sep, _message_id = heard_message.rpartition(" | ")
+    if not sep:
+        return f" ({heard_message})"
+    sender, sep, subject = head.partition(" | ")
+    return f': "{subject}" from {sender}' if sep else f": from {head}"
 
 
 def due_table(coming: Sequence[View], stale: Sequence[View], zone: ZoneInfo,

@@ -130,8 +130,10 @@ def window_opens(record: Record, number: int, policy: Policy) -> datetime | None
 
     Window 1 opens `first_after_days` after the interview, and not before the
     local start of the day after `reply_by`. Window k > 1 opens
-    `second_after_days` after the later of follow-up k-1 sent and nudge k-1
-    fired. None when that cannot be computed: neither predecessor exists, or
+    `second_after_days` after follow-up k-1 was sent, when the user recorded it
+    (whenever they recorded it), else after nudge k-1 reached the user: what the
+    user recorded decides, never how fast the daemon was. None when that cannot
+    be computed: no follow-up k-1 and no nudge k-1 that reached a channel, or
     business days are counted and none comes within two years.
     """
     if number == 1:
@@ -189,10 +191,26 @@ def _first_window(record: Record, policy: Policy) -> datetime | None:
 
 
 def _previous_step(record: Record, number: int) -> datetime | None:
-    """The later of follow-up `number` sent and nudge `number` fired, in UTC."""
-    moments = [followup.sent_at for followup in record.followups if followup.number == number]
-    moments += [nudge.fired_at for nudge in record.nudges if nudge.number == number]
-    return max((_utc(moment) for moment in moments), default=None)
+    """When follow-up `number` was sent, else when nudge `number` reached the user, in
+    UTC; None when neither happened."""
+    for followup in record.followups:
+        if followup.number == number:
+            return _utc(followup.sent_at)
+    for nudge in record.nudges:
+        if nudge.number == number and nudge.reached_at is not None:
+            return _utc(nudge.reached_at)
+    return None
+
+
+def unreached_nudge(record: Record) -> Nudge | None:
+    """The nudge that holds the next window shut, or None: the newest fired nudge k,
+    when follow-up k is not recorded and no channel has delivered nudge k (yet, when
+    it is not `settled`; ever, when every delivery gave up). The next window opens
+    when follow-up k is recorded (or, while deliveries are under way, it arrives)."""
+    if record.interview.status != Status.WAITING:
+        return None
+    latest = _unanswered_nudge(record)
+    return latest if latest is not None and latest.reached_at is None else None
 
 
 # --- days and hours --------------------------------------------------------------

@@ -70,9 +70,10 @@ class Actions(Core):
         return self.view(record)
 
     def snooze(self, interview_id: int, how_long: str | None) -> View:
-        """Not before `how_long` from now; None or "0" removes the snooze."""
+        """Not before `how_long` from now (a duration), or not before a date or date-time;
+        None or "0" removes the snooze."""
         clear = how_long is None or how_long.strip() == "0"
-        delta = None if clear else inputs.duration(how_long)
+        end = None if clear else inputs.snooze_end(how_long, self.settings.zone, self.now())
         record = self.store.get(interview_id)
         if clear:
             until = None
@@ -82,7 +83,7 @@ class Actions(Core):
         elif not rules.can_snooze(record, self.policy, self.now()):
             raise UserError(f"interview {interview_id} has no nudge left to snooze")
         else:
-            until = self.now() + delta
+            until = end
         record = self.store.update_interview(interview_id, {"snoozed_until": until},
                                              self.now())
         self._changed(interview_id)

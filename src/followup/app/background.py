@@ -15,7 +15,9 @@ from followup.app.actions import Actions
 if TYPE_CHECKING:
     from followup.config import Settings
 
-SOURCE_NAMES = ("mailbox", "calendar")  # the sources whose state `service status` shows
+# What `service status` shows the last reported state of: the sources, and whether the
+# enabled channels can work where the daemon runs (said once, at its start).
+SOURCE_NAMES = ("channels", "mailbox", "calendar")
 
 
 class Background(Actions):
@@ -51,6 +53,20 @@ class Background(Actions):
         uses.__dict__["store"] = store  # cached_property: the daemon's, closed by it
         return uses
 
+    def _say_what_cannot_work(self, problems: list[str]) -> None:
+        """Once, at start: in the log, and for `service status`, which enabled channels
+        cannot work on this machine (as `config check` says)."""
+        import logging
+        import socket
+
+        for problem in problems:
+            logging.getLogger("followup").warning("%s", problem)
+        report = {"state": "cannot all work here" if problems else "ok",
+                  "since": self.now().isoformat(),
+                  "detail": f"on {socket.gethostname()}: {'; '.join(problems)}" if problems
+                  else ""}
+        self.store.set_meta("source:channels", json.dumps(report))
+
     def run_daemon(self, load_settings: Callable[[], Settings], verbose: bool = False) -> int:
         """Run the daemon until SIGTERM or SIGINT; returns the exit code."""
         from followup import channels, sources
@@ -62,6 +78,7 @@ class Background(Actions):
         # A database server that is not up yet (or another machine that is away) is
         # waited for, with backoff, rather than an exit; the CLI's commands fail at once.
         self.__dict__["store"] = open_patiently(self.settings.database_url)  # cached_property
+        self._say_what_cannot_work(channels.readiness(self.settings))
 
         def build(settings: Settings, uses: Background) -> dict:
             return {c.name: c for c in channels.build(settings, uses.on_action,

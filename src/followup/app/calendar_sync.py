@@ -101,20 +101,18 @@ class CalendarSync:
                             removed_keys(store))
         if dry_run:
             return steps
-        done = [self._carry_out(step) for step in steps]
-        kept = (set(previous) - set(reading.gone)) | set(reading.keys)
-        store.set_meta(f"calendar:seen:{digest(origin)}", calendar_io.keys_json(kept))
-        return done
+        from followup.store.imports import write_import
 
-    def _carry_out(self, step: Step) -> Step:
-        store, now = self.app.store, self.app.now()
-        if step.kind == "added":
-            fields = {**step.changes, "zone": self.settings.timezone}
-            interview = store.add_interview(Interview(id=0, **fields), now)
-            return replace(step, interview_id=interview.id)
-        if step.kind in ("updated", "closed") and step.interview_id is not None:
-            store.update_interview(step.interview_id, step.changes, now)
-        return step
+        kept = (set(previous) - set(reading.gone)) | set(reading.keys)
+        added = [step for step in steps if step.kind == "added"]
+        updated = [(step.interview_id, step.changes) for step in steps
+                   if step.kind in ("updated", "closed") and step.interview_id is not None]
+        new_ids = iter(write_import(
+            store, [Interview(id=0, **{**step.changes, "zone": self.settings.timezone})
+                    for step in added], updated,
+            (f"calendar:seen:{digest(origin)}", calendar_io.keys_json(kept)), now))
+        return [replace(step, interview_id=next(new_ids)) if step.kind == "added" else step
+                for step in steps]
 
     def _seen(self, origin: str) -> list[EventKey]:
         return calendar_io.keys_from_json(self.app.store.meta(f"calendar:seen:{digest(origin)}"))

@@ -53,7 +53,11 @@ class Core:
         return self.settings.policy()
 
     def view(self, record: Record) -> View:
-        return View(record, rules.next_nudge(record, self.policy, self.now()))
+        coming = rules.next_nudge(record, self.policy, self.now())
+        held = None if coming is not None else rules.unreached_nudge(record)
+        if held is not None and held.number >= self.policy.max_followups:
+            held = None  # nothing comes after it anyway
+        return View(record, coming, held)
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.settings.zone)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,7 +41,7 @@ class Interviews(Core):
         if given.company is None or given.role is None or given.at is None:
             raise UserError("add needs --company, --role and --at")
         fields = self._clean(given)
-        self._check_reply_by(fields["interview_at"], fields.get("reply_by"))
+        self._check_together(Record(Interview(id=0, **fields)))
         interview = self.store.add_interview(Interview(id=0, **fields), self.now())
         self._changed(interview.id)
         return self.view(Record(interview))
@@ -51,9 +52,9 @@ class Interviews(Core):
             raise UserError("nothing to change: give at least one option (see `followup "
                             "edit --help`)")
         if "interview_at" in changes or changes.get("reply_by"):
-            before = self.store.get(interview_id).interview
-            self._check_reply_by(changes.get("interview_at", before.interview_at),
-                                 changes.get("reply_by", before.reply_by))
+            before = self.store.get(interview_id)
+            self._check_together(replace(before, interview=replace(before.interview,
+                                                                   **changes)))
         record = self.store.update_interview(interview_id, changes, self.now())
         self._changed(interview_id)
         return self.view(record)
@@ -70,7 +71,7 @@ class Interviews(Core):
             "notes": inputs.notes,
             "reply_by": lambda v: inputs.day(v, "reply-by date") if v.strip() else None,
             "topics": inputs.topics,
-            "domains": inputs.domains,
+            "domains": _employer_domains,
             "language": inputs.language,
         }
         names = {"at": "interview_at"}
@@ -80,11 +81,25 @@ class Interviews(Core):
             fields["zone"] = None if inputs.has_offset(given.at) else self.settings.timezone
         return fields
 
-    def _check_reply_by(self, interview_at: datetime, reply_by: Any) -> None:
-        interview_day = self.local(interview_at).date()
+    def _check_together(self, record: Record) -> None:
+        """The checks that look at several fields, the same for `add` and `edit`: the
+        reply-by date neither before the interview nor more than a year ahead, and the
+        interview not after a follow-up already recorded."""
+        interview = record.interview
+        interview_day = self.local(interview.interview_at).date()
+        reply_by = interview.reply_by
         if reply_by is not None and reply_by < interview_day:
             raise UserError(f"the reply-by date {reply_by} is before the interview "
                             f"({interview_day}): give the date they said they would reply by")
+        if reply_by is not None:
+            inputs.within_a_year(reply_by, self.local(self.now()).date(), "reply-by date")
+        if record.followups:
+            first = min(record.followups, key=lambda f: f.sent_at)
+            if interview.interview_at > first.sent_at:
+                raise UserError(
+                    f"the interview cannot be after follow-up {first.number}, recorded as "
+                    f"sent {self.local(first.sent_at):%Y-%m-%d %H:%M}: give an earlier "
+                    "time, or take the follow-up back with `followup sent ID --undo`")
 
     def remove(self, interview_id: int) -> None:
         self.store.delete_interview(interview_id)
@@ -92,6 +107,21 @@ class Interviews(Core):
 
     def show(self, interview_id: int) -> View:
         return self.view(self.store.get(interview_id))
+
+    def by_company(self, company: str) -> int:
+        """The id of the one waiting interview whose company is `company` (any case).
+        Raises UserError when none or several match (naming them)."""
+        wanted = company.strip().casefold()
+        found = [r.interview for r in self.store.records([Status.WAITING])
+                 if r.interview.company.casefold() == wanted]
+        if len(found) == 1:
+            return found[0].id
+        if not found:
+            raise UserError(f"no waiting interview with the company {inputs.shown(company)} "
+                            "(an ID is a number or a company: see `followup list`)")
+        named = ", ".join(f"#{i.id} {i.company} — {i.role}" for i in found)
+        raise UserError(f"{len(found)} waiting interviews are with {inputs.shown(company)}: "
+                        f"{named}; give the ID")
 
     def list(self, include_all: bool = False) -> list[View]:
         """The waiting interviews (every one with `include_all`), by interview time,
@@ -106,9 +136,13 @@ class Interviews(Core):
         for page in self.store.planned_records(policy, statuses):
             yield [View(record, rules.nudge_at(planned, policy, now)) for record, planned in page]
 
-    def list_widths(self, include_all: bool = False) -> dict[str, int]:
-        """The widest cells of `list`'s columns (see `Store.list_widths`)."""
-        return self.store.list_widths(None if include_all else [Status.WAITING])
+    def list_widths(self, include_all: bool = False
+                    ) -> tuple[dict[str, int], dict[str, set[str]]]:
+        """The widest cells of `list`'s columns in characters (see `Store.list_widths`),
+        and the companies and roles that are not ASCII, whose terminal width the table
+        measures (a CJK character takes two columns)."""
+        statuses = None if include_all else [Status.WAITING]
+        return self.store.list_widths(statuses), self.store.wide_texts(statuses)
 
     def due(self, days: int = 14) -> tuple[list[View], list[View]]:
         """The interviews whose nudge the daemon will deliver in the next `days` days,
@@ -136,17 +170,28 @@ class Interviews(Core):
         return [View(Record(interview), rules.nudge_at(planned, policy, now))
                 for interview, planned in found]
 
-    def draft(self, interview_id: int) -> tuple[View, Draft, int]:
-        """The draft of the next follow-up to send, and its number."""
+    def draft(self, interview_id: int, number: int | None = None) -> tuple[View, Draft, int]:
+        """The draft of the next follow-up to send, or of follow-up `number` (also one
+        already sent: to re-read it), and its number."""
         record = self.store.get(interview_id)
         interview = record.interview
-        if interview.status is Status.HEARD:
-            raise UserError(f"{interview.company} already replied: no follow-up is needed")
         limit = self.policy.max_followups
+        if number is not None:
+            last = max(limit, record.followups_sent)
+            if not 1 <= number <= last:
+                raise UserError(f"--number {number} is not a follow-up of {interview.company}:"
+                                f" give 1 to {last}")
+            draft = content.draft(interview, number, limit, self.settings.me.name,
+                                  self.settings.me.language)
+            return self.view(record), draft, number
+        if interview.status is Status.HEARD:
+            raise UserError(f"{interview.company} already replied: no follow-up is needed "
+                            "(`--number K` shows follow-up K's draft)")
         number = record.followups_sent + 1
         if number > limit:
             raise UserError(f"you already sent {record.followups_sent} follow-up(s) to "
-                            f"{interview.company}; more would be pushy")
+                            f"{interview.company}; more would be pushy (`--number K` shows "
+                            "follow-up K's draft again)")
         return self.view(record), self.next_draft(record), number
 
     def next_draft(self, record: Record) -> Draft:
@@ -156,3 +201,16 @@ class Interviews(Core):
                              self.policy.max_followups, self.settings.me.name,
                              self.settings.me.language)
 
+
+def _employer_domains(values: tuple[str, ...]) -> tuple[str, ...]:
+    """`inputs.domains`, refusing a public mail provider's: anyone has an address there,
+    so the mailbox watch never takes its whole domain for the employer's."""
+    from followup.sources.mailbox.replies import is_public_provider
+
+    found = inputs.domains(values)
+    for name in found:
+        if is_public_provider(name):
+            raise UserError(f"--domain {name} is a public mail provider: anyone can have an "
+                            "address there, so it never counts as the employer's (give the "
+                            "interviewer's own address with --email instead)")
+    return found

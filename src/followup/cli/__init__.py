@@ -60,8 +60,9 @@ def main(argv: list[str] | None = None) -> None:
 def execute(args: list[str], verbose: bool = False) -> int:
     """Run one command line; return the exit code. Never raises for a user's mistake."""
     try:
-        cli.main(args=args, prog_name="followup", standalone_mode=False)
-        return 0
+        # click returns the code of a `click.exceptions.Exit` instead of raising it.
+        code = cli.main(args=args, prog_name="followup", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.ClickException as error:

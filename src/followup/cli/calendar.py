@@ -19,7 +19,11 @@ KINDS = ("added", "updated", "closed", "skipped", "unchanged")
 @pass_ctx
 def import_(ctx: Context, source: str, dry_run: bool, as_json: bool) -> None:
     """Interviews from an iCalendar file or http(s) feed; importing again changes nothing."""
-    steps = ctx.app.import_calendar(source, dry_run)
+    try:
+        steps = ctx.app.import_calendar(source, dry_run)
+    except KeyboardInterrupt:  # the import is one transaction: it was rolled back
+        click.echo("interrupted: nothing imported", err=True)
+        raise click.exceptions.Exit(130) from None
     if as_json:
         emit({"findings": [finding_json(step, ctx) for step in steps]})
         return
@@ -52,19 +56,27 @@ def finding_line(step: Any, ctx: Context) -> str:
 @click.command()
 @click.option("--out", "out", metavar="FILE", help="Write to FILE (atomically) instead of "
               "standard output.")
+@json_option
 @pass_ctx
-def export(ctx: Context, out: str | None) -> None:
-    """The planned nudges as an iCalendar file (one event per nudge)."""
+def export(ctx: Context, out: str | None, as_json: bool) -> None:
+    """The planned nudges as an iCalendar file (one event per nudge); with --json, one
+    document holding it (`calendar`), or where it was written (`out`, `changed`)."""
     from pathlib import Path
 
     from followup.files import write_atomically
 
     data = ctx.app.export_calendar()
     if out is None:
-        click.echo(data, nl=False)
+        if as_json:
+            emit({"out": None, "changed": None, "calendar": data.decode("utf-8")})
+        else:
+            click.echo(data, nl=False)
         return
     changed = write_atomically(Path(out).expanduser(), data)
-    click.echo(f"{'Wrote' if changed else 'Unchanged:'} {out}", err=True)
+    if as_json:
+        emit({"out": out, "changed": changed, "calendar": None})
+    else:
+        click.echo(f"{'Wrote' if changed else 'Unchanged:'} {out}", err=True)
 
 
 COMMANDS = (import_, export)

@@ -74,10 +74,48 @@ def emit_stream(items: Iterable[Any], every: int = 500) -> None:
     click.echo("".join(texts) + ("[]" if first else "\n]"))
 
 
-def interview_id(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
-        raise UserError(f"{text!r} is not an interview id (a number, see `followup list`)")
-    return int(text)
+def interview_id(ctx: Context, text: str) -> int:
+    """An interview's id, typed as its number or as the company of exactly one interview
+    still waiting (any case)."""
+    if text.isascii() and text.isdigit():
+        if len(text) > 18 or int(text) < 1:
+            raise UserError(f"{text!r} is not an interview id (a number, see `followup list`)")
+        return int(text)
+    return ctx.app.by_company(text)
+
+
+def id_argument(command: Callable) -> Callable:
+    """The ID argument: a number or a company; the shell completes the waiting ones."""
+    return click.argument("id_", metavar="ID", shell_complete=complete_ids)(command)
+
+
+def complete_ids(click_ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """The waiting interviews' ids, each with its company and role as the help text; or
+    their companies, when that is what is being typed. Nothing when the configuration
+    or the database cannot be read (completion never prints an error)."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        config_path = click_ctx.find_root().params.get("config_path")
+        views = Context(config_path, False).app.list()
+    except Exception:  # a broken configuration, no database yet: no completions
+        return []
+    by_id = [CompletionItem(str(v.interview.id), help=f"{v.interview.company} — "
+                                                      f"{v.interview.role}")
+             for v in views if str(v.interview.id).startswith(incomplete)]
+    if by_id or not incomplete:
+        return by_id
+    folded = incomplete.casefold()
+    return [CompletionItem(company, help="company") for company in
+            dict.fromkeys(v.interview.company for v in views
+                          if v.interview.company.casefold().startswith(folded))]
+
+
+def complete_outcomes(click_ctx: click.Context, param: click.Parameter,
+                      incomplete: str) -> list[str]:
+    from followup.models import ReplyOutcome
+
+    return [str(o) for o in ReplyOutcome if str(o).startswith(incomplete)]
 
 
 def json_option(command: Callable) -> Callable:
@@ -85,19 +123,33 @@ def json_option(command: Callable) -> Callable:
         command)
 
 
+def once(click_ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+         ) -> str | None:
+    """A single-valued option given twice is a usage error, not "the last one wins"."""
+    if len(values) > 1:
+        raise click.BadParameter(f"given {len(values)} times ({', '.join(map(repr, values))}); "
+                                 "give it once", ctx=click_ctx, param=param)
+    return values[0] if values else None
+
+
+def single(*names: str, **kwargs: Any) -> Callable:
+    """An option that takes one value and refuses to be repeated (see `once`)."""
+    return click.option(*names, multiple=True, callback=once, **kwargs)
+
+
 def interview_fields(command: Callable) -> Callable:
     """The options of `add` and `edit`."""
     options = [
-        click.option("--company", help="The employer."),
-        click.option("--role", help="The position you interviewed for."),
-        click.option("--at", help="When: ISO 8601, e.g. 2026-11-24T14:30 (local time)."),
-        click.option("--interviewer", help="Who interviewed you."),
-        click.option("--email", help="Their email address, for the draft."),
+        single("--company", help="The employer."),
+        single("--role", help="The position you interviewed for."),
+        single("--at", help="When: ISO 8601, e.g. 2026-11-24T14:30 (local time)."),
+        single("--interviewer", help="Who interviewed you."),
+        single("--email", help="Their email address, for the draft."),
         click.option("--topics", multiple=True, metavar="T",
                      help="What you discussed, as it should read in a letter; several "
                           "separated by ';' (the draft names them).", ),
-        click.option("--notes", help="Private notes; never in a draft."),
-        click.option("--reply-by", help="The date they said they would reply by."),
+        single("--notes", help="Private notes; never in a draft."),
+        single("--reply-by", help="The date they said they would reply by."),
         click.option("--domain", "domains", multiple=True, metavar="D",
                      help="Another sender domain of the employer (repeatable; \"\" clears)."),
         click.option("--language", metavar="L",
@@ -116,6 +168,15 @@ def interview_input(fields: dict[str, Any]):
     for name in ("topics", "domains"):
         fields[name] = tuple(fields[name]) if fields.get(name) else None
     return InterviewInput(**fields)
+
+
+def note_twice(ctx: Context, text: str | None) -> None:
+    """Say which of the two was taken when a typed time happens twice (DST ends)."""
+    from followup import inputs
+
+    note = inputs.twice_note(text, ctx.settings.zone) if text else None
+    if note:
+        click.echo(f"note: {note}", err=True)
 
 
 def print_view(ctx: Context, view: View, as_json: bool, detail: bool = False) -> None:

@@ -20,16 +20,25 @@ def config() -> None:
 
 
 @config.command("check")
+@json_option
 @pass_ctx
-def config_check(ctx: Context) -> None:
+def config_check(ctx: Context, as_json: bool) -> None:
     """Validate the configuration; report every problem."""
     from followup import channels, oauth2
+    from followup import config as config_module
 
     settings = ctx.settings
+    warnings = [*config_module.exposure(settings), *channels.readiness(settings),
+                *oauth2.readiness(settings)]
+    if as_json:
+        emit({"ok": True, "path": str(settings.path) if settings.path else None,
+              "timezone": settings.timezone, "database": settings.database_shown,
+              "channels": list(settings.enabled_channels), "warnings": warnings})
+        return
     where = settings.path or "no file; the defaults"
     click.echo(f"ok: {where} (zone {settings.timezone}, database {settings.database_shown}, "
                f"channels: {', '.join(settings.enabled_channels) or 'none'})")
-    for warning in channels.readiness(settings) + oauth2.readiness(settings):
+    for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
 
 
@@ -37,24 +46,43 @@ def config_check(ctx: Context) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing file.")
 @pass_ctx
 def config_init(ctx: Context, force: bool) -> None:
-    """Write the commented default configuration."""
+    """Write the commented default configuration (0600: it may come to hold a calendar
+    feed's secret address)."""
+    import os
+
     from followup import config as config_module
+    from followup.channels.bus import session_bus_address
+    from followup.files import write_atomically
 
     path, _ = config_module.find(ctx.config_path)
     if path.exists() and not force:
         raise UserError(f"{path} already exists (use --force to replace it)")
+    text = config_module.example_text()
+    no_bus = session_bus_address(os.environ) is None
+    if no_bus:  # the first `enabled` of [notify.desktop]
+        head, section, rest = text.partition("[notify.desktop]\n")
+        text = head + section + rest.replace("\nenabled = true\n", "\nenabled = false\n", 1)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.write_text(config_module.example_text(), encoding="utf-8")
+    write_atomically(path, text.encode("utf-8"), 0o600)
     click.echo(f"Wrote {path}")
+    if no_bus:
+        click.echo("note: no desktop session bus here, so the desktop channel is written "
+                   "off ([notify.desktop] enabled = false): enable email, apprise or a "
+                   "command to be nudged", err=True)
 
 
 @config.command("path")
+@json_option
 @pass_ctx
-def config_path(ctx: Context) -> None:
+def config_path(ctx: Context, as_json: bool) -> None:
     """Print the configuration file's path."""
     from followup import config as config_module
 
-    click.echo(str(config_module.find(ctx.config_path)[0]))
+    path = config_module.find(ctx.config_path)[0]
+    if as_json:
+        emit({"path": str(path), "exists": path.exists()})
+    else:
+        click.echo(str(path))
 
 
 @click.command("run")
@@ -71,18 +99,24 @@ def run_daemon(ctx: Context) -> None:
 @click.command("notify-test")
 @click.option("--channel", metavar="NAME",
               help="Only this channel: desktop, email, command or apprise.")
+@json_option
 @pass_ctx
-def notify_test(ctx: Context, channel: str | None) -> None:
+def notify_test(ctx: Context, channel: str | None, as_json: bool) -> None:
     """Deliver a test nudge through each enabled channel and report."""
     import asyncio
 
     from followup import channels
 
     results = asyncio.run(channels.notify_test(ctx.settings, channel))
-    for name, result in results:
-        click.echo(f"{name}: ok" if result.ok else f"{name}: {channels.plain(result)}")
+    if as_json:
+        emit({"results": [{"channel": name, "ok": result.ok,
+                           "error": None if result.ok else channels.plain(result)}
+                          for name, result in results]})
+    else:
+        for name, result in results:
+            click.echo(f"{name}: ok" if result.ok else f"{name}: {channels.plain(result)}")
     if not all(result.ok for _, result in results):
-        raise SystemExit(1)
+        raise click.exceptions.Exit(1)
 
 
 # --- passwords ------------------------------------------------------------------------------
@@ -97,15 +131,24 @@ def password() -> None:
     """Store or remove a password (smtp, mailbox, calendar) in the system keyring."""
 
 
-def login_name(ctx: Context, purpose: str) -> str:
-    """The username a purpose's password belongs to, from its section of the settings."""
-    section = {"smtp": ctx.settings.email}.get(purpose) or getattr(ctx.settings, purpose, None)
+def login_name(ctx: Context, purpose: str, clearing: bool = False) -> str:
+    """The username a purpose's password belongs to, from its section of the settings.
+    Raises UserError saying what to set when there is none."""
+    settings = ctx.settings
+    section = {"smtp": settings.email}.get(purpose) or getattr(settings, purpose, None)
     username = getattr(section, "username", "")
-    if not username:
-        where = ctx.settings.path or "the configuration (`followup config init`)"
-        raise UserError(f"no {WHAT[purpose]} login to keep a password for: set "
-                        f"{SECTION[purpose]} username in {where}")
-    return username
+    if username:
+        return username
+    where = settings.path or "the configuration (`followup config init`)"
+    if clearing:
+        raise UserError(f"no {WHAT[purpose]} password to remove: {SECTION[purpose]} username "
+                        f"is not set in {where} (a password is kept for a username)")
+    also = ""
+    if purpose == "calendar" and not (settings.calendar.caldav or settings.calendar.feeds):
+        also = (" and the calendar that needs it ([calendar] caldav, or feeds): none is "
+                "configured")
+    raise UserError(f"no {WHAT[purpose]} login to keep a password for: set "
+                    f"{SECTION[purpose]} username in {where}{also}")
 
 
 @password.command("set")
@@ -138,7 +181,7 @@ def password_set(ctx: Context, purpose: str) -> None:
 @pass_ctx
 def password_clear(ctx: Context, purpose: str) -> None:
     """Remove the stored password of PURPOSE's username."""
-    username = login_name(ctx, purpose)
+    username = login_name(ctx, purpose, clearing=True)
     if passwords.clear_password(username, purpose):
         click.echo(f"Removed the {WHAT[purpose]} password for {username} from the keyring.")
     else:

@@ -480,6 +480,21 @@ def holiday_dates(code: str, year: int) -> frozenset[date]:
 # --- the commented default file -----------------------------------------------------
 
 
+def exposure(settings: Settings) -> list[str]:
+    """A warning when the configuration file holds a secret (a calendar feed's address)
+    and others may read it; else []."""
+    if settings.path is None or not settings.calendar.feeds:
+        return []
+    try:
+        mode = Path(settings.path).stat().st_mode & 0o777
+    except OSError:
+        return []
+    if not mode & 0o077:
+        return []
+    return [f"{settings.path} can be read by others (mode {mode:04o}) and holds [calendar] "
+            f"feeds, whose addresses are secret: chmod 600 {settings.path}"]
+
+
 def example_text() -> str:
     """The commented reference configuration, as shipped in the package."""
     from importlib.resources import files

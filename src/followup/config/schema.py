@@ -160,7 +160,23 @@ def database_url(value: Any) -> str:
         raise Invalid("a password does not go in the database URL (it would show in "
                       "logs and output): remove it and let the driver find it, for "
                       "PostgreSQL in ~/.pgpass")
+    scheme, _, rest = value.partition("://")
+    backend = scheme.partition("+")[0]
+    if backend not in ("sqlite", "postgresql"):
+        raise Invalid(f"{backend} databases are not supported: use SQLite "
+                      "(\"sqlite:////path/to/file.db\") or PostgreSQL "
+                      "(\"postgresql+psycopg://user@host/db\")")
+    if backend == "sqlite" and _in_memory(rest):
+        raise Invalid("an in-memory SQLite database forgets every write when the command "
+                      "ends: give a file (like \"sqlite:////path/to/file.db\")")
     return value
+
+
+def _in_memory(rest: str) -> bool:
+    """Whether the part of a SQLite URL after `sqlite://` names an in-memory database."""
+    database, _, query = rest.removeprefix("/").partition("?")
+    return database in ("", ":memory:") or "mode=memory" in query or (
+        database.startswith("file::memory:"))
 
 
 def url_password(url: str) -> str | None:

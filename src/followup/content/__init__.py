@@ -212,8 +212,11 @@ def _field(text: str, words: int, chars: int = 80) -> str:
 
 
 def _count(delta: timedelta) -> tuple[int, str]:
-    """A duration rounded down to its largest fitting unit: (5, "minute"), (2, "week");
-    (0, "minute") under a minute or negative."""
+    """A duration in its largest fitting unit: (5, "minute"), (2, "week"); rounded to the
+    nearest minute first (the moments compared are read a few milliseconds apart: "2d"
+    must not read as "1 day"), then counted in whole units; (0, "minute") under half a
+    minute or negative."""
+    delta = timedelta(minutes=round(delta / timedelta(minutes=1)))
     for threshold, unit, name in SPANS:
         if delta >= threshold:
             return delta // unit, name

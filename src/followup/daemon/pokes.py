@@ -56,7 +56,7 @@ class PokeListener:
         try:
             sock = _bind(path)
         except _Refused as refused:
-            log.warning("%s; relying on rescans", refused)
+            log.warning("%s", refused)
             return
         except OSError as error:
             log.warning("cannot listen on %s (%s); relying on rescans", path,
@@ -119,9 +119,12 @@ class _Refused(Exception):
 def _bind(path: Path) -> socket.socket:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not wake.private_folder(path.parent):
-        raise _Refused(f"{path.parent} is not private to this user")
+        raise _Refused(f"{path.parent} is not private to this user; relying on rescans")
     if wake.listening(path):  # without a word: "*" would make it scan everything
-        raise _Refused(f"another daemon listens on {path}")
+        raise _Refused(f"another followup daemon already runs for this database on this "
+                       f"machine (it listens on {path}; `followup service status` lists "
+                       "them): this one delivers too, but sees changes only at its "
+                       "periodic rescans; one daemon per machine is enough")
     _unlink(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:

@@ -14,6 +14,8 @@ import time
 from collections.abc import Collection
 from datetime import datetime
 
+from followup.daemon.owners import process_alive
+
 HEARTBEAT_SECONDS = 30  # how often a daemon tells the database it is alive (service status)
 
 
@@ -31,7 +33,9 @@ class Presence:
         host, pid = socket.gethostname(), os.getpid()
         where = f"{host}\0{config_path or ''}\0{os.getuid()}"
         place = hashlib.sha256(where.encode()).hexdigest()[:16]
-        store.register_daemon(self.owner, host, pid, place, tuple(channels), self.started_at)
+        one_machine = store.engine.dialect.name == "sqlite"
+        store.register_daemon(self.owner, host, pid, place, tuple(channels), self.started_at,
+                              lambda other: process_alive(other, one_machine))
 
     def beat(self, store) -> bool:
         """The heartbeat (a write, so at most every HEARTBEAT_SECONDS however often it is

@@ -41,6 +41,7 @@ from followup.store.engine import (
     error_reason,
     first_open_lock,
     postgresql_engine,
+    require_utf8,
     sqlite_engine,
     upgrade,
 )
@@ -86,6 +87,7 @@ class Store(Interviews, Meta, Claims, Sharing, Deliveries, Plans):
         """Bring the schema to the newest migration; cheap when it already is."""
         try:
             with self.engine.connect() as conn:
+                require_utf8(conn)
                 if current_revision(conn) == SCHEMA_HEAD:
                     return
             upgrade(self.engine)

@@ -10,6 +10,7 @@ being waited for. Heartbeats are on the database's clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,10 +37,15 @@ class DaemonInfo:
 
 
 def register(conn: Connection, owner: str, host: str, pid: int, place: str,
-             channels: tuple[str, ...], since: datetime) -> None:
-    """Record a daemon that starts (or reloads), replacing earlier runs at its place."""
+             channels: tuple[str, ...], since: datetime,
+             alive: Callable[[str], bool] = lambda owner: False) -> None:
+    """Record a daemon that starts (or reloads), replacing earlier runs at its place: the
+    rows there whose process is gone (`alive` says). A second daemon running at the same
+    place (another $XDG_RUNTIME_DIR, say) keeps its row: both show."""
+    at_place = conn.execute(sa.select(daemons.c.owner).where(daemons.c.place == place))
+    gone = [other for (other,) in at_place if other != owner and not alive(other)]
     conn.execute(daemons.delete().where(sa.or_(daemons.c.owner == owner,
-                                               daemons.c.place == place)))
+                                               daemons.c.owner.in_(gone))))
     conn.execute(daemons.insert().values(
         owner=owner, host=host, pid=pid, place=place, channels=" ".join(channels),
         since=since, heartbeat=now_plus(conn.dialect.name), stopped_at=None))

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from followup.models import Delivery, DeliveryStatus, Record
+from followup.store import changes as change_log
 from followup.store.dbtime import now_plus
 from followup.store.records import load_records, nudge_id
 from followup.store.tables import deliveries, interviews, nudges
@@ -82,10 +83,15 @@ class Deliveries(Transactions):
         if status is DeliveryStatus.DELIVERED:
             values["delivered_at"] = now
         with self._write() as conn:
-            return conn.execute(deliveries.update()
+            done = conn.execute(deliveries.update()
                                 .where(deliveries.c.nudge_id == nudge_id(interview_id, number),
                                        deliveries.c.channel == channel, fence)
                                 .values(**values)).rowcount == 1
+            if done and status.final:
+                # When the nudge reached the user decides the next window (rules): the
+                # plan of this interview moves with it.
+                change_log.note(conn, interview_id)
+            return done
 
     def undelivered(self, interview_ids: Iterable[int] | None = None,
                     lapsed_only: bool = False) -> list[PendingDelivery]:

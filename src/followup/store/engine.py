@@ -67,8 +67,24 @@ def postgresql_engine(url: sa.URL) -> Engine:
         raise UserError("PostgreSQL needs psycopg 3: pip install 'followup[postgres]'") from None
 
 
-POSTGRESQL_OPTIONS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
-                      "keepalives_interval": 10, "keepalives_count": 3,
+def require_utf8(conn: Connection) -> None:
+    """Refuse a PostgreSQL database whose encoding is not UTF8 (a SQL_ASCII one, made by
+    initdb in the C locale, hands text back as bytes). Raises UserError."""
+    if conn.dialect.name != "postgresql":
+        return
+    encoding = conn.exec_driver_sql("SHOW server_encoding").scalar()
+    if isinstance(encoding, bytes):
+        encoding = encoding.decode("ascii", "replace")
+    if encoding != "UTF8":
+        name = conn.engine.url.database
+        raise UserError(f"the database must be UTF8, and {name} is {encoding}: create it "
+                        f"with `createdb -E UTF8 -T template0 {name}` (an empty one)")
+
+
+# client_encoding: text comes back as str even from a database that is not UTF8, so
+# that `require_utf8` can refuse it in words (SQL_ASCII would hand back bytes).
+POSTGRESQL_OPTIONS = {"client_encoding": "UTF8", "connect_timeout": 10, "keepalives": 1,
+                      "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
                       "application_name": "followup"}
 
 

@@ -271,6 +271,18 @@ class Plans(Transactions):
         return {"company": company or 0, "role": role or 0, "status": status or 0,
                 "id": len(str(top or 0)), "sent": len(str(most or 0))}
 
+    def wide_texts(self, statuses: list[Status] | None) -> dict[str, set[str]]:
+        """The companies and roles among these interviews whose characters may take more
+        than one terminal column each (any that is not ASCII), to measure them."""
+        where = (sa.true() if statuses is None
+                 else interviews.c.status.in_([str(s) for s in statuses]))
+        found: dict[str, set[str]] = {}
+        with self._read() as conn:
+            for column in (interviews.c.company, interviews.c.role):
+                texts = conn.execute(sa.select(column).distinct().where(where)).scalars()
+                found[column.name] = {text for text in texts if not text.isascii()}
+        return found
+
     def planned_within(self, policy: Policy, until: datetime, now: datetime,
                        force: bool = False) -> list[tuple[PlannedNudge, str]] | None:
         """The nudges that fire by `until` (overdue ones too) and are not stale at

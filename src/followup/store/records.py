@@ -92,8 +92,13 @@ def _load_nudges(conn: Connection, where: Any, with_deliveries: bool
                        _raw(nudges.c.fired_at))
              .join(interviews, interviews.c.id == nudges.c.interview_id).where(where)
              .order_by(nudges.c.number))
-    found = {row.id: (row.interview_id, row.number, parse_utc(row.fired_at), [])
+    found = {row.id: (row.interview_id, row.number, parse_utc(row.fired_at), [], None, True)
              for row in conn.execute(query)}
+    if found:
+        for nudge, reached_at, unsettled in conn.execute(_reach_query(where)):
+            interview_id, number, fired_at, done, _, _ = found[nudge]
+            found[nudge] = (interview_id, number, fired_at, done, parse_utc(reached_at),
+                            not unsettled)
     if with_deliveries and found:
         query = (sa.select(deliveries.c.nudge_id, deliveries.c.channel, deliveries.c.status,
                            deliveries.c.attempts, _raw(deliveries.c.delivered_at),
@@ -106,16 +111,32 @@ def _load_nudges(conn: Connection, where: Any, with_deliveries: bool
                 row.channel, DeliveryStatus(row.status), row.attempts,
                 parse_utc(row.delivered_at), row.error, parse_utc(row.next_attempt_at)))
     out: dict[int, list[Nudge]] = {}
-    for interview_id, number, fired_at, done in found.values():
-        out.setdefault(interview_id, []).append(Nudge(number, fired_at, tuple(done)))
+    for interview_id, number, fired_at, done, reached_at, settled in found.values():
+        out.setdefault(interview_id, []).append(
+            Nudge(number, fired_at, tuple(done), reached_at, settled))
     return out
+
+
+def _reach_query(where: Any) -> sa.Select:
+    """Per nudge with deliveries: when it first reached the user (its earliest delivered
+    delivery, raw), and how many of its deliveries are still under way. One grouped
+    pass over the deliveries by nudge (no filter on their status, which would lead the
+    planner to the status index and a scan per nudge)."""
+    delivered = deliveries.c.status == str(DeliveryStatus.DELIVERED)
+    under_way = deliveries.c.status.in_([str(s) for s in DeliveryStatus if not s.final])
+    reached = sa.func.min(sa.case((delivered, deliveries.c.delivered_at)))
+    return (sa.select(deliveries.c.nudge_id, sa.type_coerce(reached, sa.String()),
+                      sa.func.sum(sa.case((under_way, 1), else_=0)))
+            .join(nudges, nudges.c.id == deliveries.c.nudge_id)
+            .join(interviews, interviews.c.id == nudges.c.interview_id)
+            .where(where).group_by(deliveries.c.nudge_id))
 
 
 # --- rows to models ----------------------------------------------------------------------
 
 
 def _raw(column: sa.Column) -> Any:
-    """The column as the driver gives it (text on SQLite), parsed by `_utc`/`_date`."""
+    """The column as the driver gives it (text on SQLite), parsed by `parse_utc`/`_date`."""
     return sa.type_coerce(column, sa.String()).label(column.name)
 
 

@@ -5,7 +5,7 @@ Store's transactions around them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from followup.models import Record
@@ -40,9 +40,10 @@ class Sharing(Deliveries):
             return change_log.prune(conn)
 
     def register_daemon(self, owner: str, host: str, pid: int, place: str,
-                        channels: Iterable[str], since: datetime) -> None:
+                        channels: Iterable[str], since: datetime,
+                        alive: Callable[[str], bool] = lambda owner: False) -> None:
         with self._write() as conn:
-            daemons.register(conn, owner, host, pid, place, tuple(channels), since)
+            daemons.register(conn, owner, host, pid, place, tuple(channels), since, alive)
 
     def heartbeat(self, owner: str) -> bool:
         with self._write() as conn:
