@@ -77,7 +77,9 @@ def test_a_threaded_draft_within_seconds_of_the_nudge_gone_when_the_employer_rep
     imap.append("INBOX", message("Dana <dana@acme.example>", USER, "Re: Your interview",
                                  datetime.now().astimezone()))
     wait_for(lambda: drafts_in(imap) == [], timeout=30, what="the draft to be removed")
-    assert "drafts: draft of follow-up 1 for interview" in daemon.text()
+    # The log line follows the EXPUNGE: wait for it rather than race it.
+    wait_for(lambda: "drafts: draft of follow-up 1 for interview" in daemon.text(),
+             what="the removal in the log")
     assert daemon.stop() == 0
 
 

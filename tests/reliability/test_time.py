@@ -70,7 +70,7 @@ def test_a_wall_clock_jump_fires_the_due_nudge_at_the_next_rescan(world, report)
                                        at=fire_at.isoformat())).interview.id
         app.store.close()
         daemon = Observed(settings, Store.open(settings.database_url),
-                          lambda s: {c.name: c for c in channels.build(s)},
+                          lambda s, uses=None: {c.name: c for c in channels.build(s)},
                           lambda: settings, app.now, notifier=SystemdNotifier(None))
         running = asyncio.create_task(daemon.run())
         loop = asyncio.get_running_loop()
