@@ -79,7 +79,8 @@ class Handover:
                         retries: list[Retry]) -> None:
         try:
             every = self.lease_seconds / 3
-            async with pickup.leases_renewed(dispatcher.store, self.owner, every):
+            async with pickup.leases_renewed(dispatcher.store, self.owner, every,
+                                             dispatcher.in_flight):
                 await dispatcher.dispatch(due, retries)
         except Exception:
             log.exception("delivery failed unexpectedly; the next rescan tries again")

@@ -53,7 +53,6 @@ from followup.daemon.resume import watch_resume
 from followup.daemon.schedule import HORIZON
 from followup.daemon.sdnotify import SystemdNotifier
 from followup.daemon.sourcing import SourceBuilder, SourceHost
-from followup.daemon.work import Key
 from followup.errors import UserError
 
 log = logging.getLogger("followup")
@@ -85,7 +84,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(
             timezone="UTC",
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
-        self.in_flight: set[Key] = set()
+        self.in_flight: set[str] = set()
         self.failing: dict[str, str] = {}
         self.planner = Planner(self.scheduler, self.owner, self.in_flight, now,
                                lambda due: self.handover.due(due),

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from followup.daemon.schedule import HORIZON, Schedule
-from followup.daemon.work import Due, Key, Retry
+from followup.daemon.work import Due, Retry
 from followup.errors import NotFound
 from followup.models import Policy, Status
 
@@ -40,11 +40,11 @@ CLOCK_SLACK = timedelta(seconds=30)  # wall and monotonic time may drift this mu
 class Planner:
     """Keeps the scheduler's jobs (`schedule`) in step with the database.
 
-    `fire` and `fire_retry` are called when a job runs. `in_flight` is the set of
-    deliveries this process is attempting right now (see `Dispatcher`).
+    `fire` and `fire_retry` are called when a job runs. `in_flight` holds the tokens
+    of the attempts under way in this process (see `Dispatcher`).
     """
 
-    def __init__(self, scheduler: AsyncIOScheduler, owner: str, in_flight: set[Key],
+    def __init__(self, scheduler: AsyncIOScheduler, owner: str, in_flight: set[str],
                  now: Callable[[], datetime], fire: Callable[[Due], object],
                  fire_retry: Callable[[Retry], object]) -> None:
         self.scheduler = scheduler
@@ -141,15 +141,17 @@ class Planner:
             self.scheduler.wakeup()
 
     def take_over(self, lapsed: list) -> None:
-        """Take over the lapsed deliveries of other daemons, on channels we have."""
+        """Take over the deliveries whose lease lapsed (another daemon's, or one of this
+        process's attempts that ended without a record), on channels we have."""
         for delivery in lapsed:
-            if delivery.channel in self.schedule.channels and delivery.owner != self.owner:
+            if (delivery.channel in self.schedule.channels
+                    and delivery.attempt not in self.schedule.in_flight):
                 interview_id = delivery.record.interview.id
                 log.info("taking over nudge %d for interview %d by %s from %s (its lease "
                          "lapsed)", delivery.number, interview_id, delivery.channel,
-                         delivery.owner)
+                         "this process" if delivery.owner == self.owner else delivery.owner)
                 self.schedule.schedule_retry(interview_id, delivery.number, delivery.channel,
-                                             self.now(), previous_owner=delivery.owner)
+                                             self.now())
 
     def clock_says_look(self) -> bool:
         now, ticks = self.now(), time.monotonic()

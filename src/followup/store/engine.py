@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from followup.errors import UserError
 
-SCHEMA_HEAD = "0008"  # the newest migration in migrations/versions
+SCHEMA_HEAD = "0010"  # the newest migration in migrations/versions
 BUSY_TIMEOUT_MS = 10_000
 MIGRATION_LOCK = 0x666F6C6C6F776D  # PostgreSQL advisory lock held while migrating
 
