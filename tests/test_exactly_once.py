@@ -69,3 +69,111 @@ def test_a_catch_up_reading_a_fresh_claim_does_not_deliver_it_a_second_time(worl
 
     asyncio.run(scenario())
     assert w.nudges_seen() == [(added, 1)]
+
+
+# --- item 2: an attempt's real outcome, and a stop in the middle of one ---------------------
+
+HELD = """\
+import json, os, sys, time
+data = json.loads(sys.stdin.read())
+release = sys.argv[2]
+deadline = time.monotonic() + 120
+while not os.path.exists(release) and time.monotonic() < deadline:
+    time.sleep(0.05)
+with open(sys.argv[1], "a") as out:
+    out.write(json.dumps(data) + "\\n")
+"""
+
+
+def _held_command(w) -> object:
+    """The command channel, held until the test creates the returned path (a channel
+    that takes its time, then delivers)."""
+    import json
+    import sys
+
+    script, release = w.folder / "held.py", w.folder / "release"
+    script.write_text(HELD)
+    argv = json.dumps([sys.executable, str(script), str(w.delivered_file), str(release)])
+    text = w.config.read_text()
+    start = text.index("argv = ")
+    end = text.index("\n", start)
+    w.config.write_text(text[:start] + f"argv = {argv}" + text[end:])
+    return release
+
+
+def test_an_attempt_slower_than_the_dispatchers_bound_is_awaited_not_abandoned(
+        world, monkeypatch, caplog):
+    """Item 2: the dispatcher once gave up on a channel after its own bound and recorded
+    a failure while the channel could still deliver; the retry then delivered again."""
+    from followup.daemon import dispatch
+
+    monkeypatch.setattr(dispatch, "ATTEMPT_TIMEOUT", 0.5, raising=False)
+    monkeypatch.setattr(dispatch, "SLOW_ATTEMPT", 0.5, raising=False)
+    w = world(rescan_seconds=1)
+    release = _held_command(w)
+    added = w.add("Acme")
+
+    async def scenario() -> None:
+        async with running(w) as daemon:
+            await until(lambda: "no answer within" in caplog.text
+                        or "still sending" in caplog.text, what="a slow attempt")
+            release.touch()
+            await until(lambda: w.nudges_seen(), what="the delivery")
+            await until(lambda: statuses_in(w, added) in (["delivered"], ["retrying"]),
+                        what="a record")
+            await until(lambda: _settled(daemon) and statuses_in(w, added) == ["delivered"],
+                        what="the daemon to settle")
+
+    caplog.set_level("INFO")
+    asyncio.run(scenario())
+    assert w.nudges_seen() == [(added, 1)]
+
+
+def test_a_stop_mid_attempt_records_it_in_doubt_and_no_later_daemon_sends_it_again(
+        world, monkeypatch, caplog):
+    """Item 2: SIGTERM while a channel is still sending: past the stop grace the attempt
+    is recorded "in doubt" (it may have arrived), never taken up again by the next start;
+    `show` says so."""
+    import json
+
+    from followup.daemon import loop
+
+    monkeypatch.setattr(loop, "STOP_GRACE", 1.0)
+    w = world(rescan_seconds=1)
+    release = _held_command(w)
+    added = w.add("Acme")
+
+    async def first() -> None:
+        async with running(w):
+            await until(lambda: "claimed nudge 1" in caplog.text, what="the claim")
+
+    async def second() -> None:
+        async with running(w) as daemon:
+            await daemon.planner.rescan()
+            await until(lambda: _settled(daemon), what="the second daemon to settle")
+            release.touch()  # the first attempt's program delivers after all
+            await until(lambda: w.nudges_seen(), what="the first attempt's delivery")
+            await daemon.planner.rescan()
+            await until(lambda: _settled(daemon), what="the second daemon to settle again")
+
+    caplog.set_level("INFO")
+    asyncio.run(first())
+    asyncio.run(second())
+    assert w.nudges_seen() == [(added, 1)]
+    assert statuses_in(w, added) == ["in doubt"]
+    shown = w.cli("show", str(added)).stdout
+    assert "in doubt" in shown, shown
+    assert json.loads(w.cli("show", str(added), "--json").stdout)["nudges"][0][
+        "deliveries"][0]["state"] == "in doubt"
+
+
+def statuses_in(w, interview_id: int) -> list[str]:
+    """The states of an interview's deliveries, read from the database directly."""
+    from followup.store import Store
+
+    store = Store.open(w.database_url)
+    try:
+        return [str(d.status) for nudge in store.get(interview_id).nudges
+                for d in nudge.deliveries]
+    finally:
+        store.close()

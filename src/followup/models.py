@@ -29,7 +29,7 @@ class ReplyOutcome(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
-    """Where one channel's delivery of one nudge stands. The last three are final:
+    """Where one channel's delivery of one nudge stands. The last four are final:
     no scan takes them up again."""
 
     PENDING = "pending"  # claimed, not attempted yet (or being attempted)
@@ -37,11 +37,13 @@ class DeliveryStatus(StrEnum):
     DELIVERED = "delivered"
     GAVE_UP = "gave up"  # failed too long or too often; `error` says why
     CANCELLED = "cancelled"  # no longer wanted: the employer replied, the follow-up was sent
+    IN_DOUBT = "in doubt"  # the daemon stopped while the channel was sending: it may have
+    # arrived, so it is never sent again blindly (DESIGN "Exactly once")
 
     @property
     def final(self) -> bool:
         return self in (DeliveryStatus.DELIVERED, DeliveryStatus.GAVE_UP,
-                        DeliveryStatus.CANCELLED)
+                        DeliveryStatus.CANCELLED, DeliveryStatus.IN_DOUBT)
 
 
 class Source(StrEnum):

@@ -36,7 +36,8 @@ from followup.models import DeliveryStatus, Policy, Record
 log = logging.getLogger("followup")
 
 DIGEST_OVER = 3  # more nudges than this at once go to desktop and email as one digest
-ATTEMPT_TIMEOUT = 90.0  # each channel keeps its own, shorter deadline; this bounds a bad one
+SLOW_ATTEMPT = 90.0  # each channel keeps its own, shorter deadline; past this, say so (and wait)
+IN_DOUBT = "the daemon stopped while the channel was sending: it may have arrived"
 
 
 class Dispatcher:
@@ -55,6 +56,7 @@ class Dispatcher:
         self.now = now
         self.in_flight = in_flight if in_flight is not None else set()
         self.installation = installation  # the database's random id (Store.installation_id)
+        self.sending: dict[str, tuple[int, int, str]] = {}  # token -> the delivery it sends
         self.retries = Retries(store, settings, policy, owner, now, schedule_retry,
                                self.in_flight, failing if failing is not None else {})
 
@@ -145,8 +147,15 @@ class Dispatcher:
                 batches = [(content.notice([r]), [job])
                            for r, job in zip(reminders, jobs, strict=True)]
             for notice, covered in batches:
-                result = await self._attempt(channel, replace(notice, key=self._key(notice,
-                                                                                  covered)))
+                sending = {job.attempt: (job.record.interview.id, job.number, name)
+                           for job in covered if job.attempt is not None}
+                self.sending.update(sending)
+                try:
+                    result = await self._attempt(channel, replace(notice, key=self._key(
+                        notice, covered)))
+                finally:
+                    for token in sending:
+                        self.sending.pop(token, None)
                 await asyncio.to_thread(self._record, name, covered, result)
         finally:
             # Whatever happened, these are no longer being attempted; what was not
@@ -164,13 +173,33 @@ class Dispatcher:
         return f"{notice.key}.{fired:%Y%m%d%H%M%S}.{self.installation}".rstrip(".")
 
     async def _attempt(self, channel: Channel, notice) -> Result:
+        """The attempt's real outcome: never a failure recorded while the channel may
+        still send (each channel is bounded by its own network timeouts)."""
+        attempt = asyncio.ensure_future(channel.deliver(notice))
         try:
-            return await asyncio.wait_for(channel.deliver(notice), ATTEMPT_TIMEOUT)
-        except TimeoutError:
-            return try_again(f"no answer within {ATTEMPT_TIMEOUT:.0f} s")
+            done, _ = await asyncio.wait({attempt}, timeout=SLOW_ATTEMPT)
+            if not done:
+                log.warning("%s is still sending after %.0f s; waiting for its outcome",
+                            channel.name, SLOW_ATTEMPT)
+            return await attempt
+        except asyncio.CancelledError:
+            attempt.cancel()
+            raise
         except Exception as error:  # a channel should not raise; never let it stop the rest
             log.exception("%s channel raised while delivering", channel.name)
             return try_again(f"{type(error).__name__}: {error}")
+
+    def record_in_doubt(self) -> int:
+        """Stopping with attempts still sending: record each "in doubt" (final, against
+        its token: an outcome recorded meanwhile stays). In a worker thread."""
+        now, recorded = self.now(), 0
+        for token, (interview_id, number, name) in list(self.sending.items()):
+            if self.store.record_delivery(interview_id, number, name, DeliveryStatus.IN_DOUBT,
+                                          now, IN_DOUBT, attempt=token):
+                recorded += 1
+                log.warning("nudge %d for interview %d by %s is in doubt: %s", number,
+                            interview_id, name, IN_DOUBT)
+        return recorded
 
     def _record(self, name: str, covered: list[Job], result: Result) -> None:
         now = self.now()

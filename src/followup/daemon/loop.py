@@ -150,8 +150,7 @@ class Daemon:
             self.resume_watch.cancel()
             await asyncio.gather(self.resume_watch, return_exceptions=True)
         await self.pokes.close()
-        for task in await self.handover.settle(STOP_GRACE):
-            task.cancel()
+        await self.handover.finish(STOP_GRACE)
         await _close_channels(self.channels)
         with contextlib.suppress(UserError):
             await asyncio.to_thread(self.store.daemon_stopped, self.owner)
