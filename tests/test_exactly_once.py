@@ -177,3 +177,40 @@ def statuses_in(w, interview_id: int) -> list[str]:
                 for d in nudge.deliveries]
     finally:
         store.close()
+
+
+# --- item 3: a channel with several destinations ------------------------------------------
+
+
+def test_apprise_retries_only_the_url_that_failed(world, caplog):
+    """Item 3: two Apprise URLs, one failing: each retry goes to the failing one only,
+    so the working one receives the nudge once however many retries there are."""
+    from support.endpoint import Endpoint
+
+    working, failing = Endpoint(), Endpoint()
+    failing.status = 500
+    try:
+        w = world(command=False)
+        urls = w.folder / "apprise.conf"
+        urls.write_text(f"json://127.0.0.1:{working.port}/\n"
+                        f"json://127.0.0.1:{failing.port}/\n")
+        urls.chmod(0o600)
+        w.config.write_text(w.config.read_text() + "\n[notify.apprise]\nenabled = true\n"
+                            f'config = "{urls}"\n')
+        added = w.add("Acme")
+
+        async def scenario() -> None:
+            async with running(w) as daemon:
+                await until(lambda: len(failing.received) >= 3, what="three attempts")
+                failing.status = 200
+                await until(lambda: statuses_in(w, added) == ["delivered"],
+                            what="the delivery")
+                await until(lambda: _settled(daemon), what="the daemon to settle")
+
+        caplog.set_level("INFO")
+        asyncio.run(scenario())
+        assert len(working.received) == 1
+        assert len(failing.received) >= 4
+    finally:
+        working.close()
+        failing.close()

@@ -237,6 +237,8 @@ class Notice:
     title: str
     body: str
     reminders: tuple[Reminder, ...]
+    # A channel with several destinations (Apprise's URLs): those that already have it.
+    done: frozenset[str] = frozenset()
 
     @property
     def is_digest(self) -> bool:

@@ -151,8 +151,10 @@ class Dispatcher:
                            for job in covered if job.attempt is not None}
                 self.sending.update(sending)
                 try:
-                    result = await self._attempt(channel, replace(notice, key=self._key(
-                        notice, covered)))
+                    done = (await asyncio.to_thread(self._reached, name, covered)
+                            if channel.several_destinations else frozenset())
+                    result = await self._attempt(channel, replace(
+                        notice, key=self._key(notice, covered), done=done))
                 finally:
                     for token in sending:
                         self.sending.pop(token, None)
@@ -164,6 +166,12 @@ class Dispatcher:
             self.in_flight.difference_update(tokens)
             with contextlib.suppress(UserError):  # else the leases lapse on their own
                 await asyncio.to_thread(self.store.end_attempts, tokens)
+
+    def _reached(self, name: str, covered: list[Job]) -> frozenset[str]:
+        """The destinations every covered delivery already reached: not again."""
+        reached = [self.store.reached(job.record.interview.id, job.number, name)
+                   for job in covered]
+        return frozenset.intersection(*reached) if reached else frozenset()
 
     def _key(self, notice, covered: list[Job]) -> str:
         """The notice's identity (an email's Message-ID): the same for every attempt at
@@ -211,7 +219,8 @@ class Dispatcher:
             if result.ok:
                 if self.store.record_delivery(interview_id, job.number, name,
                                               DeliveryStatus.DELIVERED, now,
-                                              attempt=job.attempt):
+                                              attempt=job.attempt,
+                                              destinations=result.delivered_to):
                     log.info("delivered nudge %d for interview %d (%s) by %s", job.number,
                              interview_id, company, name)
                 else:
@@ -223,13 +232,15 @@ class Dispatcher:
             if retry_at is None:
                 if self.store.record_delivery(interview_id, job.number, name,
                                               DeliveryStatus.GAVE_UP, now,
-                                              f"{why}: {result.reason}", attempt=job.attempt):
+                                              f"{why}: {result.reason}", attempt=job.attempt,
+                                              destinations=result.delivered_to):
                     log.warning("%s gave up on nudge %d for interview %d (%s) %s: %s", name,
                                 job.number, interview_id, company, why, result.reason)
                 continue  # else another daemon took it over: its attempt, its record
             if not self.store.record_delivery(interview_id, job.number, name,
                                               DeliveryStatus.RETRYING, now, result.reason,
-                                              retry_at, attempt=job.attempt):
+                                              retry_at, attempt=job.attempt,
+                                              destinations=result.delivered_to):
                 continue  # another daemon took it over: its attempt, its record
             self.retries.failed(name, job, result, retry_at)
             self.retries.schedule_retry(interview_id, job.number, name, retry_at)

@@ -4,6 +4,7 @@ is still undelivered."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,13 +62,15 @@ class Deliveries(Transactions):
     def record_delivery(self, interview_id: int, number: int, channel: str,
                         status: DeliveryStatus, now: datetime, error: str | None = None,
                         next_attempt_at: datetime | None = None,
-                        attempt: str | None = None) -> bool:
+                        attempt: str | None = None,
+                        destinations: Collection[str] = ()) -> bool:
         """Record one channel's attempt at one nudge, and let go of it. Cancelling
         (the delivery is no longer wanted) is not an attempt and is not counted.
 
         With `attempt` (its token), a fence: nothing is recorded, and False returned,
         when the delivery no longer holds that token (its lease lapsed and another
-        attempt took it over, here or in another daemon).
+        attempt took it over, here or in another daemon). `destinations` (a channel
+        with several) are added to those the delivery already reached.
         """
         attempted = status is not DeliveryStatus.CANCELLED
         values: dict[str, Any] = {
@@ -78,11 +81,24 @@ class Deliveries(Transactions):
         fence = sa.true() if attempt is None else deliveries.c.attempt == attempt
         if status is DeliveryStatus.DELIVERED:
             values["delivered_at"] = now
+        which = sa.and_(deliveries.c.nudge_id == nudge_id(interview_id, number),
+                        deliveries.c.channel == channel)
         with self._write() as conn:
-            return conn.execute(deliveries.update()
-                                .where(deliveries.c.nudge_id == nudge_id(interview_id, number),
-                                       deliveries.c.channel == channel, fence)
+            if destinations:
+                before = conn.execute(sa.select(deliveries.c.destinations).where(
+                    which, fence)).scalar()
+                values["destinations"] = json.dumps(
+                    sorted(set(json.loads(before or "[]")) | set(destinations)))
+            return conn.execute(deliveries.update().where(which, fence)
                                 .values(**values)).rowcount == 1
+
+    def reached(self, interview_id: int, number: int, channel: str) -> frozenset[str]:
+        """The destinations a delivery already reached (a channel with several)."""
+        with self._read() as conn:
+            found = conn.execute(sa.select(deliveries.c.destinations).where(
+                deliveries.c.nudge_id == nudge_id(interview_id, number),
+                deliveries.c.channel == channel)).scalar()
+        return frozenset(json.loads(found or "[]"))
 
     def undelivered(self, interview_ids: Iterable[int] | None = None,
                     lapsed_only: bool = False) -> list[PendingDelivery]:
