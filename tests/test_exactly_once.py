@@ -214,3 +214,75 @@ def test_apprise_retries_only_the_url_that_failed(world, caplog):
     finally:
         working.close()
         failing.close()
+
+
+# --- item 4: "I sent it" racing the Sent folder -------------------------------------------
+
+
+def _sent_folder_world(w):
+    """An App on `w` with the user's address, an interview with the employer's address,
+    and the user's follow-up to it as the Sent folder shows it (headers only)."""
+    from datetime import datetime, timedelta
+
+    from followup import config
+    from followup.app import App, InterviewInput
+    from followup.sources.mailbox.replies import Folder, Message
+
+    w.config.write_text(w.config.read_text() + '\n[me]\naddresses = ["me@example.org"]\n')
+    app = App(config.load(w.config))
+    at = datetime.now().astimezone() - timedelta(days=2)
+    added = app.add(InterviewInput(company="Acme", role="Engineer", email="hr@acme.example",
+                                   at=at.isoformat(timespec="seconds"))).interview.id
+    message = Message(Folder.SENT, "<f1@example.org>", "me@example.org",
+                      datetime.now().astimezone() - timedelta(minutes=1),
+                      subject="Thank you", recipients=("hr@acme.example",))
+    return app, added, message
+
+
+def test_i_sent_it_after_the_sent_folder_was_read_records_one_followup(world):
+    """Item 4, one order: the mailbox pass decided "a follow-up was sent" (a read), the
+    button records follow-up 1, then the pass writes: still one follow-up."""
+    from followup.app.mailbox import MailboxLedger
+
+    app, added, message = _sent_folder_world(world())
+    try:
+        ledger = MailboxLedger(app)
+        findings = ledger.findings([message])
+        assert [str(f.kind) for f in findings] == ["followup_sent"]
+        assert app.sent_from_nudge(added, 1)  # between the pass's read and its write
+        ledger.apply(findings, poke=False)
+        assert app.store.get(added).followups_sent == 1
+    finally:
+        app.store.close()
+
+
+def test_the_sent_folder_after_i_sent_it_was_read_records_one_followup(world):
+    """Item 4, the other order, in two threads: the button read "follow-up 1 is not
+    recorded", the mailbox pass records it meanwhile (in another thread, held there
+    by a hook in the store), then the button writes: still one follow-up."""
+    import threading
+
+    from followup.app.mailbox import MailboxLedger
+
+    app, added, message = _sent_folder_world(world())
+    ledger = MailboxLedger(app)
+    findings = ledger.findings([message])
+    store, reads = app.store, []
+    original_get = store.get
+
+    def get_then_let_the_pass_write(interview_id):  # the hook: the button's read
+        record = original_get(interview_id)
+        if not reads:
+            reads.append(record)
+            other = threading.Thread(target=ledger.apply, args=(findings, False))
+            other.start()
+            other.join(30)
+        return record
+
+    store.get = get_then_let_the_pass_write
+    try:
+        app.sent_from_nudge(added, 1)
+        store.get = original_get
+        assert reads and app.store.get(added).followups_sent == 1
+    finally:
+        app.store.close()

@@ -152,7 +152,7 @@ def test_update_delete_and_not_found(db):
     added = db.add_interview(interview(), T0)
     record = db.update_interview(added.id, {"status": Status.HEARD, "outcome": "offer"}, T0)
     assert record.interview.status is Status.HEARD and record.interview.outcome == "offer"
-    db.add_followup(added.id, T0 + timedelta(days=3), "sent", T0)
+    db.add_followup(added.id, T0 + timedelta(days=3), "sent", T0, 0)
     db.delete_interview(added.id)
     with pytest.raises(NotFound):
         db.get(added.id)
@@ -166,8 +166,8 @@ def test_update_delete_and_not_found(db):
 
 def test_followups_are_numbered_in_order(db):
     added = db.add_interview(interview(), T0)
-    db.add_followup(added.id, T0 + timedelta(days=3), "first", T0)
-    record = db.add_followup(added.id, T0 + timedelta(days=9), "second", T0)
+    db.add_followup(added.id, T0 + timedelta(days=3), "first", T0, 0)
+    record = db.add_followup(added.id, T0 + timedelta(days=9), "second", T0, 1)
     assert [(f.number, f.note) for f in record.followups] == [(1, "first"), (2, "second")]
 
 
@@ -241,9 +241,9 @@ def test_records_below_the_cap_leave_out_interviews_with_nothing_left(db):
     nudged_twice = db.add_interview(interview(company="Nudged twice"), T0)
     halfway = db.add_interview(interview(company="Halfway"), T0)
     for number in (1, 2):
-        db.add_followup(sent_twice.id, T0 + timedelta(days=number), "", T0)
+        db.add_followup(sent_twice.id, T0 + timedelta(days=number), "", T0, number - 1)
         db.claim_nudge(nudged_twice.id, number, T0, [], T0, "me", lambda r: True)
-    db.add_followup(halfway.id, T0 + timedelta(days=1), "", T0)
+    db.add_followup(halfway.id, T0 + timedelta(days=1), "", T0, 0)
     db.claim_nudge(halfway.id, 1, T0, ["email"], T0, "me", lambda r: True)
     below = [r.interview.company for r in db.records([Status.WAITING], below=2)]
     assert below == ["Fresh", "Halfway"]

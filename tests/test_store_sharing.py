@@ -36,7 +36,7 @@ def test_every_write_is_in_the_change_log(db):
     assert [r.interview.id for r in records] == [first, second]
     mark = found.newest
     db.update_interview(first, {"company": "Acme Corp"}, T0)
-    db.add_followup(second, T0 + timedelta(days=1), "", T0)
+    db.add_followup(second, T0 + timedelta(days=1), "", T0, 0)
     assert db.changed_since(mark)[0].interview_ids == {first, second}
     mark = db.newest_change()
     db.delete_interview(first)
