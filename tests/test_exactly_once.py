@@ -286,3 +286,63 @@ def test_the_sent_folder_after_i_sent_it_was_read_records_one_followup(world):
         assert reads and app.store.get(added).followups_sent == 1
     finally:
         app.store.close()
+
+
+# --- item 8: change-log reads applied in the order they were read --------------------------
+
+
+def test_a_stale_rescan_read_never_overwrites_a_newer_catch_up(world):
+    """Item 8: the rescan reads the change log ("heard"); before it applies that, the
+    interview is reopened and a catch-up (a NOTIFY, a poke) reads and applies the
+    reopen. The stale "heard" must not unplan the reopened interview."""
+    import threading
+    from datetime import timedelta
+
+    from followup import config
+    from followup.app import App
+
+    w = world(rescan_seconds=600, first_after_days=1)
+    added = w.add("Acme", ago=timedelta(hours=23))  # its nudge is due in about an hour
+    app = App(config.load(w.config))
+    armed, started = threading.Event(), threading.Event()
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        async with running(w) as daemon:
+            planner = daemon.planner
+            await until(lambda: added in planner.planned, what="the nudge planned")
+            heartbeat, undelivered = planner.look_around, planner.store.undelivered
+
+            def heard_before_the_read() -> None:  # the rescan's thread, before its reads
+                heartbeat()
+                if armed.is_set():
+                    app.heard(added)
+
+            async def catch_up() -> None:
+                started.set()
+                await planner.catch_up()
+
+            def reopened_after_the_read(interview_ids=None, lapsed_only=False):
+                if armed.is_set() and lapsed_only:  # the rescan's read of the log is done
+                    armed.clear()
+                    app.reopen(added)
+                    done = asyncio.run_coroutine_threadsafe(catch_up(), loop)
+                    lock = getattr(planner, "reading", None)
+                    while not (done.done() or (started.is_set() and lock is not None
+                                               and lock.locked())):
+                        threading.Event().wait(0.01)
+                return undelivered(interview_ids, lapsed_only)
+
+            planner.look_around = heard_before_the_read
+            planner.store.undelivered = reopened_after_the_read
+            armed.set()
+            await planner.rescan()
+            await planner.catch_up()
+            await until(lambda: started.is_set() and not armed.is_set(), what="the race")
+            await planner.catch_up()
+            assert added in planner.planned, "the stale 'heard' unplanned the reopened nudge"
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        app.store.close()

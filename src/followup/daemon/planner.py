@@ -10,6 +10,11 @@ applied: a NOTIFY on PostgreSQL (see `pickup`) and the periodic rescan read
 its tail, so a rescan costs one small read when nothing changed. The rescan
 also takes over the deliveries of other daemons whose lease lapsed.
 
+Every read of the database that plans (the log's tail, a full scan, a look at
+some interviews) is applied before the next read begins (`reading`, a lock
+held from the read to the end of its application): so reads are applied in
+the order they were made, and an older snapshot never overwrites a newer plan.
+
 Time is judged by the wall clock, never by the monotonic one, which stops
 while the machine sleeps: the periodic rescan looks at everything again when
 the wall clock says the last full scan is older than half the horizon, or
@@ -59,6 +64,7 @@ class Planner:
         self.last_full_scan: datetime | None = None
         self.last_prune: datetime | None = None
         self.last_look: tuple[datetime, float] | None = None  # (wall, monotonic)
+        self.reading = asyncio.Lock()  # one read-and-apply at a time, in order
 
     def use(self, store, policy: Policy, channels: Collection[str]) -> None:
         """Plan for these settings from now on (after start or a reload): an empty
@@ -106,9 +112,12 @@ class Planner:
         if self.recheck:
             again, self.recheck = self.recheck, set()
             await self.look_at(sorted(again))
-        # One trip to the database's thread: each one wakes the process twice.
-        changes, lapsed = await asyncio.to_thread(self._look_around)
-        await self.apply(changes)
+        async with self.reading:
+            # One trip to the database's thread: each one wakes the process twice.
+            changes, lapsed = await asyncio.to_thread(self._look_around)
+            everything = self._apply(changes)
+        if everything:
+            await self.full_scan()
         self.take_over(lapsed)
         self.scheduler.wakeup()  # due jobs are found by wall time, after a suspend too
 
@@ -120,13 +129,17 @@ class Planner:
 
     async def catch_up(self) -> None:
         """Apply what changed since the last look, whoever wrote it (see `pickup`)."""
-        await self.apply(await asyncio.to_thread(self.store.changed_since, self.cursor))
+        async with self.reading:
+            changes = await asyncio.to_thread(self.store.changed_since, self.cursor)
+            everything = self._apply(changes)
+        if everything:
+            await self.full_scan()
 
-    async def apply(self, changes: tuple) -> None:
+    def _apply(self, changes: tuple) -> bool:
+        """Apply what a read of the log found; True when it says "look at everything"."""
         found, records, pending = changes
         if found.everything:
-            await self.full_scan()
-            return
+            return True
         now, present = self.now(), set()
         for record in records:
             present.add(record.interview.id)
@@ -139,6 +152,7 @@ class Planner:
         if found.interview_ids:
             log.debug("applied changes to %d interview(s)", len(found.interview_ids))
             self.scheduler.wakeup()
+        return False
 
     def take_over(self, lapsed: list) -> None:
         """Take over the deliveries whose lease lapsed (another daemon's, or one of this
@@ -169,6 +183,10 @@ class Planner:
         return False
 
     async def full_scan(self) -> None:
+        async with self.reading:
+            await self._full_scan()
+
+    async def _full_scan(self) -> None:
         self.full_scan_wanted = True  # until this one is done
         cursor = await asyncio.to_thread(self.store.newest_change)
         records = await asyncio.to_thread(self.store.records, [Status.WAITING], False,
@@ -198,12 +216,13 @@ class Planner:
     async def look_at(self, interview_ids: Collection[int]) -> None:
         """Look again at some interviews after the CLI (or a source) changed them."""
         for interview_id in interview_ids:
-            try:
-                record = await asyncio.to_thread(self.store.get, interview_id)
-            except NotFound:
-                self.schedule.unplan(interview_id)
-                continue
-            self.schedule.plan(record, self.now())
+            async with self.reading:
+                try:
+                    record = await asyncio.to_thread(self.store.get, interview_id)
+                except NotFound:
+                    self.schedule.unplan(interview_id)
+                    continue
+                self.schedule.plan(record, self.now())
         self.scheduler.wakeup()
 
 
