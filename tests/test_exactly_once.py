@@ -346,3 +346,37 @@ def test_a_stale_rescan_read_never_overwrites_a_newer_catch_up(world):
         asyncio.run(scenario())
     finally:
         app.store.close()
+
+
+# --- item 9: deliveries no attempt will finish ------------------------------------------------
+
+
+def test_a_retry_for_a_channel_a_reload_removed_is_not_left_in_flight(world):
+    """Item 9: a retry planned for a channel that a reload then disabled fires with the
+    new dispatcher: the delivery must not be taken (owned, in flight, renewed) by an
+    attempt that will never run; it stays free for a daemon that has the channel."""
+    from datetime import datetime, timedelta
+
+    from followup.daemon.work import Retry
+    from followup.models import DeliveryStatus
+    from followup.store import Store
+
+    w = world(rescan_seconds=600)
+    added = w.add("Acme", ago=timedelta(days=30))  # stale: the daemon does not nudge it
+    store = Store.open(w.database_url)
+    now = datetime.now().astimezone()
+    try:
+        store.claim_nudge(added, 1, now, ["apprise"], now, "before-the-reload",
+                          lambda record: True)
+        store.record_delivery(added, 1, "apprise", DeliveryStatus.RETRYING, now, "503", now)
+    finally:
+        store.close()
+
+    async def scenario() -> None:
+        async with running(w) as daemon:
+            await daemon.dispatcher.dispatch([], [Retry(added, 1, "apprise")])
+            assert daemon.in_flight == set()
+            [pending] = await asyncio.to_thread(daemon.store.undelivered)
+            assert (pending.owner, pending.attempt) == (None, None)
+
+    asyncio.run(scenario())

@@ -81,8 +81,10 @@ class Dispatcher:
                 for name, jobs in work.items():
                     jobs.append(Job(record, item.number, 0, now, tokens[name]))
         for retry in retries:
+            if retry.channel not in work:  # disabled by a reload since it was planned:
+                continue  # not taken, so free for a daemon that has the channel
             job = await self._guarded(self.retries.take, retry, now)
-            if job is not None and retry.channel in work:
+            if job is not None:
                 work[retry.channel].append(job)
         await asyncio.gather(*(self._deliver(name, jobs, now)
                                for name, jobs in work.items() if jobs))
