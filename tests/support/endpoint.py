@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import json
+import random
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Endpoint:
-    """An HTTP server on 127.0.0.1 that records what is POSTed and answers `status`."""
+    """An HTTP server on 127.0.0.1 that records what is POSTed and answers `status`;
+    with `failing` (a share, 0 to 1), a random share of the POSTs answers 500 instead.
+    `accepted` keeps those answered 200."""
 
-    def __init__(self) -> None:
+    def __init__(self, failing: float = 0.0, seed: int = 0) -> None:
         self.received: list[dict] = []
+        self.accepted: list[dict] = []
         self.status = 200
+        self.failing = failing
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                endpoint.received.append(json.loads(self.rfile.read(length)))
-                self.send_response(endpoint.status)
+                body = json.loads(self.rfile.read(length))
+                with endpoint.lock:
+                    status = (500 if endpoint.failing and endpoint.rng.random() < endpoint.failing
+                              else endpoint.status)
+                    endpoint.received.append(body)
+                    if status == 200:
+                        endpoint.accepted.append(body)
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
