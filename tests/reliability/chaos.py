@@ -141,7 +141,9 @@ def run(w: World, *, nudges: int, daemons: int, seconds: float, seed: int,
             return all(wanted <= g for g in got)
 
         wait_for(everything, timeout=180, what="every nudge on every channel")
-        for daemon in running + stopping:
+        for daemon in running:  # one SIGTERM each (those stopping had theirs)
+            wait_for(lambda d=daemon: "started:" in d.text() or d.process.poll() is not None,
+                     what="a daemon to start")
             if daemon.process.poll() is None:
                 daemon.signal(signal.SIGTERM)
         for daemon in running + stopping:

@@ -199,18 +199,6 @@ class Dispatcher:
             log.exception("%s channel raised while delivering", channel.name)
             return try_again(f"{type(error).__name__}: {error}")
 
-    def record_in_doubt(self) -> int:
-        """Stopping with attempts still sending: record each "in doubt" (final, against
-        its token: an outcome recorded meanwhile stays). In a worker thread."""
-        now, recorded = self.now(), 0
-        for token, (interview_id, number, name) in list(self.sending.items()):
-            if self.store.record_delivery(interview_id, number, name, DeliveryStatus.IN_DOUBT,
-                                          now, IN_DOUBT, attempt=token):
-                recorded += 1
-                log.warning("nudge %d for interview %d by %s is in doubt: %s", number,
-                            interview_id, name, IN_DOUBT)
-        return recorded
-
     def _record(self, name: str, covered: list[Job], result: Result) -> None:
         now = self.now()
         if result.ok:
@@ -246,3 +234,17 @@ class Dispatcher:
                 continue  # another daemon took it over: its attempt, its record
             self.retries.failed(name, job, result, retry_at)
             self.retries.schedule_retry(interview_id, job.number, name, retry_at)
+
+
+def record_in_doubt(dispatcher: Dispatcher) -> int:
+    """Stopping with attempts still sending: record each "in doubt" (final, against
+    its token: an outcome recorded meanwhile stays). In a worker thread."""
+    now, recorded = dispatcher.now(), 0
+    for token, (interview_id, number, name) in list(dispatcher.sending.items()):
+        if dispatcher.store.record_delivery(interview_id, number, name,
+                                            DeliveryStatus.IN_DOUBT, now, IN_DOUBT,
+                                            attempt=token):
+            recorded += 1
+            log.warning("nudge %d for interview %d by %s is in doubt: %s", number,
+                        interview_id, name, IN_DOUBT)
+    return recorded

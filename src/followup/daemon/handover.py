@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from followup.daemon import pickup
-from followup.daemon.dispatch import Dispatcher
+from followup.daemon.dispatch import Dispatcher, record_in_doubt
 from followup.daemon.planner import Planner
 from followup.daemon.work import Due, Retry
 from followup.errors import UserError
@@ -69,7 +69,7 @@ class Handover:
             return
         if self.dispatcher is not None:
             with contextlib.suppress(UserError):  # unrecorded: their leases lapse
-                await asyncio.to_thread(self.dispatcher.record_in_doubt)
+                await asyncio.to_thread(record_in_doubt, self.dispatcher)
         for task in left:
             task.cancel()
         await asyncio.gather(*left, return_exceptions=True)
