@@ -9,6 +9,7 @@ Used by tests/reliability/test_chaos.py (short) and bench/chaos.py (longer).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
 import signal
@@ -140,7 +141,8 @@ def run(w: World, *, nudges: int, daemons: int, seconds: float, seed: int,
                    set().union(*(_companies(_text(p)) for p in endpoint.accepted))]
             return all(wanted <= g for g in got)
 
-        wait_for(everything, timeout=180, what="every nudge on every channel")
+        with contextlib.suppress(AssertionError):  # what is missing is counted, as lost
+            wait_for(everything, timeout=180, what="every nudge on every channel")
         for daemon in running:  # one SIGTERM each (those stopping had theirs)
             wait_for(lambda d=daemon: "started:" in d.text() or d.process.poll() is not None,
                      what="a daemon to start")
