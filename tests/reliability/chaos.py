@@ -40,8 +40,9 @@ CHANNELS = ("command", "email", "apprise")
 
 
 class ChaosSMTP:
-    """Keeps each message it accepts; `mode` is "ok", "slow" (answers after
-    `slow_seconds`) or "drop" (closes the connection before answering: not received)."""
+    """Keeps each message it receives; `mode` is "ok", "slow" (answers after
+    `slow_seconds`: the message is received, the answer is late) or "drop" (closes
+    the connection before answering: not received)."""
 
     def __init__(self, slow_seconds: float) -> None:
         self.mode = "ok"
@@ -52,11 +53,11 @@ class ChaosSMTP:
         if self.mode == "drop":
             server.transport.close()
             return "421 never seen"
-        if self.mode == "slow":
-            await asyncio.sleep(self.slow_seconds)
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
         text = str(message["Subject"]) + "\n" + message.get_body(("plain",)).get_content()
-        self.received.append(_companies(text))
+        self.received.append(_companies(text))  # the server has it: it delivers it
+        if self.mode == "slow":  # however late it answers, or if the client is gone
+            await asyncio.sleep(self.slow_seconds)
         return "250 Message accepted for delivery"
 
 
