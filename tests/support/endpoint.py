@@ -25,7 +25,13 @@ class Endpoint:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length))
+                try:
+                    body = json.loads(self.rfile.read(length))
+                except ValueError:  # a client killed mid-request: nothing received
+                    self.send_response(400)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 with endpoint.lock:
                     status = (500 if endpoint.failing and endpoint.rng.random() < endpoint.failing
                               else endpoint.status)
