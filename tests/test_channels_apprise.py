@@ -4,10 +4,7 @@ its URLs in an Apprise configuration file in a temporary folder."""
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,41 +12,8 @@ from followup import channels
 from followup.channels.apprise import AppriseChannel, readiness
 from followup.channels.base import DeliveryResult
 from followup.config import AppriseSettings, parse_text
+from support.endpoint import Endpoint
 from support.notices import single
-
-
-class Endpoint:
-    """An HTTP server on 127.0.0.1 that records what is POSTed and answers `status`."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.status = 200
-        self.hold = False  # answer only once `release` is set (a slow service)
-        self.release = threading.Event()
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                endpoint.received.append(json.loads(self.rfile.read(length)))
-                if endpoint.hold:
-                    endpoint.release.wait(30)
-                self.send_response(endpoint.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")

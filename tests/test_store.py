@@ -152,7 +152,7 @@ def test_update_delete_and_not_found(db):
     added = db.add_interview(interview(), T0)
     record = db.update_interview(added.id, {"status": Status.HEARD, "outcome": "offer"}, T0)
     assert record.interview.status is Status.HEARD and record.interview.outcome == "offer"
-    db.add_followup(added.id, T0 + timedelta(days=3), "sent", T0)
+    db.add_followup(added.id, T0 + timedelta(days=3), "sent", T0, 0)
     db.delete_interview(added.id)
     with pytest.raises(NotFound):
         db.get(added.id)
@@ -166,8 +166,8 @@ def test_update_delete_and_not_found(db):
 
 def test_followups_are_numbered_in_order(db):
     added = db.add_interview(interview(), T0)
-    db.add_followup(added.id, T0 + timedelta(days=3), "first", T0)
-    record = db.add_followup(added.id, T0 + timedelta(days=9), "second", T0)
+    db.add_followup(added.id, T0 + timedelta(days=3), "first", T0, 0)
+    record = db.add_followup(added.id, T0 + timedelta(days=9), "second", T0, 1)
     assert [(f.number, f.note) for f in record.followups] == [(1, "first"), (2, "second")]
 
 
@@ -193,13 +193,12 @@ def test_the_claim_asks_the_rules_inside_the_transaction(db):
 def test_a_delivery_is_taken_by_one_owner_at_a_time(db):
     added = db.add_interview(interview(), T0)
     db.claim_nudge(added.id, 1, T0, ["email"], T0, "dead-daemon", lambda r: True)
-    # Held by another process: only a taker naming that owner gets it, once its lease
-    # ended (here: the process is known dead) or lapsed.
+    # Held by another process: taken only once its lease ended (here: the process is
+    # known dead) or lapsed; then by one taker.
     assert not db.take_delivery(added.id, 1, "email", "me", T0)
-    assert not db.take_delivery(added.id, 1, "email", "me", T0, previous_owner="dead-daemon")
     db.end_leases("dead-daemon")
-    assert db.take_delivery(added.id, 1, "email", "me", T0, previous_owner="dead-daemon")
-    assert not db.take_delivery(added.id, 1, "email", "you", T0, previous_owner="dead-daemon")
+    assert db.take_delivery(added.id, 1, "email", "me", T0)
+    assert not db.take_delivery(added.id, 1, "email", "you", T0)
     retry_at = T0 + timedelta(minutes=1)
     db.record_delivery(added.id, 1, "email", DeliveryStatus.RETRYING, T0, "421",
                        retry_at)
@@ -242,9 +241,9 @@ def test_records_below_the_cap_leave_out_interviews_with_nothing_left(db):
     nudged_twice = db.add_interview(interview(company="Nudged twice"), T0)
     halfway = db.add_interview(interview(company="Halfway"), T0)
     for number in (1, 2):
-        db.add_followup(sent_twice.id, T0 + timedelta(days=number), "", T0)
+        db.add_followup(sent_twice.id, T0 + timedelta(days=number), "", T0, number - 1)
         db.claim_nudge(nudged_twice.id, number, T0, [], T0, "me", lambda r: True)
-    db.add_followup(halfway.id, T0 + timedelta(days=1), "", T0)
+    db.add_followup(halfway.id, T0 + timedelta(days=1), "", T0, 0)
     db.claim_nudge(halfway.id, 1, T0, ["email"], T0, "me", lambda r: True)
     below = [r.interview.company for r in db.records([Status.WAITING], below=2)]
     assert below == ["Fresh", "Halfway"]

@@ -32,18 +32,19 @@ def db(request, tmp_path):
     store.close()
 
 
-def sent(interview_id: int, message_id: str = "<f1@me.example>") -> Finding:
+def sent(interview_id: int, message_id: str = "<f1@me.example>", before: int = 0) -> Finding:
+    """A follow-up found in Sent, decided when `before` follow-ups were recorded."""
     message = Message(Folder.SENT, message_id, "me@me.example", SENT_AT, "Following up")
     return Finding(Kind.FOLLOWUP_SENT, (interview_id,), message,
-                   counterpart="hr@acme.example")
+                   counterpart="hr@acme.example", followups_before=before)
 
 
 def test_a_follow_up_found_in_sent_is_numbered_after_one_recorded_by_hand(db):
     added = db.add_interview(Interview(0, "Acme", "Engineer", T0), T0)
-    db.add_followup(added.id, T0 + timedelta(days=1), "by hand", T0)
+    db.add_followup(added.id, T0 + timedelta(days=1), "by hand", T0, 0)
     before = db.newest_change()
 
-    assert MailboxRecords(db).record_followup(sent(added.id), "from Sent", LATER)
+    assert MailboxRecords(db).record_followup(sent(added.id, before=1), "from Sent", LATER)
 
     record = db.get(added.id)
     assert [(f.number, f.sent_at, f.note) for f in record.followups] == [
@@ -62,7 +63,7 @@ def test_a_follow_up_for_a_gone_interview_records_nothing(db):
     assert not MailboxRecords(db).record_followup(sent(added.id), "from Sent", LATER)
     assert MailboxRecords(db).seen(["<f1@me.example>"]) == set()  # its row rolled back
     with pytest.raises(NotFound):
-        db.add_followup(added.id, SENT_AT, "by hand", LATER)
+        db.add_followup(added.id, SENT_AT, "by hand", LATER, 0)
 
 
 def test_the_follow_ups_found_in_sent_by_message_and_by_interview(db):

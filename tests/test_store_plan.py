@@ -95,8 +95,8 @@ def write(db: Store, history: dict) -> None:
               status=history["status"], snoozed_until=history["snooze"])
     for number, fired_at in enumerate(history["fired"], 1):
         db.claim_nudge(new, number, fired_at, [], fired_at, "test/1/1", lambda _: True)
-    for sent_at in history["sent"]:
-        db.add_followup(new, sent_at, "", T0)
+    for count, sent_at in enumerate(history["sent"]):
+        db.add_followup(new, sent_at, "", T0, count)
     if history["later_snooze"] is not None:
         db.update_interview(new, {"snoozed_until": history["later_snooze"]}, T0)
 
@@ -146,11 +146,11 @@ def test_each_write_that_moves_the_next_nudge_moves_its_row(db):
     fired = T0 + timedelta(days=1)
     db.claim_nudge(new, 1, fired, ["email"], fired, "t/1/1", lambda _: True)
     assert new not in plan_rows(db)  # nudge 1 reached nobody yet: no window for nudge 2
-    db.record_delivery(new, 1, "email", DeliveryStatus.DELIVERED, fired, owner="t/1/1")
+    db.record_delivery(new, 1, "email", DeliveryStatus.DELIVERED, fired)
     assert plan_rows(db)[new].number == 2  # it reached the user: nudge 2 is planned
     db.update_interview(new, {"snoozed_until": T0 + timedelta(days=3)}, T0)
     assert (plan_rows(db)[new].number, plan_rows(db)[new].again) == (1, True)
-    db.add_followup(new, T0 + timedelta(days=2), "", T0)
+    db.add_followup(new, T0 + timedelta(days=2), "", T0, 0)
     assert (plan_rows(db)[new].number, plan_rows(db)[new].again) == (2, False)
     db.update_interview(new, {"status": Status.HEARD}, T0)
     assert new not in plan_rows(db)

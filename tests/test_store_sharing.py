@@ -36,7 +36,7 @@ def test_every_write_is_in_the_change_log(db):
     assert [r.interview.id for r in records] == [first, second]
     mark = found.newest
     db.update_interview(first, {"company": "Acme Corp"}, T0)
-    db.add_followup(second, T0 + timedelta(days=1), "", T0)
+    db.add_followup(second, T0 + timedelta(days=1), "", T0, 0)
     assert db.changed_since(mark)[0].interview_ids == {first, second}
     mark = db.newest_change()
     db.delete_interview(first)
@@ -68,31 +68,60 @@ def test_a_reader_behind_the_pruned_log_looks_at_everything(db):
 def test_a_lease_is_taken_over_only_once_it_lapsed_on_the_database_clock(db):
     added = add(db)
     db.lease_seconds = 3600
-    db.claim_nudge(added, 1, T0, ["email"], T0, "laptop", lambda r: True)
+    db.claim_nudge(added, 1, T0, ["email"], T0, "laptop", lambda r: True,
+                   {"email": "laptop-1"})
     # The taker's own clock says a year later: it does not matter, the database decides.
     later = T0 + timedelta(days=365)
-    assert not db.take_delivery(added, 1, "email", "server", later, previous_owner="laptop")
+    assert not db.take_delivery(added, 1, "email", "server", later, "server-1")
     assert db.undelivered(lapsed_only=True) == []
     db.lease_seconds = -1  # the laptop's last renewal ran out a second ago
-    assert db.renew_leases("laptop") == 1
+    assert db.renew_leases("laptop", {"laptop-1"}) == 1
     assert [p.owner for p in db.undelivered(lapsed_only=True)] == ["laptop"]
     db.lease_seconds = 3600
-    assert db.take_delivery(added, 1, "email", "server", T0, previous_owner="laptop")
-    assert not db.take_delivery(added, 1, "email", "third", T0, previous_owner="laptop")
+    assert db.take_delivery(added, 1, "email", "server", T0, "server-1")
+    assert not db.take_delivery(added, 1, "email", "third", T0, "third-1")
 
 
 def test_a_late_owner_cannot_record_a_delivery_it_lost(db):
     added = add(db)
     db.lease_seconds = -1  # lapsed at once
-    db.claim_nudge(added, 1, T0, ["email"], T0, "laptop", lambda r: True)
+    db.claim_nudge(added, 1, T0, ["email"], T0, "laptop", lambda r: True,
+                   {"email": "laptop-1"})
     db.lease_seconds = 3600
-    assert db.take_delivery(added, 1, "email", "server", T0, previous_owner="laptop")
+    assert db.take_delivery(added, 1, "email", "server", T0, "server-1")
     assert not db.record_delivery(added, 1, "email", DeliveryStatus.DELIVERED, T0,
-                                  owner="laptop")
-    assert db.renew_leases("laptop") == 0
-    assert db.record_delivery(added, 1, "email", DeliveryStatus.DELIVERED, T0, owner="server")
+                                  attempt="laptop-1")
+    assert db.renew_leases("laptop", {"laptop-1"}) == 0
+    assert db.record_delivery(added, 1, "email", DeliveryStatus.DELIVERED, T0,
+                              attempt="server-1")
     delivery = db.get(added).nudges[0].deliveries[0]
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
+
+
+def test_two_attempts_of_one_process_are_told_apart_by_their_tokens(db):
+    added = add(db)
+    db.claim_nudge(added, 1, T0, ["email"], T0, "laptop", lambda r: True,
+                   {"email": "first"})
+    # The same process may not take its own delivery while the lease holds.
+    assert not db.take_delivery(added, 1, "email", "laptop", T0, "second")
+    db.end_attempts({"first"})  # the first attempt ended without a record
+    assert db.take_delivery(added, 1, "email", "laptop", T0, "second")
+    assert db.renew_leases("laptop", {"first"}) == 0
+    assert not db.record_delivery(added, 1, "email", DeliveryStatus.DELIVERED, T0,
+                                  attempt="first")
+    assert db.record_delivery(added, 1, "email", DeliveryStatus.DELIVERED, T0,
+                              attempt="second")
+
+
+def test_a_delivery_owned_before_leases_existed_counts_as_lapsed(db):
+    from followup.store.tables import deliveries
+
+    added = add(db)
+    db.claim_nudge(added, 1, T0, ["email"], T0, "old-daemon", lambda r: True)
+    with db.engine.begin() as conn:  # as migration 0008 left it: owned, no lease
+        conn.execute(deliveries.update().values(lease_until=None))
+    assert [p.owner for p in db.undelivered(lapsed_only=True)] == ["old-daemon"]
+    assert db.take_delivery(added, 1, "email", "server", T0, "server-1")
 
 
 def test_a_claim_leaves_the_other_daemons_channels_waiting_for_them(db):

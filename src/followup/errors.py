@@ -25,6 +25,17 @@ class NotFound(UserError):
         self.interview_id = interview_id
 
 
+class RecordedMeanwhile(UserError):
+    """Follow-up `number` was recorded by someone else (the mailbox watch, a button)
+    between reading and writing: nothing was added."""
+
+    def __init__(self, interview_id: int, number: int) -> None:
+        super().__init__(f"follow-up {number} of interview {interview_id} was recorded "
+                         "meanwhile (by the mailbox watch or a notification button): "
+                         "nothing was added; see `followup show`")
+        self.number = number
+
+
 class ConfigError(UserError):
     """The configuration file is unreadable or invalid. Exit 78.
 

@@ -32,7 +32,7 @@ class ReplyOutcome(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
-    """Where one channel's delivery of one nudge stands. The last three are final:
+    """Where one channel's delivery of one nudge stands. The last four are final:
     no scan takes them up again."""
 
     PENDING = "pending"  # claimed, not attempted yet (or being attempted)
@@ -40,11 +40,13 @@ class DeliveryStatus(StrEnum):
     DELIVERED = "delivered"
     GAVE_UP = "gave up"  # failed too long or too often; `error` says why
     CANCELLED = "cancelled"  # no longer wanted: the employer replied, the follow-up was sent
+    IN_DOUBT = "in doubt"  # the daemon stopped while the channel was sending: it may have
+    # arrived, so it is never sent again blindly (DESIGN "Exactly once")
 
     @property
     def final(self) -> bool:
         return self in (DeliveryStatus.DELIVERED, DeliveryStatus.GAVE_UP,
-                        DeliveryStatus.CANCELLED)
+                        DeliveryStatus.CANCELLED, DeliveryStatus.IN_DOUBT)
 
 
 class Source(StrEnum):
@@ -270,6 +272,8 @@ class Notice:
     title: str
     body: str
     reminders: tuple[Reminder, ...]
+    # A channel with several destinations (Apprise's URLs): those that already have it.
+    done: frozenset[str] = frozenset()
 
     @property
     def is_digest(self) -> bool:

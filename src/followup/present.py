@@ -123,6 +123,8 @@ def delivery_text(d: Delivery, zone: ZoneInfo, now: datetime) -> str:
                                          if error else "")
     if d.status is DeliveryStatus.CANCELLED:
         return f"{d.channel} cancelled" + (f" ({error})" if error else "")
+    if d.status is DeliveryStatus.IN_DOUBT:
+        return f"{d.channel} in doubt ({error or 'it may have arrived'}; not sent again)"
     return f"{d.channel} {d.status}" + (f" ({error})" if error else "")
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from followup import inputs, rules
 from followup.app.core import Core
-from followup.errors import UserError
+from followup.errors import RecordedMeanwhile, UserError
 from followup.models import HeardVia, Status, View
 
 log = logging.getLogger("followup")
@@ -17,11 +17,16 @@ log = logging.getLogger("followup")
 
 class Actions(Core):
     def sent(self, interview_id: int, at: str | None = None, note: str = "",
-             force: bool = False) -> View:
+             force: bool = False, number: int | None = None) -> View:
+        """Record the next follow-up; with `number`, only if it is that one (raises
+        RecordedMeanwhile when it is recorded already, also by a racing writer)."""
         now = self.now()
         sent_at = inputs.moment(at, self.settings.zone, "sent time") if at else now
         note = inputs.one_line(note, "note")
         record = self.store.get(interview_id)
+        expected = record.followups_sent  # the store records it only if this still holds
+        if number is not None and expected >= number:
+            raise RecordedMeanwhile(interview_id, number)
         limit = self.policy.max_followups
         if record.followups_sent >= limit and not force:
             raise UserError(f"{record.followups_sent} follow-up(s) to "
@@ -33,7 +38,7 @@ class Actions(Core):
                             f"({self.local(record.interview.interview_at):%Y-%m-%d %H:%M})")
         if sent_at > now + timedelta(minutes=5):
             raise UserError("a follow-up cannot be recorded as sent in the future")
-        record = self.store.add_followup(interview_id, sent_at, note, now)
+        record = self.store.add_followup(interview_id, sent_at, note, now, expected)
         self._changed(interview_id)
         return self.view(record)
 
@@ -129,8 +134,9 @@ class Actions(Core):
     def sent_from_nudge(self, interview_id: int, number: int) -> bool:
         """Record follow-up `number` as sent now, unless it is recorded; returns whether
         it recorded it."""
-        if self.store.get(interview_id).followups_sent >= number:
+        try:
+            self.sent(interview_id, number=number)
+        except RecordedMeanwhile:
             return False
-        self.sent(interview_id)
         return True
 

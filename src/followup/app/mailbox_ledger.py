@@ -112,4 +112,5 @@ def _candidate(record: Record, from_mail: set[datetime]) -> Candidate:
         id=interview.id, company=interview.company, role=interview.role,
         interview_at=interview.interview_at, email=interview.email, domains=interview.domains,
         manual_followups=tuple(f.sent_at for f in record.followups
-                               if f.sent_at not in from_mail))
+                               if f.sent_at not in from_mail),
+        followups=record.followups_sent)

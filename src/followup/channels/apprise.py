@@ -18,6 +18,7 @@ deliver to is not, until the user adds one.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import stat
 from pathlib import Path
@@ -35,6 +36,7 @@ NOT_INSTALLED = ("the apprise package is not installed: pip install 'followup[ap
 
 class AppriseChannel(Channel):
     name = "apprise"
+    several_destinations = True
 
     def __init__(self, settings: AppriseSettings, *, timeout: float = 30.0) -> None:
         self._settings = settings
@@ -42,11 +44,11 @@ class AppriseChannel(Channel):
 
     async def deliver(self, notice: Notice) -> Result:
         try:
-            return await asyncio.to_thread(self._send, notice.title, notice.body)
+            return await asyncio.to_thread(self._send, notice.title, notice.body, notice.done)
         except Exception as error:  # a channel never raises: Apprise's own failure
             return try_again(f"Apprise failed: {error}")
 
-    def _send(self, title: str, body: str) -> Result:
+    def _send(self, title: str, body: str, done: frozenset[str] = frozenset()) -> Result:
         try:
             import apprise
         except ImportError:
@@ -60,15 +62,31 @@ class AppriseChannel(Channel):
             server.socket_read_timeout = self._timeout * 2 / 3
             sender.add(server)
         tag = self._settings.tag or apprise.common.MATCH_ALL_TAG
-        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
-            outcome = sender.notify(body=body, title=title, tag=tag)
-        if _no_match(outcome):
+        servers = list(sender.find(tag=tag))
+        if not servers:
             return needs_fix(f"no Apprise URL to deliver to{_tag_words(self._settings)} in "
                              f"{_where(self._settings)}")
-        if not outcome:
+        reached, failed = set(), 0
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+            for server in servers:  # one by one: each URL's result is recorded
+                name = destination(server)
+                if name in done:
+                    continue
+                if server.notify(body=body, title=title):
+                    reached.add(name)
+                else:
+                    failed += 1
+        if failed:
             said = " ".join(captured.getvalue().split())[-300:]
-            return try_again(f"Apprise could not deliver: {said or 'no reason given'}")
-        return DELIVERED
+            return Result(try_again("").outcome,
+                          f"Apprise could not deliver to {failed} of {len(servers)} URL(s): "
+                          f"{said or 'no reason given'}", frozenset(reached))
+        return Result(DELIVERED.outcome, "", frozenset(reached))
+
+
+def destination(server) -> str:
+    """A URL's name in the database: a digest, since the URL carries tokens."""
+    return hashlib.sha256(server.url(privacy=False).encode()).hexdigest()[:16]
 
 
 def config_paths(settings: AppriseSettings) -> list[Path]:
@@ -103,14 +121,6 @@ def readiness(settings: AppriseSettings) -> list[str]:
             problems.append(f"{path} is readable by others and its URLs carry tokens: "
                             f"chmod 600 {path}")
     return problems
-
-
-def _no_match(outcome: object) -> bool:
-    """Nothing matched: None from Apprise 1.x, a NOMATCH result from 2.x."""
-    if outcome is None:
-        return True
-    status = getattr(outcome, "status", None)
-    return getattr(status, "name", str(status)).upper().endswith("NOMATCH")
 
 
 def _where(settings: AppriseSettings) -> str:

@@ -35,6 +35,8 @@ class DeliveryResult(StrEnum):
 class Result:
     outcome: DeliveryResult
     reason: str = ""
+    # A channel with several destinations: those this attempt reached (also on failure).
+    delivered_to: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -61,6 +63,9 @@ class Channel(ABC):
     # Desktop and email take one digest when many nudges fall due at once;
     # the command channel is a machine interface and gets each nudge.
     takes_digest: ClassVar[bool] = True
+    # Apprise delivers to several destinations: each one's result is recorded, and a
+    # retry goes only to those that failed (`Notice.done`, `Result.delivered_to`).
+    several_destinations: ClassVar[bool] = False
 
     @abstractmethod
     async def deliver(self, notice: Notice) -> Result:

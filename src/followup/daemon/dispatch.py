@@ -3,10 +3,14 @@
 A nudge is claimed in the database (the unique constraint on interview and
 number decides between racing daemons; a snoozed nudge coming back is claimed
 again by a compare-and-set on its `fired_at`) before any channel sees it. Each
-enabled channel then delivers on its own, and its result is recorded at once:
-delivered; retrying, with a time for the next attempt; or gave up. The only
-window in which a nudge can reach a channel twice is between the channel
-accepting it and that result being written, one statement later.
+channel's delivery is claimed under an attempt's own token (DESIGN "Exactly
+once"), marked in flight here before the claim commits, so that a rescan
+reading the fresh claim never takes it for a stranded one. Each enabled
+channel then delivers on its own, and its result is recorded at once, against
+the token (a fence: a late attempt records nothing): delivered; retrying, with
+a time for the next attempt; or gave up. The only window in which a nudge can
+reach a channel twice is between the channel accepting it and that result
+being written, one statement later.
 
 What happens after a failure (when to try again, when to give up, taking a
 delivery up again) is `retries`'s job.
@@ -15,6 +19,7 @@ delivery up again) is `retries`'s job.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -24,24 +29,25 @@ from followup import content, rules
 from followup.channels.base import Channel, Result, try_again
 from followup.config import Settings
 from followup.daemon.retries import Retries
-from followup.daemon.work import Due, Job, Key, Retry, RetryScheduler
+from followup.daemon.work import Due, Job, Retry, RetryScheduler, new_attempt
 from followup.errors import UserError
 from followup.models import DeliveryStatus, Policy, Record
 
 log = logging.getLogger("followup")
 
 DIGEST_OVER = 3  # more nudges than this at once go to desktop and email as one digest
-ATTEMPT_TIMEOUT = 90.0  # each channel keeps its own, shorter deadline; this bounds a bad one
+SLOW_ATTEMPT = 90.0  # each channel keeps its own, shorter deadline; past this, say so (and wait)
+IN_DOUBT = "the daemon stopped while the channel was sending: it may have arrived"
 
 
 class Dispatcher:
-    """Carries nudges from "due" to "recorded". `in_flight` holds the deliveries this
-    process is attempting right now (shared with the daemon's planner: any other
-    delivery it owns was stranded by an error and may be taken up again)."""
+    """Carries nudges from "due" to "recorded". `in_flight` holds the tokens of the
+    attempts under way in this process (shared with the daemon's planner, which
+    never takes one of them up again, and with the lease renewal)."""
 
     def __init__(self, store, channels: Mapping[str, Channel], settings: Settings,
                  policy: Policy, owner: str, now: Callable[[], datetime],
-                 schedule_retry: RetryScheduler, in_flight: set[Key] | None = None,
+                 schedule_retry: RetryScheduler, in_flight: set[str] | None = None,
                  failing: dict[str, str] | None = None, installation: str = "") -> None:
         self.store = store
         self.channels = dict(channels)
@@ -50,6 +56,7 @@ class Dispatcher:
         self.now = now
         self.in_flight = in_flight if in_flight is not None else set()
         self.installation = installation  # the database's random id (Store.installation_id)
+        self.sending: dict[str, tuple[int, int, str]] = {}  # token -> the delivery it sends
         self.retries = Retries(store, settings, policy, owner, now, schedule_retry,
                                self.in_flight, failing if failing is not None else {})
 
@@ -68,13 +75,16 @@ class Dispatcher:
         now = self.now()
         work: dict[str, list[Job]] = {name: [] for name in self.channels}
         for item in due:
-            record = await self._guarded(self._claim, item, now)
-            if record is not None:
-                for jobs in work.values():
-                    jobs.append(Job(record, item.number, 0, now))
+            claimed = await self._guarded(self._claim, item, now)
+            if claimed is not None:
+                record, tokens = claimed
+                for name, jobs in work.items():
+                    jobs.append(Job(record, item.number, 0, now, tokens[name]))
         for retry in retries:
+            if retry.channel not in work:  # disabled by a reload since it was planned:
+                continue  # not taken, so free for a daemon that has the channel
             job = await self._guarded(self.retries.take, retry, now)
-            if job is not None and retry.channel in work:
+            if job is not None:
                 work[retry.channel].append(job)
         await asyncio.gather(*(self._deliver(name, jobs, now)
                                for name, jobs in work.items() if jobs))
@@ -89,28 +99,37 @@ class Dispatcher:
 
     # --- claiming ------------------------------------------------------------------------
 
-    def _claim(self, item: Due, now: datetime) -> Record | None:
+    def _claim(self, item: Due, now: datetime) -> tuple[Record, dict[str, str]] | None:
         def still_due(record: Record) -> bool:
             upcoming = rules.next_nudge(record, self.policy, now)
             return (upcoming is not None and upcoming.number == item.number
                     and upcoming.again == item.again
                     and not upcoming.stale and upcoming.fire_at <= now)
 
-        claim = self.store.claim_again if item.again else self._claim_first(item)
-        record = claim(item.interview_id, item.number, self.channels, now, self.owner,
-                       still_due)
-        if record is not None:
-            self.in_flight.update((item.interview_id, item.number, name)
-                                  for name in self.channels)
-            log.info("claimed nudge %d for interview %d (%s)%s", item.number,
-                     item.interview_id, record.interview.company,
-                     " again, after its snooze" if item.again else "")
-        return record
+        # In flight before the claim commits, each channel's attempt by its own token:
+        # a rescan reading the claim meanwhile sees attempts under way, and a claim
+        # that fails takes out only its own tokens.
+        tokens = {name: new_attempt() for name in self.channels}
+        self.in_flight.update(tokens.values())
+        record = None
+        try:
+            claim = self.store.claim_again if item.again else self._claim_first(item)
+            record = claim(item.interview_id, item.number, self.channels, now, self.owner,
+                           still_due, attempts=tokens)
+        finally:
+            if record is None:
+                self.in_flight.difference_update(tokens.values())
+        if record is None:
+            return None
+        log.info("claimed nudge %d for interview %d (%s)%s", item.number,
+                 item.interview_id, record.interview.company,
+                 " again, after its snooze" if item.again else "")
+        return record, tokens
 
     def _claim_first(self, item: Due):
-        def claim(interview_id, number, channels, now, owner, still_due):
+        def claim(interview_id, number, channels, now, owner, still_due, attempts):
             return self.store.claim_nudge(interview_id, number, item.opens_at, channels, now,
-                                          owner, still_due)
+                                          owner, still_due, attempts)
         return claim
 
     # --- delivering -------------------------------------------------------------------------
@@ -132,14 +151,31 @@ class Dispatcher:
                 batches = [(content.notice([r]), [job])
                            for r, job in zip(reminders, jobs, strict=True)]
             for notice, covered in batches:
-                result = await self._attempt(channel, replace(notice, key=self._key(notice,
-                                                                                  covered)))
+                sending = {job.attempt: (job.record.interview.id, job.number, name)
+                           for job in covered if job.attempt is not None}
+                self.sending.update(sending)
+                try:
+                    done = (await asyncio.to_thread(self._reached, name, covered)
+                            if channel.several_destinations else frozenset())
+                    result = await self._attempt(channel, replace(
+                        notice, key=self._key(notice, covered), done=done))
+                finally:
+                    for token in sending:
+                        self.sending.pop(token, None)
                 await asyncio.to_thread(self._record, name, covered, result)
         finally:
-            # Whatever happened, these are no longer being attempted: what was not
-            # recorded (a database error) is taken up again by the next scan.
-            self.in_flight.difference_update((job.record.interview.id, job.number, name)
-                                             for job in jobs)
+            # Whatever happened, these are no longer being attempted; what was not
+            # recorded (a database error) has its lease ended, for the next rescan.
+            tokens = {job.attempt for job in jobs if job.attempt is not None}
+            self.in_flight.difference_update(tokens)
+            with contextlib.suppress(UserError):  # else the leases lapse on their own
+                await asyncio.to_thread(self.store.end_attempts, tokens)
+
+    def _reached(self, name: str, covered: list[Job]) -> frozenset[str]:
+        """The destinations every covered delivery already reached: not again."""
+        reached = [self.store.reached(job.record.interview.id, job.number, name)
+                   for job in covered]
+        return frozenset.intersection(*reached) if reached else frozenset()
 
     def _key(self, notice, covered: list[Job]) -> str:
         """The notice's identity (an email's Message-ID): the same for every attempt at
@@ -149,10 +185,18 @@ class Dispatcher:
         return f"{notice.key}.{fired:%Y%m%d%H%M%S}.{self.installation}".rstrip(".")
 
     async def _attempt(self, channel: Channel, notice) -> Result:
+        """The attempt's real outcome: never a failure recorded while the channel may
+        still send (each channel is bounded by its own network timeouts)."""
+        attempt = asyncio.ensure_future(channel.deliver(notice))
         try:
-            return await asyncio.wait_for(channel.deliver(notice), ATTEMPT_TIMEOUT)
-        except TimeoutError:
-            return try_again(f"no answer within {ATTEMPT_TIMEOUT:.0f} s")
+            done, _ = await asyncio.wait({attempt}, timeout=SLOW_ATTEMPT)
+            if not done:
+                log.warning("%s is still sending after %.0f s; waiting for its outcome",
+                            channel.name, SLOW_ATTEMPT)
+            return await attempt
+        except asyncio.CancelledError:
+            attempt.cancel()
+            raise
         except Exception as error:  # a channel should not raise; never let it stop the rest
             log.exception("%s channel raised while delivering", channel.name)
             return try_again(f"{type(error).__name__}: {error}")
@@ -166,25 +210,43 @@ class Dispatcher:
             company = job.record.interview.company
             if result.ok:
                 if self.store.record_delivery(interview_id, job.number, name,
-                                              DeliveryStatus.DELIVERED, now, owner=self.owner):
+                                              DeliveryStatus.DELIVERED, now,
+                                              attempt=job.attempt,
+                                              destinations=result.delivered_to):
                     log.info("delivered nudge %d for interview %d (%s) by %s", job.number,
                              interview_id, company, name)
                 else:
                     log.warning("delivered nudge %d for interview %d by %s after another "
-                                "daemon took it over (our lease lapsed)", job.number,
+                                "attempt took it over (our lease lapsed)", job.number,
                                 interview_id, name)
                 continue
             retry_at, why = self.retries.next_attempt(job, result, now)
             if retry_at is None:
                 if self.store.record_delivery(interview_id, job.number, name,
                                               DeliveryStatus.GAVE_UP, now,
-                                              f"{why}: {result.reason}", owner=self.owner):
+                                              f"{why}: {result.reason}", attempt=job.attempt,
+                                              destinations=result.delivered_to):
                     log.warning("%s gave up on nudge %d for interview %d (%s) %s: %s", name,
                                 job.number, interview_id, company, why, result.reason)
                 continue  # else another daemon took it over: its attempt, its record
             if not self.store.record_delivery(interview_id, job.number, name,
                                               DeliveryStatus.RETRYING, now, result.reason,
-                                              retry_at, owner=self.owner):
+                                              retry_at, attempt=job.attempt,
+                                              destinations=result.delivered_to):
                 continue  # another daemon took it over: its attempt, its record
             self.retries.failed(name, job, result, retry_at)
             self.retries.schedule_retry(interview_id, job.number, name, retry_at)
+
+
+def record_in_doubt(dispatcher: Dispatcher) -> int:
+    """Stopping with attempts still sending: record each "in doubt" (final, against
+    its token: an outcome recorded meanwhile stays). In a worker thread."""
+    now, recorded = dispatcher.now(), 0
+    for token, (interview_id, number, name) in list(dispatcher.sending.items()):
+        if dispatcher.store.record_delivery(interview_id, number, name,
+                                            DeliveryStatus.IN_DOUBT, now, IN_DOUBT,
+                                            attempt=token):
+            recorded += 1
+            log.warning("nudge %d for interview %d by %s is in doubt: %s", number,
+                        interview_id, name, IN_DOUBT)
+    return recorded

@@ -8,13 +8,15 @@ its deliveries are renewed in the database (see `pickup.leases_renewed`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
 from followup.daemon import pickup
-from followup.daemon.dispatch import Dispatcher
+from followup.daemon.dispatch import Dispatcher, record_in_doubt
 from followup.daemon.planner import Planner
 from followup.daemon.work import Due, Retry
+from followup.errors import UserError
 
 log = logging.getLogger("followup")
 
@@ -58,6 +60,20 @@ class Handover:
         _, pending = await asyncio.wait(self.tasks, timeout=grace)
         return pending
 
+    async def finish(self, grace: float) -> None:
+        """Stopping: wait up to `grace` seconds for the dispatches under way; the attempts
+        still sending then are recorded "in doubt" (never sent again blindly), and
+        what has not started is let go (the next daemon takes it up)."""
+        left = await self.settle(grace)
+        if not left:
+            return
+        if self.dispatcher is not None:
+            with contextlib.suppress(UserError):  # unrecorded: their leases lapse
+                await asyncio.to_thread(record_in_doubt, self.dispatcher)
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+
     def _flush_soon(self) -> None:
         """Gather what falls due together, so that many nudges make one digest."""
         if self.flush_handle is None:
@@ -79,7 +95,8 @@ class Handover:
                         retries: list[Retry]) -> None:
         try:
             every = self.lease_seconds / 3
-            async with pickup.leases_renewed(dispatcher.store, self.owner, every):
+            async with pickup.leases_renewed(dispatcher.store, self.owner, every,
+                                             dispatcher.in_flight):
                 await dispatcher.dispatch(due, retries)
         except Exception:
             log.exception("delivery failed unexpectedly; the next rescan tries again")

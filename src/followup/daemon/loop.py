@@ -53,7 +53,6 @@ from followup.daemon.resume import watch_resume
 from followup.daemon.schedule import HORIZON
 from followup.daemon.sdnotify import SystemdNotifier
 from followup.daemon.sourcing import SourceBuilder, SourceHost, UseCases, UsesBuilder
-from followup.daemon.work import Key
 from followup.errors import UserError
 
 log = logging.getLogger("followup")
@@ -87,7 +86,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(
             timezone="UTC",
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
-        self.in_flight: set[Key] = set()
+        self.in_flight: set[str] = set()
         self.failing: dict[str, str] = {}
         self.planner = Planner(self.scheduler, self.owner, self.in_flight, now,
                                lambda due: self.handover.due(due),
@@ -154,8 +153,7 @@ class Daemon:
             self.resume_watch.cancel()
             await asyncio.gather(self.resume_watch, return_exceptions=True)
         await self.pokes.close()
-        for task in await self.handover.settle(STOP_GRACE):
-            task.cancel()
+        await self.handover.finish(STOP_GRACE)
         await _close_channels(self.channels)
         with contextlib.suppress(UserError):
             await asyncio.to_thread(self.store.daemon_stopped, self.owner)

@@ -142,10 +142,11 @@ def open_patiently(database_url: str, wait: Callable[[float], object] = time.sle
 
 
 @contextlib.asynccontextmanager
-async def leases_renewed(store, owner: str, every: float):
-    """While the block runs (deliveries in flight), renew `owner`'s leases every
-    `every` seconds, so that no other daemon takes them over."""
-    task = asyncio.get_running_loop().create_task(_renew(store, owner, every))
+async def leases_renewed(store, owner: str, every: float, attempts: set[str]):
+    """While the block runs (deliveries in flight), renew every `every` seconds the
+    leases of `owner`'s attempts under way (`attempts`: their tokens, as they come
+    and go), so that nobody takes them over."""
+    task = asyncio.get_running_loop().create_task(_renew(store, owner, every, attempts))
     try:
         yield
     finally:
@@ -154,10 +155,10 @@ async def leases_renewed(store, owner: str, every: float):
             await task
 
 
-async def _renew(store, owner: str, every: float) -> None:
+async def _renew(store, owner: str, every: float, attempts: set[str]) -> None:
     while True:
         await asyncio.sleep(every)
         try:
-            await asyncio.to_thread(store.renew_leases, owner)
+            await asyncio.to_thread(store.renew_leases, owner, set(attempts))
         except UserError as error:
             log.warning("could not renew the delivery leases: %s", error.message)

@@ -10,6 +10,11 @@ applied: a NOTIFY on PostgreSQL (see `pickup`) and the periodic rescan read
 its tail, so a rescan costs one small read when nothing changed. The rescan
 also takes over the deliveries of other daemons whose lease lapsed.
 
+Every read of the database that plans (the log's tail, a full scan, a look at
+some interviews) is applied before the next read begins (`reading`, a lock
+held from the read to the end of its application): so reads are applied in
+the order they were made, and an older snapshot never overwrites a newer plan.
+
 Time is judged by the wall clock, never by the monotonic one, which stops
 while the machine sleeps: the periodic rescan looks at everything again when
 the wall clock says the last full scan is older than half the horizon, or
@@ -29,7 +34,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from followup import rules
 from followup.daemon.schedule import HORIZON, Schedule
-from followup.daemon.work import Due, Key, Retry
+from followup.daemon.work import Due, Retry
 from followup.errors import NotFound
 from followup.models import Policy, Status
 
@@ -41,11 +46,11 @@ CLOCK_SLACK = timedelta(seconds=30)  # wall and monotonic time may drift this mu
 class Planner:
     """Keeps the scheduler's jobs (`schedule`) in step with the database.
 
-    `fire` and `fire_retry` are called when a job runs. `in_flight` is the set of
-    deliveries this process is attempting right now (see `Dispatcher`).
+    `fire` and `fire_retry` are called when a job runs. `in_flight` holds the tokens
+    of the attempts under way in this process (see `Dispatcher`).
     """
 
-    def __init__(self, scheduler: AsyncIOScheduler, owner: str, in_flight: set[Key],
+    def __init__(self, scheduler: AsyncIOScheduler, owner: str, in_flight: set[str],
                  now: Callable[[], datetime], fire: Callable[[Due], object],
                  fire_retry: Callable[[Retry], object]) -> None:
         self.scheduler = scheduler
@@ -61,6 +66,7 @@ class Planner:
         self.last_prune: datetime | None = None
         self.last_look: tuple[datetime, float] | None = None  # (wall, monotonic)
         self.adopt_plan = True
+        self.reading = asyncio.Lock()  # one read-and-apply at a time, in order
 
     def use(self, store, policy: Policy, channels: Collection[str]) -> None:
         """Plan for these settings from now on (after start or a reload): an empty
@@ -110,9 +116,12 @@ class Planner:
         if self.recheck:
             again, self.recheck = self.recheck, set()
             await self.look_at(sorted(again))
-        # One trip to the database's thread: each one wakes the process twice.
-        changes, lapsed = await asyncio.to_thread(self._look_around)
-        await self.apply(changes)
+        async with self.reading:
+            # One trip to the database's thread: each one wakes the process twice.
+            changes, lapsed = await asyncio.to_thread(self._look_around)
+            everything = self._apply(changes)
+        if everything:
+            await self.full_scan()
         self.take_over(lapsed)
         self.scheduler.wakeup()  # due jobs are found by wall time, after a suspend too
 
@@ -124,13 +133,17 @@ class Planner:
 
     async def catch_up(self) -> None:
         """Apply what changed since the last look, whoever wrote it (see `pickup`)."""
-        await self.apply(await asyncio.to_thread(self.store.changed_since, self.cursor))
+        async with self.reading:
+            changes = await asyncio.to_thread(self.store.changed_since, self.cursor)
+            everything = self._apply(changes)
+        if everything:
+            await self.full_scan()
 
-    async def apply(self, changes: tuple) -> None:
+    def _apply(self, changes: tuple) -> bool:
+        """Apply what a read of the log found; True when it says "look at everything"."""
         found, records, pending = changes
         if found.everything:
-            await self.full_scan()
-            return
+            return True
         now, present = self.now(), set()
         for record in records:
             present.add(record.interview.id)
@@ -143,17 +156,20 @@ class Planner:
         if found.interview_ids:
             log.debug("applied changes to %d interview(s)", len(found.interview_ids))
             self.scheduler.wakeup()
+        return False
 
     def take_over(self, lapsed: list) -> None:
-        """Take over the lapsed deliveries of other daemons, on channels we have."""
+        """Take over the deliveries whose lease lapsed (another daemon's, or one of this
+        process's attempts that ended without a record), on channels we have."""
         for delivery in lapsed:
-            if delivery.channel in self.schedule.channels and delivery.owner != self.owner:
+            if (delivery.channel in self.schedule.channels
+                    and delivery.attempt not in self.schedule.in_flight):
                 interview_id = delivery.record.interview.id
                 log.info("taking over nudge %d for interview %d by %s from %s (its lease "
                          "lapsed)", delivery.number, interview_id, delivery.channel,
-                         delivery.owner)
+                         "this process" if delivery.owner == self.owner else delivery.owner)
                 self.schedule.schedule_retry(interview_id, delivery.number, delivery.channel,
-                                             self.now(), previous_owner=delivery.owner)
+                                             self.now())
 
     def clock_says_look(self) -> bool:
         now, ticks = self.now(), time.monotonic()
@@ -176,6 +192,10 @@ class Planner:
         after `use` makes the plan ours when it is under other settings; a later one
         that finds it so (another daemon started with other settings) reads through
         the rules instead of rebuilding it back."""
+        async with self.reading:
+            await self._full_scan()
+
+    async def _full_scan(self) -> None:
         self.full_scan_wanted = True  # until this one is done
         cursor = await asyncio.to_thread(self.store.newest_change)
         now = self.now()
@@ -213,12 +233,13 @@ class Planner:
     async def look_at(self, interview_ids: Collection[int]) -> None:
         """Look again at some interviews after the CLI (or a source) changed them."""
         for interview_id in interview_ids:
-            try:
-                record = await asyncio.to_thread(self.store.get, interview_id)
-            except NotFound:
-                self.schedule.unplan(interview_id)
-                continue
-            self.schedule.plan(record, self.now())
+            async with self.reading:
+                try:
+                    record = await asyncio.to_thread(self.store.get, interview_id)
+                except NotFound:
+                    self.schedule.unplan(interview_id)
+                    continue
+                self.schedule.plan(record, self.now())
         self.scheduler.wakeup()
 
 

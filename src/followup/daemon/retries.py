@@ -23,7 +23,7 @@ from followup import rules
 from followup.backoff import backoff_delay
 from followup.channels.base import DeliveryResult, Result
 from followup.config import Settings
-from followup.daemon.work import Job, Key, Retry, RetryScheduler
+from followup.daemon.work import Job, Retry, RetryScheduler, new_attempt
 from followup.errors import NotFound
 from followup.models import DeliveryStatus, Policy, Record, Status
 
@@ -39,7 +39,7 @@ class Retries:
 
     def __init__(self, store, settings: Settings, policy: Policy, owner: str,
                  now: Callable[[], datetime], schedule_retry: RetryScheduler,
-                 in_flight: set[Key], failing: dict[str, str]) -> None:
+                 in_flight: set[str], failing: dict[str, str]) -> None:
         self.store = store
         self.settings = settings
         self.policy = policy
@@ -55,15 +55,22 @@ class Retries:
         if not rules.is_working_time(now, self.policy):
             later = rules.first_working_instant(now, self.policy)
             if later is not None:
-                self.schedule_retry(retry.interview_id, retry.number, retry.channel, later,
-                                    retry.previous_owner)
+                self.schedule_retry(retry.interview_id, retry.number, retry.channel, later)
             return None
         try:
             record = self.store.get(retry.interview_id)
         except NotFound:
             return None
-        if not self.store.take_delivery(retry.interview_id, retry.number, retry.channel,
-                                        self.owner, now, retry.previous_owner):
+        attempt = new_attempt()
+        self.in_flight.add(attempt)  # before the take commits (see `Dispatcher._claim`)
+        taken = False
+        try:
+            taken = self.store.take_delivery(retry.interview_id, retry.number, retry.channel,
+                                             self.owner, now, attempt)
+        finally:
+            if not taken:
+                self.in_flight.discard(attempt)
+        if not taken:
             return None
         interview = record.interview
         if interview.status is not Status.WAITING or record.followups_sent >= retry.number:
@@ -71,17 +78,18 @@ class Retries:
                    else f"the interview is {interview.status}"
                    if interview.status is not Status.WAITING
                    else f"follow-up {retry.number} was already sent")
+            self.in_flight.discard(attempt)
             self.store.record_delivery(retry.interview_id, retry.number, retry.channel,
                                        DeliveryStatus.CANCELLED, now, f"not sent: {why}",
-                                       owner=self.owner)
+                                       attempt=attempt)
             log.info("cancelled the %s delivery of nudge %d for interview %d: %s",
                      retry.channel, retry.number, retry.interview_id, why)
             return None
-        self.in_flight.add((retry.interview_id, retry.number, retry.channel))
         attempts = _attempts(record, retry.number, retry.channel)
         log.info("retrying nudge %d for interview %d by %s (attempt %d)", retry.number,
                  retry.interview_id, retry.channel, attempts + 1)
-        return Job(record, retry.number, attempts, _fired_at(record, retry.number) or now)
+        return Job(record, retry.number, attempts, _fired_at(record, retry.number) or now,
+                   attempt)
 
     def next_attempt(self, job: Job, result: Result, now: datetime
                      ) -> tuple[datetime | None, str]:

@@ -18,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from followup import rules
 from followup.daemon.owners import process_alive
-from followup.daemon.work import Due, Key, Retry
+from followup.daemon.work import Due, Retry
 from followup.models import NextNudge, Policy, Record
 
 log = logging.getLogger("followup")
@@ -29,11 +29,11 @@ HORIZON = timedelta(hours=12)  # jobs are kept for nudges due within this
 class Schedule:
     """The scheduler's jobs for one set of settings (see `use`).
 
-    `fire` and `fire_retry` are called when a job runs. `in_flight` is the set of
-    deliveries this process is attempting right now (see `Dispatcher`).
+    `fire` and `fire_retry` are called when a job runs. `in_flight` holds the tokens
+    of the attempts under way in this process (see `Dispatcher`).
     """
 
-    def __init__(self, scheduler: AsyncIOScheduler, owner: str, in_flight: set[Key],
+    def __init__(self, scheduler: AsyncIOScheduler, owner: str, in_flight: set[str],
                  fire: Callable[[Due], object], fire_retry: Callable[[Retry], object]) -> None:
         self.scheduler = scheduler
         self.owner = owner
@@ -94,25 +94,27 @@ class Schedule:
 
     def plan_retry(self, pending, now: datetime) -> None:
         """Plan the next attempt of an unfinished delivery, unless it is being attempted
-        right now: here (in flight), or by another live process. A delivery this
-        process owns but is not attempting was stranded by an error: take it back."""
+        right now: here (its attempt's token in flight), or under a lease that has not
+        lapsed (this process's too: a stranded attempt's lease ends or lapses, and the
+        take waits for that). The lease of a process on this machine that died ends now."""
         owner = pending.owner
         key = (pending.record.interview.id, pending.number, pending.channel)
-        if owner == self.owner and key in self.in_flight:
+        if pending.attempt is not None and pending.attempt in self.in_flight:
             return
-        if owner is not None and owner != self.owner:
-            if process_alive(owner, self.store.engine.dialect.name == "sqlite"):
-                return  # being delivered by another daemon (its lease says until when)
+        if owner is not None and not pending.lapsed:
+            if owner == self.owner or process_alive(
+                    owner, self.store.engine.dialect.name == "sqlite"):
+                return  # being delivered (its lease says until when)
             self.store.end_leases(owner)  # a process that died: no need to wait for its lease
         when = max(pending.next_attempt_at or now, now)
-        self.schedule_retry(*key, when, previous_owner=owner)
+        self.schedule_retry(*key, when)
 
-    def schedule_retry(self, interview_id: int, number: int, channel: str, when: datetime,
-                       previous_owner: str | None = None) -> None:
+    def schedule_retry(self, interview_id: int, number: int, channel: str,
+                       when: datetime) -> None:
         if channel not in self.channels:
             return
         when = rules.first_working_instant(when, self.policy) or when
-        retry = Retry(interview_id, number, channel, previous_owner)
+        retry = Retry(interview_id, number, channel)
         self.scheduler.add_job(self._fired_retry, "date", run_date=when, args=[retry],
                                id=f"retry-{interview_id}-{number}-{channel}",
                                replace_existing=True)

@@ -3,6 +3,7 @@ one channel's attempt at one nudge."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,24 +23,28 @@ class Due:
 
 @dataclass(frozen=True, slots=True)
 class Retry:
-    """A delivery to attempt again; `previous_owner` is set when taking over from a
-    process that died while delivering (or from this one, after an error)."""
+    """A delivery to attempt again (after a failure, or taken over once its lease lapsed)."""
 
     interview_id: int
     number: int
     channel: str
-    previous_owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One channel's attempt at one nudge: `attempts` made before, the nudge's firing."""
+    """One channel's attempt at one nudge: `attempts` made before, the nudge's firing,
+    and the attempt's token (the fence its lease and its record are written against)."""
 
     record: Record
     number: int
     attempts: int
     fired_at: datetime
+    attempt: str | None = None
 
 
-Key = tuple[int, int, str]  # interview, nudge number, channel
-RetryScheduler = Callable[..., None]  # (interview, number, channel, when, previous owner)
+RetryScheduler = Callable[..., None]  # (interview, number, channel, when)
+
+
+def new_attempt() -> str:
+    """A new attempt's token: unique, so no two attempts, even of one process, share one."""
+    return secrets.token_hex(16)

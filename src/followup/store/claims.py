@@ -4,7 +4,7 @@ or a compare-and-set on `fired_at` for a snoozed nudge's second claim)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from followup.models import Record
 from followup.store import changes as change_log
 from followup.store import daemons
-from followup.store.dbtime import now_plus
+from followup.store.dbtime import lapsed
 from followup.store.records import load_records
 from followup.store.tables import deliveries, nudges
 from followup.store.transactions import Transactions
@@ -25,12 +25,14 @@ class Claims(Transactions):
 
     def claim_nudge(self, interview_id: int, number: int, opens_at: datetime,
                     channels: Iterable[str], now: datetime, owner: str,
-                    still_due: Callable[[Record], bool]) -> Record | None:
+                    still_due: Callable[[Record], bool],
+                    attempts: Mapping[str, str] | None = None) -> Record | None:
         """Claim nudge `number` of an interview, with a pending delivery per channel.
 
         In one write transaction: re-read the interview, ask `still_due` whether
         the rules still want this nudge now, and insert it, its deliveries
-        owned by `owner` (the claiming process). Returns the record as it was
+        owned by `owner` (the claiming process), each under its attempt's token
+        from `attempts` (channel -> token). Returns the record as it was
         before the claim, or None when the nudge is no longer due or another
         process claimed it first (the unique constraint decides).
         """
@@ -42,15 +44,16 @@ class Claims(Transactions):
                 nudge_id = conn.execute(nudges.insert().values(
                     interview_id=interview_id, number=number, opens_at=opens_at,
                     fired_at=now)).inserted_primary_key[0]
-                self._insert_deliveries(conn, nudge_id, list(channels), now, owner)
+                self._insert_deliveries(conn, nudge_id, list(channels), now, owner,
+                                        attempts or {})
                 change_log.note(conn, interview_id)
                 return found[0]
         except IntegrityError:
             return None
 
     def claim_again(self, interview_id: int, number: int, channels: Iterable[str],
-                    now: datetime, owner: str, still_due: Callable[[Record], bool]
-                    ) -> Record | None:
+                    now: datetime, owner: str, still_due: Callable[[Record], bool],
+                    attempts: Mapping[str, str] | None = None) -> Record | None:
         """Claim nudge `number` once more, after the user snoozed it (see
         `rules.next_nudge`): a new delivery per channel, owned by `owner`.
 
@@ -72,8 +75,7 @@ class Claims(Transactions):
                 nudges.c.interview_id == interview_id, nudges.c.number == number)).scalar()
             # Being attempted: held by a daemon whose lease has not lapsed (database clock).
             busy = conn.execute(sa.select(sa.func.count()).select_from(deliveries).where(
-                deliveries.c.nudge_id == row, deliveries.c.owner.is_not(None),
-                deliveries.c.lease_until >= now_plus(conn.dialect.name))).scalar()
+                deliveries.c.nudge_id == row, sa.not_(lapsed(conn.dialect.name)))).scalar()
             if busy:
                 return None
             moved = conn.execute(nudges.update().where(
@@ -81,21 +83,23 @@ class Claims(Transactions):
             if moved.rowcount != 1:
                 return None
             conn.execute(deliveries.delete().where(deliveries.c.nudge_id == row))
-            self._insert_deliveries(conn, row, list(channels), now, owner)
+            self._insert_deliveries(conn, row, list(channels), now, owner, attempts or {})
             change_log.note(conn, interview_id)
             return found[0]
 
     def _insert_deliveries(self, conn: Connection, nudge_row: int, mine: list[str],
-                           now: datetime, owner: str) -> None:
-        """A claimed nudge's deliveries: the claimer's channels under its lease, and
-        (several daemons) the channels only others have, waiting for them unowned."""
+                           now: datetime, owner: str, tokens: Mapping[str, str]) -> None:
+        """A claimed nudge's deliveries: the claimer's channels under its lease and
+        their attempts' tokens, and (several daemons) the channels only others have,
+        waiting for them unowned."""
         rows = [{"nudge_id": nudge_row, "channel": name, "status": "pending",
-                 "attempts": 0, "next_attempt_at": now, "owner": owner} for name in mine]
+                 "attempts": 0, "next_attempt_at": now, "owner": owner,
+                 "attempt": tokens.get(name)} for name in mine]
         if rows:
             conn.execute(deliveries.insert().values(lease_until=self._lease(conn)), rows)
         others = sorted(daemons.remembered_channels(conn) - set(mine))
         if others:
             conn.execute(deliveries.insert(), [
                 {"nudge_id": nudge_row, "channel": name, "status": "pending",
-                 "attempts": 0, "next_attempt_at": now, "owner": None}
+                 "attempts": 0, "next_attempt_at": now, "owner": None, "attempt": None}
                 for name in others])

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from followup.store.tables import deliveries
+
 
 def now_plus(dialect: str, seconds: float = 0) -> sa.ColumnElement:
     """The database's current time plus `seconds`, as a naive UTC timestamp."""
@@ -22,6 +24,13 @@ def now_plus(dialect: str, seconds: float = 0) -> sa.ColumnElement:
     return sa.literal_column(
         f"(strftime('%Y-%m-%d %H:%M:%S', 'now', '{shift} seconds') || "
         f"substr(strftime('%f', 'now', '{shift} seconds'), 3) || '000')", sa.DateTime)
+
+
+def lapsed(dialect: str) -> sa.ColumnElement:
+    """A delivery's lease has lapsed, or was never held, or was ended (NULL: also
+    the deliveries owned before leases existed, migration 0008), or nobody owns it."""
+    return sa.or_(deliveries.c.owner.is_(None), deliveries.c.lease_until.is_(None),
+                  deliveries.c.lease_until < now_plus(dialect))
 
 
 def database_now(conn: Connection) -> datetime:

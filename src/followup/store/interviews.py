@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from followup.errors import NotFound, UserError
+from followup.errors import NotFound, RecordedMeanwhile, UserError
 from followup.models import Interview, Record, Status
 from followup.store import changes as change_log
 from followup.store.records import load_by_status, load_records, touch
@@ -24,16 +24,20 @@ from followup.store.transactions import Transactions
 
 
 def append_followup(conn: Connection, interview_id: int, sent_at: datetime, note: str,
-                    now: datetime) -> bool:
-    """Write the interview's next follow-up (numbered after those recorded), touch the
-    interview and note the change, in the caller's transaction. False when the
-    interview does not exist (nothing is written then)."""
+                    now: datetime, expected: int) -> bool:
+    """Write the interview's follow-up number `expected + 1`, touch the interview and
+    note the change, in the caller's transaction: a compare-and-set on the number of
+    follow-ups recorded, which the caller read as `expected` (so that two writers who
+    both saw follow-up k missing record it once). False when the interview does not
+    exist or the count moved meanwhile (nothing is written then)."""
     exists = conn.execute(sa.select(interviews.c.id).where(
         interviews.c.id == interview_id)).first()
     if exists is None:
         return False
     count = conn.execute(sa.select(sa.func.count()).select_from(followups).where(
         followups.c.interview_id == interview_id)).scalar()
+    if count != expected:
+        return False
     conn.execute(followups.insert().values(
         interview_id=interview_id, number=count + 1, sent_at=sent_at, note=note))
     touch(conn, interview_id, now)
@@ -82,11 +86,14 @@ class Interviews(Transactions):
             change_log.note(conn, interview_id)
 
     def add_followup(self, interview_id: int, sent_at: datetime, note: str,
-                     now: datetime) -> Record:
-        """Record a follow-up as the next number for the interview. Raises NotFound."""
+                     now: datetime, expected: int) -> Record:
+        """Record follow-up `expected + 1` (see `append_followup`). Raises NotFound, and
+        RecordedMeanwhile when the interview's follow-ups are no longer `expected`."""
         with self._write() as conn:
-            if not append_followup(conn, interview_id, sent_at, note, now):
-                raise NotFound(interview_id)
+            if not append_followup(conn, interview_id, sent_at, note, now, expected):
+                if not load_records(conn, [interview_id]):
+                    raise NotFound(interview_id)
+                raise RecordedMeanwhile(interview_id, expected + 1)
             return load_records(conn, [interview_id])[0]
 
     def remove_last_followup(self, interview_id: int, now: datetime) -> Record:

@@ -120,7 +120,8 @@ class MailboxRecords:
         def change(conn: Connection) -> bool:
             if finding.linked:
                 return True  # the user recorded it by hand already
-            return append_followup(conn, interview_id, finding.message.date, note, now)
+            return append_followup(conn, interview_id, finding.message.date, note, now,
+                                   finding.followups_before)
 
         return self._once(finding, interview_id, now, change)
 

@@ -105,6 +105,11 @@ deliveries = sa.Table(
     # Until when the owner holds it, on the database's clock (see store.dbtime); another
     # daemon takes it over after that. Naive UTC, written only by SQL expressions.
     sa.Column("lease_until", sa.DateTime, nullable=True),
+    # The token of the attempt holding it (claim or take-over; NULL between attempts):
+    # leases are renewed and results recorded only against it (migration 0010).
+    sa.Column("attempt", sa.String(32), nullable=True),
+    # JSON: the destinations (Apprise's URLs) already delivered to, by a channel with several.
+    sa.Column("destinations", sa.Text, nullable=True),
     sa.UniqueConstraint("nudge_id", "channel", name="uq_delivery_channel"),
     sa.Index("ix_deliveries_status", "status", "next_attempt_at"),
 )

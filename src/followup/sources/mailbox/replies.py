@@ -72,6 +72,7 @@ class Candidate:
     domains: tuple[str, ...] = ()
     # Follow-ups the user recorded by hand (not from a message): their times.
     manual_followups: tuple[datetime, ...] = ()
+    followups: int = 0  # how many are recorded, when this was read
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,9 @@ class Finding:
     linked: bool = False  # a follow-up the user already recorded: only remember the message
     counterpart: str = ""  # the employer's address: the sender, or the follow-up's recipient
     returns_on: date | None = None  # an auto_reply's return date (see `returns`)
+    # A follow-up found in Sent: the interview's follow-ups recorded when it was decided
+    # (it is recorded only if that count still holds: see store.append_followup).
+    followups_before: int = 0
 
 
 @dataclass
@@ -198,8 +202,10 @@ def _sent(message: Message, state: _State) -> Finding | None:
     if by_hand:
         rest = tuple(t for t in candidate.manual_followups if t != by_hand[0])
         state.waiting[candidate.id] = replace(candidate, manual_followups=rest)
+    else:  # recorded from this message: the next one found is numbered after it
+        state.waiting[candidate.id] = replace(candidate, followups=candidate.followups + 1)
     return Finding(Kind.FOLLOWUP_SENT, chosen, message, linked=bool(by_hand),
-                   counterpart=recipient)
+                   counterpart=recipient, followups_before=candidate.followups)
 
 
 def _thread(message: Message, state: _State) -> tuple[int, ...]:

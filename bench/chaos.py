@@ -1,0 +1,112 @@
+"""The chaos run, longer than the test suite's (tests/reliability/test_chaos.py).
+
+Several daemons as real subprocesses on one SQLite file and on one PostgreSQL
+database; hundreds of nudges fall due while the run SIGKILLs, SIGTERMs and
+SIGHUPs daemons at random, makes the SMTP server slow (answers after
+--slow seconds) or drop connections, and an Apprise endpoint fails half the
+time. Prints, per run and engine, the figures: nudges, kills, reloads, repeats
+(which), lost. Exit status 1 when a run lost a nudge, repeated more than its
+kills allow, or a daemon did not exit cleanly.
+
+    .venv/bin/python bench/chaos.py                       # 2 runs x both engines, 120 s
+    .venv/bin/python bench/chaos.py --runs 5 --seconds 60 --nudges 100 --engine sqlite
+
+Everything runs in a private work folder (its own XDG_* folders and HOME), removed
+at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reliability"))
+
+from chaos import CHANNELS, Figures, run
+
+from support.daemon import World
+from support.postgres import PostgresServer, binaries, write_pgpass
+
+
+def private_environment(root: Path) -> None:
+    """XDG folders, HOME and a file keyring of the run's own (never the user's)."""
+    home = root / "home"
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
+                 "XDG_RUNTIME_DIR"):
+        folder = home / name.lower()
+        folder.mkdir(parents=True, mode=0o700)
+        os.environ[name] = str(folder)
+    os.environ["HOME"] = str(home)
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = f"unix:path={home}/no-system-bus"
+    for name in ("FOLLOWUP_CONFIG", "DBUS_SESSION_BUS_ADDRESS", "NOTIFY_SOCKET",
+                 "WATCHDOG_USEC", "JOURNAL_STREAM", "DISPLAY"):
+        os.environ.pop(name, None)
+
+
+def passed(figures: Figures) -> bool:
+    """Nothing lost, clean exits, repeats within the kills. Deliveries in doubt (a stop
+    while the SMTP server took longer than the stop grace) are reported, not failed:
+    they count as lost only when they did not arrive."""
+    return (all(not lost for lost in figures.lost.values()) and not figures.bad_exits
+            and all(len(figures.repeats[c]) <= figures.kills for c in CHANNELS))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--nudges", type=int, default=200)
+    parser.add_argument("--daemons", type=int, default=3)
+    parser.add_argument("--slow", type=float, default=10.0,
+                        help="seconds the slow SMTP server takes to answer")
+    parser.add_argument("--engine", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    engines = args.engine or ["sqlite", "postgresql"]
+    root = Path(tempfile.mkdtemp(prefix="followup-chaos-"))
+    private_environment(root)
+    server = None
+    results: list[tuple[Figures, int, bool]] = []
+    try:
+        if "postgresql" in engines:
+            bin_dir = binaries()
+            if bin_dir is None:
+                print("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+                return 1
+            server = PostgresServer(bin_dir)
+            server.init()
+            server.start()
+            server.create_role()
+            write_pgpass(Path(os.environ["HOME"]), server)
+        for number in range(args.runs):
+            for engine in engines:
+                seed = (args.seed if args.seed is not None else int(time.time())) + number
+                folder = root / f"run-{number}-{engine}"
+                folder.mkdir()
+                url = server.url(server.create_database()) if engine == "postgresql" else None
+                w = World(folder, database_url=url)
+                figures = run(w, nudges=args.nudges, daemons=args.daemons,
+                              seconds=args.seconds, seed=seed, slow_seconds=args.slow,
+                              engine=engine)
+                ok = passed(figures)
+                results.append((figures, seed, ok))
+                print(f"[chaos] {'PASS' if ok else 'FAIL'} {figures.line()} (seed {seed})",
+                      flush=True)
+    finally:
+        if server is not None:
+            server.remove()
+        shutil.rmtree(root, ignore_errors=True)
+    good = sum(ok for _, _, ok in results)
+    print(f"\n{good} of {len(results)} chaos runs passed")
+    return 0 if good == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
