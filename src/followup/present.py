@@ -297,14 +297,16 @@ def draft_text(draft: Draft) -> str:
 
 def delivery_json(d: Delivery, zone: ZoneInfo) -> dict[str, Any]:
     """DESIGN's `status` (pending, delivered, failed), and the precise `state`:
-    pending, retrying (at `next_attempt_at`), delivered, gave up, cancelled."""
+    pending, retrying (at `next_attempt_at`), delivered, gave up, cancelled, in doubt
+    (the daemon stopped while the channel was sending: not confirmed, so `failed`)."""
     status = "failed" if d.status in FAILED_STATES else str(d.status)
     return {"channel": d.channel, "status": status, "state": str(d.status),
             "attempts": d.attempts, "delivered_at": iso(d.delivered_at, zone),
             "next_attempt_at": iso(d.next_attempt_at, zone), "error": plain_error(d.error)}
 
 
-FAILED_STATES = (DeliveryStatus.RETRYING, DeliveryStatus.GAVE_UP, DeliveryStatus.CANCELLED)
+FAILED_STATES = (DeliveryStatus.RETRYING, DeliveryStatus.GAVE_UP, DeliveryStatus.CANCELLED,
+                 DeliveryStatus.IN_DOUBT)
 
 
 def last_deliveries_json(last: Sequence, zone: ZoneInfo) -> list[dict[str, Any]]:
