@@ -141,7 +141,9 @@ def _history(interview: Interview, rng: random.Random, now: datetime, policy) ->
         deliveries = tuple(Delivery(name, DeliveryStatus.DELIVERED, 1,
                                     upcoming.fire_at + timedelta(seconds=1))
                            for name in ("desktop", "email"))
-        nudge = Nudge(upcoming.number, upcoming.fire_at, deliveries)
+        # It reached the user at once: that opens the next window (rules).
+        nudge = Nudge(upcoming.number, upcoming.fire_at, deliveries,
+                      reached_at=upcoming.fire_at + timedelta(seconds=1))
         record = replace(record, nudges=(*record.nudges, nudge))
         sent_at = upcoming.fire_at + timedelta(hours=rng.uniform(0.5, 48))
         if rng.random() < 0.5 and sent_at < now:
@@ -218,20 +220,16 @@ def _insert(path: Path, rows: list[tuple]) -> None:
 
 
 def add_due(path: Path, fire_times: list[datetime], created: datetime) -> list[int]:
-    """Insert waiting interviews at the given instants (first_after_days = 0 makes
-    each one's nudge fall due then); returns their ids."""
-    rows = [(f"Lag {n}", "Engineer", timestamp(at), "waiting", timestamp(created),
-             timestamp(created)) for n, at in enumerate(fire_times)]
-    conn = sqlite3.connect(path, isolation_level=None)
+    """Add waiting interviews at the given instants (first_after_days = 0 makes each
+    one's nudge fall due then), through the store as the command line does (so the
+    stored plan has them); returns their ids."""
+    store = Store.open(f"sqlite:///{path}")
     try:
-        conn.execute("BEGIN")
-        first = conn.execute("SELECT coalesce(max(id), 0) FROM interviews").fetchone()[0] + 1
-        conn.executemany("INSERT INTO interviews (company, role, interview_at, status, "
-                         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
-        conn.execute("COMMIT")
+        return [store.add_interview(Interview(id=0, company=f"Lag {n}", role="Engineer",
+                                              interview_at=at), created).id
+                for n, at in enumerate(fire_times)]
     finally:
-        conn.close()
-    return list(range(first, first + len(rows)))
+        store.close()
 
 
 def size_bytes(path: Path) -> int:
