@@ -150,8 +150,7 @@ def config(work: probe.Workspace, name: str, calendar: dict) -> Path:
 
 
 def store_password(work: probe.Workspace) -> None:
-    code = "from followup import passwords; passwords.set_password('jo', 'secret', 'calendar')"
-    subprocess.run([sys.executable, "-c", code], env=work.env, check=True, timeout=60)
+    probe.store_password(work.env, "jo", "secret", "calendar")
 
 
 # --- 1. latency ---------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -83,9 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     daemon = None
     try:
         server.start()
-        subprocess.run([sys.executable, "-c", "import sys; from followup import passwords; "
-                        "passwords.set_password(sys.argv[1], sys.argv[2], 'mailbox')",
-                        USER, PASSWORD], env=work.env, check=True, timeout=60)
+        probe.store_password(work.env, USER, PASSWORD, "mailbox")
         database, config = root / "db.sqlite", root / "config.toml"
         config.write_text(config_text(f"sqlite:///{database}", work.recorder,
                                       root / "delivered.txt", always_open=True)

@@ -113,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     daemon = None
     try:
         server.start()
-        subprocess.run([sys.executable, "-c", "import sys; from followup import passwords; "
-                        "passwords.set_password(sys.argv[1], sys.argv[2], 'mailbox')",
-                        USER, PASSWORD], env=work.env, check=True, timeout=60)
+        probe.store_password(work.env, USER, PASSWORD, "mailbox")
         now = datetime.now(UTC)
         database, config = root / "db.sqlite", root / "config.toml"
         text = (config_text(f"sqlite:///{database}", work.recorder, root / "delivered.txt")

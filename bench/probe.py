@@ -169,6 +169,15 @@ class Daemon:
                 self.process.wait(10)
 
 
+def store_password(env: dict[str, str], username: str, password: str, purpose: str) -> None:
+    """Keep a password in the benchmark's own keyring (`env` names a file backend in the
+    work folder), as `followup password set PURPOSE` does."""
+    code = ("import sys; from followup import passwords; "
+            "passwords.set_password(sys.argv[1], sys.argv[2], sys.argv[3])")
+    subprocess.run([sys.executable, "-c", code, username, password, purpose], env=env,
+                   check=True, timeout=60)
+
+
 def read_arrivals(path: Path) -> dict[tuple[int, int], list[float]]:
     """What the recorder wrote: (interview id, number) -> arrival times."""
     out: dict[tuple[int, int], list[float]] = {}

@@ -14,15 +14,10 @@ import pytest
 from freezegun import freeze_time
 
 from followup.daemon import wake
-from support.cli import dump, run, spawn
+from support.cli import dump, run, spawn, write_config
 
 NOW = "2026-11-23T10:00:00+01:00"  # a Monday morning in Berlin
 NO_DAEMON = "note: no followup daemon is running for this database"
-
-
-def write_config(path, database, extra: str = "", zone: str = "Europe/Berlin"):
-    path.write_text(f'timezone = "{zone}"\n{extra}\n[database]\nurl = "sqlite:///{database}"\n')
-    return path
 
 
 @pytest.fixture

@@ -9,14 +9,9 @@ import pytest
 from freezegun import freeze_time
 
 from followup.models import DeliveryStatus
-from support.cli import dump, run
+from support.cli import dump, run, write_config
 
 NOW = "2026-11-23T10:00:00+01:00"  # a Monday morning in Berlin
-
-
-def write_config(path, database, extra: str = "", zone: str = "Europe/Berlin"):
-    path.write_text(f'timezone = "{zone}"\n{extra}\n[database]\nurl = "sqlite:///{database}"\n')
-    return path
 
 
 @pytest.fixture

@@ -42,3 +42,10 @@ def dump(database: Path) -> list[str]:
     """The database's content, row for row, to compare before and after."""
     with sqlite3.connect(database) as conn:
         return list(conn.iterdump())
+
+
+def write_config(path: Path, database: Path, extra: str = "", zone: str = "Europe/Berlin"
+                 ) -> Path:
+    """A configuration file at `path`: the zone, `extra` lines, and a SQLite database."""
+    path.write_text(f'timezone = "{zone}"\n{extra}\n[database]\nurl = "sqlite:///{database}"\n')
+    return path
