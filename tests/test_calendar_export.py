@@ -220,3 +220,16 @@ def test_after_an_ignored_nudge_the_event_offers_the_first_follow_up(signed, tmp
     assert str(event["DESCRIPTION"]) == (
         "Time for follow-up 1 of 2 to Acme (Engineer). A draft:\n\n" + printed)
     assert "Subject: Thank you \N{EN DASH} Engineer interview" in printed
+
+
+@freeze_time(NOW)
+def test_after_a_sent_follow_up_the_event_offers_the_second(signed):
+    # Follow-up 1 was sent: nudge 2's event carries follow-up 2's draft, the one
+    # `followup draft` prints (the export once read the plan without the follow-ups).
+    interview = add(signed, "Acme", "2026-11-05T10:00", interviewer="Dana Smith")
+    assert signed("sent", str(interview)).code == 0
+    [event] = exported(signed)
+    assert str(event["SUMMARY"]) == "Follow up with Acme (2 of 2)"
+    printed = signed("draft", str(interview)).out.removesuffix("\n")
+    assert str(event["DESCRIPTION"]) == (
+        "Time for follow-up 2 of 2 to Acme (Engineer). A draft:\n\n" + printed)

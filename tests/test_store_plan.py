@@ -165,7 +165,7 @@ def test_due_reads_the_rows_falling_due_by_fire_time(db):
     later = add(db, interview_at=T0 + timedelta(days=30))
     gone_stale = add(db, interview_at=T0 - timedelta(days=400))
     found = db.planned_due(AROUND_THE_CLOCK, T0 + timedelta(days=14), T0 + timedelta(hours=1))
-    assert [interview.id for interview, _ in found] == [gone_stale, soon]  # interview time
+    assert [counted.interview.id for counted, _ in found] == [gone_stale, soon]  # by time
     assert later in plan_rows(db)
 
 
@@ -212,3 +212,18 @@ def test_a_daemon_reads_only_the_nudges_due_within_its_horizon_and_not_stale(db)
     now = T0 + timedelta(days=1) - timedelta(hours=6)
     found = db.planned_within(AROUND_THE_CLOCK, now + timedelta(hours=12), now)
     assert [(planned.interview_id, company) for planned, company in found] == [(soon, "Soon")]
+
+
+def test_a_listing_counts_follow_ups_and_nudges_in_one_read(db):
+    db.adopt_plan(AROUND_THE_CLOCK)
+    new = add(db)
+    fired = T0 + timedelta(days=1)
+    db.claim_nudge(new, 1, fired, ["email"], fired, "t/1/1", lambda _: True)
+    db.add_followup(new, T0 + timedelta(days=2), "", T0, 0)
+    [[(counted, planned)]] = db.planned_records(AROUND_THE_CLOCK, None)
+    assert (counted.followups_sent, counted.nudges_fired, planned.number) == (1, 1, 2)
+    assert counted.interview == db.get(new).interview
+    [[(brief, _)]] = db.planned_records(AROUND_THE_CLOCK, None, brief=True)
+    assert (brief.followups_sent, brief.nudges_fired) == (1, None)  # nudges not read
+    assert (brief.interview.id, brief.interview.company, brief.interview.interview_at) == (
+        new, counted.interview.company, counted.interview.interview_at)

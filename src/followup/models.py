@@ -148,6 +148,16 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class Counted:
+    """An interview with how many follow-ups and nudges it has, without the history
+    itself: what `list` shows of a record (read in one pass at any size)."""
+
+    interview: Interview
+    followups_sent: int = 0
+    nudges_fired: int | None = None  # None: not read (a brief listing, for a table)
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """What the rules need from the settings: [rules], [hours] and the zone."""
 
@@ -209,7 +219,7 @@ class PlannedNudge:
 class View:
     """An interview as the commands show it: its record and what comes next."""
 
-    record: Record
+    record: Record | Counted
     next: NextNudge | None
     # The fired nudge that reached no channel and so holds the next window shut (see
     # rules.unreached_nudge), when a follow-up is still to come; else None.

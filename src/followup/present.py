@@ -153,6 +153,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], limit: int = 40
 
 def width(text: str) -> int:
     """How many terminal columns the text takes."""
+    if text.isascii():  # one column a character (control characters are never stored)
+        return len(text)
     from wcwidth import wcswidth  # only the commands that print tables need it
 
     found = wcswidth(text)
@@ -161,6 +163,8 @@ def width(text: str) -> int:
 
 def _cut(text: str, limit: int) -> str:
     """The text, at most `limit` columns wide: cut with "…" when longer."""
+    if text.isascii():
+        return text if len(text) <= limit else text[:limit - 1] + "…"
     if width(text) <= limit:
         return text
     kept = ""
@@ -194,8 +198,13 @@ NO_INTERVIEWS = "No interviews. Add one with `followup add --company C --role R 
 
 def interview_row(v: View, zone: ZoneInfo, now: datetime) -> list[str]:
     return [str(v.interview.id), v.interview.company, v.interview.role,
-            f"{v.interview.interview_at.astimezone(zone):%Y-%m-%d %H:%M}",
-            str(v.interview.status), f"{v.record.followups_sent}", next_text(v, zone, now)]
+            _minute(v.interview.interview_at, zone), str(v.interview.status),
+            f"{v.record.followups_sent}", next_text(v, zone, now)]
+
+
+def _minute(moment: datetime, zone: ZoneInfo) -> str:
+    """'2026-11-27 09:00' in `zone` (isoformat is twice as fast as strftime)."""
+    return moment.astimezone(zone).isoformat(" ", "minutes")[:16]
 
 
 def interview_lines(pages: Iterable[Sequence[View]],
@@ -204,17 +213,28 @@ def interview_lines(pages: Iterable[Sequence[View]],
     """`interview_table`, a page of lines at a time as the pages come: the columns'
     widths are given (the widest cells in characters, from the database, and the texts
     that are not ASCII, measured here in terminal columns), the last column is not
-    padded."""
+    padded. The hot path of `list` at any size: each next nudge's text is made once
+    per distinct nudge time (overdue nudges share the first working instant)."""
     longest, wide = widest
     measured = {name: max([longest[name], *(width(_cut(text, limit)) for text in texts)])
                 for name, texts in wide.items()}
     cells = (longest["id"], min(measured["company"], limit), min(measured["role"], limit), 16,
              longest["status"], longest["sent"])
     widths = [max(len(header), cell) for header, cell in zip(LIST_HEADERS, cells, strict=False)]
+    nexts: dict[tuple, str] = {}
     first = True
     for views in pages:
-        lines = [_line([_cut(c, limit) for c in interview_row(v, zone, now)], widths)
-                 for v in views]
+        lines = []
+        for v in views:
+            coming = v.next
+            key = (coming.number, coming.fire_at, coming.stale) if coming else None
+            text = nexts.get(key)
+            if text is None:
+                text = nexts[key] = next_text(v, zone, now)
+            i = v.interview
+            lines.append(_line((str(i.id), _cut(i.company, limit), _cut(i.role, limit),
+                                _minute(i.interview_at, zone), str(i.status),
+                                str(v.record.followups_sent), text), widths))
         if first and lines:
             lines.insert(0, _line(LIST_HEADERS, widths))
             first = False

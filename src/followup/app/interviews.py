@@ -123,18 +123,22 @@ class Interviews(Core):
         raise UserError(f"{len(found)} waiting interviews are with {inputs.shown(company)}: "
                         f"{named}; give the ID")
 
-    def list(self, include_all: bool = False) -> list[View]:
+    def list(self, include_all: bool = False, brief: bool = False) -> list[View]:
         """The waiting interviews (every one with `include_all`), by interview time,
-        with their next nudge."""
-        return [view for views in self.list_pages(include_all) for view in views]
+        with their counts and next nudge (see `list_pages`)."""
+        return [view for views in self.list_pages(include_all, brief) for view in views]
 
-    def list_pages(self, include_all: bool = False) -> Iterator[list[View]]:
-        """`list` a page at a time, for printing as it is read: the next nudges come
-        from the stored plan when it is under our settings (see `store.plan`)."""
+    def list_pages(self, include_all: bool = False, brief: bool = False
+                   ) -> Iterator[list[View]]:
+        """`list` a page at a time, for printing as it is read: each view's record is
+        the interview with its counts (`Counted`: with `brief`, the interview holds only
+        what the table prints), its next nudge from the stored plan when it is under
+        our settings (see `store.plan`)."""
         statuses = None if include_all else [Status.WAITING]
         now, policy = self.now(), self.policy
-        for page in self.store.planned_records(policy, statuses):
-            yield [View(record, rules.nudge_at(planned, policy, now)) for record, planned in page]
+        for page in self.store.planned_records(policy, statuses, brief=brief):
+            yield [View(counted, rules.nudge_at(planned, policy, now))
+                   for counted, planned in page]
 
     def list_widths(self, include_all: bool = False
                     ) -> tuple[dict[str, int], dict[str, set[str]]]:
@@ -144,31 +148,32 @@ class Interviews(Core):
         statuses = None if include_all else [Status.WAITING]
         return self.store.list_widths(statuses), self.store.wide_texts(statuses)
 
-    def due(self, days: int = 14) -> tuple[list[View], list[View]]:
+    def due(self, days: int = 14, brief: bool = False) -> tuple[list[View], list[View]]:
         """The interviews whose nudge the daemon will deliver in the next `days` days,
-        soonest first, and those whose nudge is stale (will not be delivered)."""
+        soonest first, and those whose nudge is stale (will not be delivered); each
+        view's record is the interview with its counts (with `brief`, the interview
+        holds only what a table prints)."""
         if not 1 <= days <= 3650:
             raise UserError(f"--days {days} must be between 1 and 3650")
         now = self.now()
         horizon = now + timedelta(days=days)
-        views = self._due_views(now, horizon)
+        views = self._due_views(now, horizon, brief)
         coming = [v for v in views if v.due_next and v.due_next.fire_at <= horizon]
         coming.sort(key=lambda v: (v.due_next.fire_at, v.interview.id))
         stale = [v for v in views if v.next is not None and v.next.stale]
         return coming, stale
 
-    def _due_views(self, now: datetime, horizon: datetime) -> list[View]:
+    def _due_views(self, now: datetime, horizon: datetime, brief: bool) -> list[View]:
         """The interviews whose nudge fires by `horizon` or is stale: read by fire time
-        from the stored plan, each view's record holding the interview only (what `due`
-        and the export show); or, while a daemon keeps the plan under other settings,
+        from the stored plan; or, while a daemon keeps the plan under other settings,
         from the rules over every waiting record."""
         policy = self.policy
-        found = self.store.planned_due(policy, horizon, now)
+        found = self.store.planned_due(policy, horizon, now, brief)
         if found is None:
             records = self.store.records([Status.WAITING], below=policy.max_followups)
             return [View(record, rules.next_nudge(record, policy, now)) for record in records]
-        return [View(Record(interview), rules.nudge_at(planned, policy, now))
-                for interview, planned in found]
+        return [View(counted, rules.nudge_at(planned, policy, now))
+                for counted, planned in found]
 
     def draft(self, interview_id: int, number: int | None = None) -> tuple[View, Draft, int]:
         """The draft of the next follow-up to send, or of follow-up `number` (also one

@@ -52,7 +52,7 @@ def list_(ctx: Context, include_all: bool, as_json: bool) -> None:
     zone, promised = ctx.settings.zone, []
 
     def pages():  # printed as they are read; keeps the first page's promised nudges
-        for views in ctx.app.list_pages(include_all):
+        for views in ctx.app.list_pages(include_all, brief=not as_json):
             if not promised:
                 promised.extend(v for v in views if v.due_next)
             yield views
@@ -191,7 +191,7 @@ def due(ctx: Context, days: str, as_json: bool) -> None:
     if not (days.isascii() and days.isdigit() and len(days) <= 6 and 1 <= int(days) <= 3650):
         raise click.BadParameter(f"{days!r} is not a whole number of days, 1 or more "
                                  "(at most 3650)", param_hint="--days")
-    coming, stale = ctx.app.due(int(days))
+    coming, stale = ctx.app.due(int(days), brief=True)
     if as_json:
         emit(present.due_json(coming, ctx.settings.zone))
     else:

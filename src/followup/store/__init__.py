@@ -14,7 +14,8 @@ its module on the shared `transactions.Transactions`:
 - claims.py: claiming a nudge with its deliveries;
 - deliveries.py: attempts at a delivery, leases, what is undelivered;
 - sharing.py: several daemons: the change log and the daemons' register;
-- plan.py: the stored plan, each interview's next nudge (the rules' cache).
+- plan.py: the stored plan, each interview's next nudge (the rules' cache);
+- listing.py: what `list` prints, in one streamed pass (on the plan).
 
 Beside them: the tables (tables.py), loading records (records.py), the
 engines and migrations (engine.py, migrations/), the database clock
@@ -46,8 +47,8 @@ from followup.store.engine import (
     upgrade,
 )
 from followup.store.interviews import Interviews
+from followup.store.listing import Listings
 from followup.store.meta import Meta
-from followup.store.plan import Plans
 from followup.store.sharing import Sharing
 from followup.store.tables import UTCDateTime, metadata
 
@@ -55,7 +56,7 @@ __all__ = ["SCHEMA_HEAD", "PendingDelivery", "Store", "UTCDateTime", "Unreachabl
            "alembic_config", "metadata", "upgrade"]
 
 
-class Store(Interviews, Meta, Claims, Sharing, Deliveries, Plans):
+class Store(Interviews, Meta, Claims, Sharing, Deliveries, Listings):
     """The interview database. Build with `Store.open(url)`."""
 
     @classmethod

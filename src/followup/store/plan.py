@@ -45,16 +45,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from followup import rules
-from followup.models import Interview, PlannedNudge, Policy, Record, Status
+from followup.models import Counted, PlannedNudge, Policy, Status
 from followup.store.dbtime import now_plus
 from followup.store.records import (
-    INTERVIEW_COLUMNS,
-    interview_of,
+    counted_columns,
     load_by_status,
     load_records,
     parse_utc,
 )
-from followup.store.tables import daemons, followups, interviews, meta, plan
+from followup.store.tables import daemons, interviews, meta, plan
 from followup.store.transactions import Transactions
 from followup.store.turns import take_turn
 
@@ -223,65 +222,15 @@ class Plans(Transactions):
                 rebuild(conn, policy)
         return True
 
-    def planned_due(self, policy: Policy, until: datetime, now: datetime
-                    ) -> list[tuple[Interview, PlannedNudge]] | None:
+    def planned_due(self, policy: Policy, until: datetime, now: datetime, brief: bool = False
+                    ) -> list[tuple[Counted, PlannedNudge]] | None:
         """The interviews whose nudge fires by `until` (overdue ones too) or is stale
-        at `now`, with their planned nudge: one range read on the plan's indexes."""
+        at `now`, with their counts and planned nudge: one range read on the plan's
+        indexes (with `brief`, each interview holds only what a table prints)."""
         where = falling_due(until, now)
+        columns, counted = counted_columns(brief)
         return self._from_plan(policy, lambda conn: [
-            (interview_of(row[1:]), row[0]) for row in read(conn, where, *INTERVIEW_COLUMNS)])
-
-    def planned_records(self, policy: Policy, statuses: list[Status] | None,
-                        page: int = PAGE) -> Iterator[list[tuple[Record, PlannedNudge | None]]]:
-        """Every interview (or those in `statuses`) by interview time, with its planned
-        nudge (None: none will come), `page` at a time, in one read transaction: from
-        the stored plan when it is under `policy`, else from the rules."""
-        self.adopt_plan(policy)
-        with self._read() as conn:
-            where = (sa.true() if statuses is None
-                     else interviews.c.status.in_([str(s) for s in statuses]))
-            ids = conn.execute(sa.select(interviews.c.id).where(where).order_by(
-                interviews.c.interview_at, interviews.c.id)).scalars().all()
-            ours = fingerprint_matches(conn, policy)
-            for start in range(0, len(ids), page):
-                chosen = ids[start:start + page]
-                records = load_records(conn, chosen, with_deliveries=False)
-                if ours:
-                    found = {row[0].interview_id: row[0]
-                             for row in read(conn, plan.c.interview_id.in_(chosen))}
-                    yield [(r, found.get(r.interview.id)) for r in records]
-                else:  # a running daemon keeps the plan under other settings
-                    yield [(r, rules.planned_nudge(r, policy)) for r in records]
-
-    def list_widths(self, statuses: list[Status] | None) -> dict[str, int]:
-        """The longest company, role, status, id and follow-up count among these
-        interviews, in characters: a table's columns without reading its rows."""
-        where = (sa.true() if statuses is None
-                 else interviews.c.status.in_([str(s) for s in statuses]))
-        longest = sa.select(
-            sa.func.max(sa.func.length(interviews.c.company)),
-            sa.func.max(sa.func.length(interviews.c.role)),
-            sa.func.max(sa.func.length(interviews.c.status)),
-            sa.func.max(interviews.c.id)).where(where)
-        sent = (sa.select(sa.func.max(followups.c.number))
-                .join(interviews, interviews.c.id == followups.c.interview_id).where(where))
-        with self._read() as conn:
-            company, role, status, top = conn.execute(longest).one()
-            most = conn.execute(sent).scalar()
-        return {"company": company or 0, "role": role or 0, "status": status or 0,
-                "id": len(str(top or 0)), "sent": len(str(most or 0))}
-
-    def wide_texts(self, statuses: list[Status] | None) -> dict[str, set[str]]:
-        """The companies and roles among these interviews whose characters may take more
-        than one terminal column each (any that is not ASCII), to measure them."""
-        where = (sa.true() if statuses is None
-                 else interviews.c.status.in_([str(s) for s in statuses]))
-        found: dict[str, set[str]] = {}
-        with self._read() as conn:
-            for column in (interviews.c.company, interviews.c.role):
-                texts = conn.execute(sa.select(column).distinct().where(where)).scalars()
-                found[column.name] = {text for text in texts if not text.isascii()}
-        return found
+            (counted(row[1:]), row[0]) for row in read(conn, where, *columns)])
 
     def planned_within(self, policy: Policy, until: datetime, now: datetime,
                        force: bool = False) -> list[tuple[PlannedNudge, str]] | None:

@@ -8,7 +8,7 @@ three queries rather than id by id, and leaves out the deliveries unless asked.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from followup.models import (
+    Counted,
     Delivery,
     DeliveryStatus,
     FollowUp,
@@ -58,13 +59,13 @@ def load_by_status(conn: Connection, statuses: Collection[Status] | None,
              else interviews.c.status.in_([str(s) for s in statuses]))
     if below is not None:
         # A snoozed interview can have its last nudge come again (see rules.next_nudge).
-        room = sa.and_(_count(followups) < below, _count(nudges) < below)
+        room = sa.and_(count_of(followups) < below, count_of(nudges) < below)
         where = sa.and_(where, sa.or_(room, interviews.c.snoozed_until.is_not(None)))
     records = _load(conn, where, with_deliveries)
     return sorted(records, key=lambda r: (r.interview.interview_at, r.interview.id))
 
 
-def _count(table: sa.Table) -> Any:
+def count_of(table: sa.Table) -> Any:
     """How many rows of `table` (follow-ups, nudges) the interview has."""
     rows = table.alias()
     return (sa.select(sa.func.count()).select_from(rows)
@@ -174,12 +175,46 @@ def interview_of(row: Any) -> Interview:
     )
 
 
+# What `list`'s table prints of an interview: its first fields, and status.
+BRIEF_COLUMNS = (*INTERVIEW_COLUMNS[:3], INTERVIEW_COLUMNS[6], interviews.c.status)
+
+
+def brief_interview_of(row: Any) -> Interview:
+    """An interview from BRIEF_COLUMNS: the other fields are left at their defaults."""
+    id_, company, role, interview_at, status = row
+    return Interview(id=id_, company=company, role=role,
+                     interview_at=parse_utc(interview_at), status=_STATUS[status])
+
+
+def counted_columns(brief: bool) -> tuple[tuple, Callable[[Any], Counted]]:
+    """The columns of an interview and its follow-up and nudge counts, and how to make
+    a Counted of a row of them; with `brief`, BRIEF_COLUMNS and the follow-ups' count
+    only (what a table prints)."""
+    if brief:
+        def counted(row: Any) -> Counted:
+            return Counted(brief_interview_of(row[:5]), row[5])
+
+        return (*BRIEF_COLUMNS, count_of(followups)), counted
+
+    def counted(row: Any) -> Counted:
+        return Counted(interview_of(row[:-2]), row[-2], row[-1])
+
+    return (*INTERVIEW_COLUMNS, count_of(followups), count_of(nudges)), counted
+
+
 def parse_utc(value: str | datetime | None) -> datetime | None:
     """A stored timestamp (naive UTC, as text or a datetime) as an aware UTC datetime."""
     if value is None:
         return None
+    if isinstance(value, str) and len(value) in NAIVE_LENGTHS:
+        return datetime.fromisoformat(value + "+00:00")  # 7 times faster than .replace
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# "YYYY-MM-DD HH:MM:SS" and with ".ffffff": how SQLite's DateTime stores a naive
+# timestamp (a text with an offset never has these lengths).
+NAIVE_LENGTHS = (19, 26)
 
 
 def _date(value: str | date | None) -> date | None:
