@@ -35,14 +35,16 @@ class Background(Actions):
     def source_uses(self, name: str) -> object:
         """What source `name` applies its findings through: the mailbox's ledger; for the
         calendar, a maker of the calendar use cases for the daemon's current settings."""
-        from followup.app.calendar_sync import CalendarSync
-        from followup.app.drafts import DraftsLedger
-        from followup.app.mailbox_ledger import MailboxLedger
-
         if name == "mailbox":
+            from followup.app.mailbox_ledger import MailboxLedger
+
             return MailboxLedger(self)
         if name == "drafts":
+            from followup.app.drafts import DraftsLedger
+
             return DraftsLedger(self)
+        from followup.app.calendar_sync import CalendarSync
+
         return lambda settings: CalendarSync(self, settings)
 
     def for_daemon(self, settings: Settings, store) -> Background:
@@ -70,7 +72,6 @@ class Background(Actions):
     def run_daemon(self, load_settings: Callable[[], Settings], verbose: bool = False) -> int:
         """Run the daemon until SIGTERM or SIGINT; returns the exit code."""
         from followup import channels, sources
-        from followup.app.drafts import DraftsLedger
         from followup.daemon.loop import Daemon, setup_logging
         from followup.daemon.pickup import open_patiently
 
@@ -81,8 +82,12 @@ class Background(Actions):
         self._say_what_cannot_work(channels.readiness(self.settings))
 
         def build(settings: Settings, uses: Background) -> dict:
-            return {c.name: c for c in channels.build(settings, uses.on_action,
-                                                      DraftsLedger(uses))}
+            drafts = None
+            if settings.mailbox.drafts:  # its modules are imported only when it is on
+                from followup.app.drafts import DraftsLedger
+
+                drafts = DraftsLedger(uses)
+            return {c.name: c for c in channels.build(settings, uses.on_action, drafts)}
 
         async def serve() -> int:
             daemon = Daemon(self.settings, self.store, build, load_settings, self.now,

@@ -26,10 +26,14 @@ async def watch_resume(on_resume: Callable[[], None],
                        listening: Callable[[], None] | None = None) -> None:
     """Call `on_resume` after each resume, until cancelled; `listening` once the
     subscription is in place. Never raises (a missing bus is logged at debug level)."""
+    address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS") or SYSTEM_BUS
+    path = address.removeprefix("unix:path=").split(",", 1)[0]
+    if address.startswith("unix:path=") and not os.path.exists(path):
+        log.debug("not watching for resumes (no system bus at %s)", address)
+        return  # no bus: the D-Bus library is not even imported
     from dbus_fast import Message, MessageType
     from dbus_fast.aio import MessageBus
 
-    address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS") or SYSTEM_BUS
     bus = None
 
     def on_message(message: Message) -> None:
