@@ -11,6 +11,8 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from followup import config, passwords
 from followup.app import App
 from followup.sources.base import SourceState
@@ -110,3 +112,10 @@ def test_a_caldav_calendar_past_its_deadline_is_skipped_and_reported_the_others_
                                                      "too long to answer (more than 1 s)")
     assert PASSWORD not in detail
 
+
+
+def test_a_caldav_answer_larger_than_the_bound_is_refused(radicale, monkeypatch):
+    url = collection_with(radicale, 1)
+    monkeypatch.setattr(net, "MAX_BYTES", 100)  # the test's hook: 64 MB in the daemon
+    with pytest.raises(CalendarError, match=r"^CalDAV http://127\.0\.0\.1:\d+/… sent more than"):
+        changes(url, 10.0)
