@@ -257,7 +257,7 @@ class SlowDAV:
                     if n.lower() not in ("connection", "transfer-encoding", "content-length")]
         finally:
             upstream.close()
-        if self.stopping.wait(self.delay) and self.delay:
+        if self.delay and self.stopping.wait(self.delay):
             return
         request.send_response(status, reason)
         for name, value in kept:
