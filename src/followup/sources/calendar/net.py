@@ -4,9 +4,10 @@ A feed is fetched with a conditional request (If-None-Match / If-Modified-Since
 from the last answer), so an unchanged feed costs one short 304. A CalDAV
 collection is read with its sync token (RFC 6578): only what changed comes
 back. Either has one total deadline (DEADLINE): every request starts before it
-and waits at most the time left, and every answer is read a chunk at a time,
-given up once it passed, so a server trickling bytes, or answering each of many
-requests just in time, holds a fetch at most one read's timeout longer. Errors
+and waits at most the time left, and every answer's body is read a chunk at a
+time, given up once it passed, so a server trickling bytes, or answering each of
+many requests just in time, holds a fetch at most one read's timeout longer (an
+answer's headers are read with that timeout alone). Errors
 become CalendarError, one line without the password, and without the secret
 part of a feed's address (Google's "secret address" is a password).
 """
