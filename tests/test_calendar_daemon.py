@@ -4,11 +4,13 @@ HTTP server) and a CalDAV collection (Radicale), each polled every second."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import icalendar
 
 from followup import passwords
+from followup.sources.calendar.watch import JOIN_TIMEOUT
 from support.calendars import PASSWORD, USER, vcalendar, vevent
 from support.daemon import wait_for
 
@@ -148,3 +150,24 @@ def test_an_unreachable_feed_is_retried_reported_and_delays_no_nudge(world):
     assert state["detail"] == "cannot reach http://127.0.0.1:9/…: [Errno 111] Connection refused"
     assert "next in" in daemon.text()
     assert daemon.stop() == 0
+
+
+def test_a_calendar_server_trickling_its_answer_delays_no_nudge_nor_the_stop(
+        world, radicale, slow_dav):
+    # The fetch runs on the calendar source's own thread: the daemon's pool, which
+    # claims and records deliveries, never waits for it, nor does the daemon's exit
+    # (asyncio waits for every thread of its default pool before it returns).
+    passwords.set_password(USER, PASSWORD, "calendar")
+    collection = radicale.new_calendar()
+    radicale.put(collection, "dav-1.ics", vcalendar(vevent(
+        "dav-1", "Gamma: hiring manager interview", stamp(soon(4)), organizer="kim@gamma.example")))
+    slow_dav.trickle = True  # a byte every 0.2 s: the 120 s deadline is far away
+    w = world(extra=calendar_config(caldav=slow_dav.url(collection)))
+    daemon = w.start()
+    wait_for(lambda: slow_dav.open, what="the calendar fetch under way")
+    due = w.add("Acme")  # first_after_days = 0: due now
+    wait_for(lambda: w.nudges_seen() == [(due, 1)], what="the nudge")
+    assert slow_dav.open  # the fetch is still going on
+    stopping = time.monotonic()
+    assert daemon.stop() == 0
+    assert time.monotonic() - stopping < JOIN_TIMEOUT + 5

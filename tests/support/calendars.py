@@ -5,11 +5,13 @@ and a plain htpasswd file (user `jo`, password `secret`), so a test proves
 that the password from the keyring reached the server. Each test gets its own
 calendar collection. The feed server serves one iCalendar body per path,
 answers conditional requests with 304, and records every request's headers.
+`SlowDAV` stands in front of Radicale and answers late, or a byte at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import http.server
 import shutil
 import socket
@@ -21,6 +23,7 @@ import uuid
 from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -192,6 +195,100 @@ class FeedServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class SlowDAV:
+    """A CalDAV server that answers slowly: each request goes on to `target` (Radicale)
+    and its answer comes back whole after `delay` seconds, or, with `trickle`, a byte
+    every 0.2 s. `methods` records what the client asked, `open` how many connections
+    are being answered now. `stop` ends every answer under way."""
+
+    def __init__(self, target: str) -> None:
+        self.target = urlsplit(target)
+        self.delay = 0.0
+        self.trickle = False
+        self.methods: list[str] = []
+        self.open = 0
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        slow = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def handle_one_request(self) -> None:
+                with slow.lock:
+                    slow.open += 1
+                try:
+                    super().handle_one_request()
+                finally:
+                    with slow.lock:
+                        slow.open -= 1
+
+            def answer(self) -> None:
+                slow.handle(self)
+
+            do_GET = do_PUT = do_DELETE = do_PROPFIND = do_REPORT = do_MKCALENDAR = answer
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, collection: str) -> str:
+        """`collection` (a URL on the target) through this server."""
+        return f"http://127.0.0.1:{self.server.server_port}{urlsplit(collection).path}"
+
+    def handle(self, request: http.server.BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.methods.append(request.command)
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else None
+        headers = {name: value for name, value in request.headers.items()
+                   if name.lower() not in ("host", "connection", "accept-encoding")}
+        upstream = http.client.HTTPConnection(self.target.hostname, self.target.port,
+                                              timeout=30)
+        try:
+            upstream.request(request.command, request.path, body, headers)
+            answer = upstream.getresponse()
+            status, reason, data = answer.status, answer.reason, answer.read()
+            kept = [(n, v) for n, v in answer.getheaders()
+                    if n.lower() not in ("connection", "transfer-encoding", "content-length")]
+        finally:
+            upstream.close()
+        if self.delay and self.stopping.wait(self.delay):
+            return
+        request.send_response(status, reason)
+        for name, value in kept:
+            request.send_header(name, value)
+        request.send_header("Content-Length", str(len(data)))
+        request.send_header("Connection", "close")
+        request.end_headers()
+        request.close_connection = True
+        try:
+            if not self.trickle:
+                request.wfile.write(data)
+                return
+            for byte in data:
+                request.wfile.write(bytes([byte]))
+                request.wfile.flush()
+                if self.stopping.wait(0.2):
+                    return
+        except OSError:
+            pass
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def slow_dav(radicale) -> Iterator[SlowDAV]:
+    server = SlowDAV(radicale.base)
+    yield server
+    server.stop()
 
 
 def _authorized(request, login: tuple[str, str]) -> bool:

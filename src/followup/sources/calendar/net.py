@@ -3,8 +3,13 @@
 A feed is fetched with a conditional request (If-None-Match / If-Modified-Since
 from the last answer), so an unchanged feed costs one short 304. A CalDAV
 collection is read with its sync token (RFC 6578): only what changed comes
-back. Errors become CalendarError, one line without the password, and without
-the secret part of a feed's address (Google's "secret address" is a password).
+back. Either has one total deadline (DEADLINE): every request starts before it
+and waits at most the time left, and every answer's body is read a chunk at a
+time, given up once it passed, so a server trickling bytes, or answering each of
+many requests just in time, holds a fetch at most one read's timeout longer (an
+answer's headers are read with that timeout alone). Errors
+become CalendarError, one line without the password, and without the secret
+part of a feed's address (Google's "secret address" is a password).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -91,7 +96,9 @@ def fetch(url: str, login: tuple[str, str] | None = None,
     try:
         opener = urllib.request.build_opener(*handlers)
         with opener.open(request, timeout=min(TIMEOUT, deadline)) as answer:
-            data = _read(answer, until, url)
+            read = answer.read1 if hasattr(answer, "read1") else answer.read
+            data = _read(lambda: read(CHUNK), until,
+                         f"{shown_url(url)} took too long to send the calendar")
             got = Validators(answer.headers.get("ETag", ""),
                              answer.headers.get("Last-Modified", ""))
     except urllib.error.HTTPError as error:
@@ -111,13 +118,14 @@ def fetch(url: str, login: tuple[str, str] | None = None,
     return Fetched(data, got)
 
 
-def _read(answer, until: float, url: str) -> bytes:
-    """The body, at most MAX_BYTES + 1 of it, before the deadline."""
+def _read(read: Callable[[], bytes], until: float, late: str) -> bytes:
+    """A body, at most MAX_BYTES + 1 of it, read a chunk at a time by `read`; past the
+    deadline `until`, CalendarError(`late`)."""
     parts, size = [], 0
     while size <= MAX_BYTES:
         if time.monotonic() > until:
-            raise CalendarError(f"{shown_url(url)} took too long to send the calendar")
-        part = answer.read1(CHUNK) if hasattr(answer, "read1") else answer.read(CHUNK)
+            raise CalendarError(late)
+        part = read()
         if not part:
             break
         parts.append(part)
@@ -151,11 +159,15 @@ class Changes:
 class CalDAV:
     """One CalDAV collection, used in a `with` block: the HTTP session (and the
     keep-alive thread niquests runs for it) lives only that long, so an idle
-    daemon keeps no thread waking. Every method raises CalendarError."""
+    daemon keeps no thread waking. Everything the block asks of the server is done
+    within `deadline` seconds (DEADLINE unless given) from its start, as a feed's
+    fetch is. Every method raises CalendarError."""
 
-    def __init__(self, url: str, username: str = "", password: str | None = None) -> None:
+    def __init__(self, url: str, username: str = "", password: str | None = None,
+                 deadline: float | None = None) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self.username, self.password = username, password
+        self.deadline = deadline
         self.client: Any = None
 
     def __enter__(self) -> CalDAV:
@@ -163,8 +175,13 @@ class CalDAV:
 
         login = {"username": self.username, "password": self.password or "",
                  "auth_type": "basic"} if self.username else {}
+        deadline = DEADLINE if self.deadline is None else self.deadline
+        until = time.monotonic() + deadline
         with _dav_errors(self.url):
             self.client = caldav.DAVClient(url=self.url, timeout=TIMEOUT, **login)
+        session = self.client.session  # its one method the client calls, bounded
+        session.request = _Bounded(session.request, until, deadline,
+                                   f"CalDAV {shown_url(self.url)}")
         return self
 
     def __exit__(self, *_exception) -> None:
@@ -209,6 +226,47 @@ class CalDAV:
 
     def _object(self, uid: str) -> str:
         return self.url + quote(uid, safe="") + ".ics"
+
+
+class _Bounded:
+    """A CalDAV session's `request`, within the session's one deadline `until`: each
+    request starts before it and waits at most the time left (and TIMEOUT), and its
+    answer is read a chunk at a time, given up once the deadline passed (as a
+    feed's answer is), MAX_BYTES at most. Raises CalendarError."""
+
+    def __init__(self, request: Callable[..., Any], until: float, deadline: float,
+                 where: str) -> None:
+        self.request, self.until, self.where = request, until, where
+        self.late = f"{where} took too long to answer (more than {deadline:g} s)"
+
+    def __call__(self, method: str, url: str, **options: Any) -> Any:
+        left = self.until - time.monotonic()
+        if left <= 0:
+            raise CalendarError(self.late)
+        options["timeout"] = min(options.get("timeout") or TIMEOUT, left)
+        options["stream"] = True
+        try:
+            answer = self.request(method, url, **options)
+            try:
+                body = _read(lambda: answer.raw.read1(CHUNK, decode_content=True),
+                             self.until, self.late)
+            except BaseException:
+                answer.close()
+                raise
+        except CalendarError:
+            raise
+        except Exception:  # a timeout shortened to the time left, most likely
+            if time.monotonic() >= self.until:
+                raise CalendarError(self.late) from None
+            raise
+        if len(body) > MAX_BYTES:
+            answer.close()
+            raise CalendarError(f"{self.where} sent more than {MAX_BYTES // 2**20} MB")
+        # What `answer.content` gives (requests' own cache of a read body): the client
+        # reads it there. Read whole, the connection goes back to the pool.
+        answer._content, answer._content_consumed = body, True
+        answer.close()
+        return answer
 
 
 _MKCALENDAR = """<?xml version="1.0" encoding="utf-8"?>

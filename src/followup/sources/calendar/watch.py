@@ -7,14 +7,17 @@ token. What they hold is imported as `followup import` does it (through the
 calendar use cases the daemon hands in), and the user gets a notice of what
 arrived. Then the plan is exported (`export`, `export_caldav`) when it
 changed. Each calendar that fails is retried with backoff, reported once per
-change of state, and never holds up the others or any nudge (the work runs in
-a thread, off the daemon's loop).
+change of state, and never holds up the others or any nudge: a round runs on a
+thread of the source's own (see sources.threads), never on the pool that claims
+and records deliveries, and each fetch has a total deadline (see `net`). A
+stopped watch waits for its round's thread JOIN_TIMEOUT at most.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ from followup.errors import UserError
 from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
 from followup.sources.calendar.events import changed_any
 from followup.sources.calendar.files import watch_files
+from followup.sources.threads import join, on_own_thread
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -48,6 +52,7 @@ class Calendars(Protocol):
 
 
 BACKOFF_MAX = 3600.0  # seconds: the longest wait before trying a failing calendar again
+JOIN_TIMEOUT = 5.0  # seconds a stopped watch waits for its round's thread
 
 
 @dataclass
@@ -72,6 +77,7 @@ class CalendarSource(Source):
         self.all_settings = settings
         self.settings = settings.calendar
         self.watches = self._watches(settings.calendar)
+        self.threads: list[threading.Thread] = []  # the rounds' (sources.threads)
 
     async def run(self, context: SourceContext) -> None:
         """Poll every `poll_seconds`; a calendar file that changes (inotify, see
@@ -90,11 +96,12 @@ class CalendarSource(Source):
         finally:
             if watcher is not None:
                 watcher.cancel()
+            await self._join()
 
     async def _round(self, context: SourceContext, files_only: bool,
                      last: tuple[SourceState, str] | None) -> tuple[SourceState, str] | None:
         try:
-            steps = await asyncio.to_thread(self.poll, context.uses, files_only)
+            steps = await on_own_thread(self, self.poll, context.uses, files_only)
             await self._tell(context, steps)
             state = self._state()
             if state != last:
@@ -108,11 +115,19 @@ class CalendarSource(Source):
             log.exception("the calendar watch failed unexpectedly")
         return last
 
+    async def _join(self) -> None:
+        """Wait for a round still under way (a server slower than its timeouts)."""
+        if self.threads:
+            left = await asyncio.to_thread(join, self.threads, JOIN_TIMEOUT)
+            if left:
+                log.debug("calendar: a round is still waiting on a server after %g s "
+                          "(it ends with its deadline)", JOIN_TIMEOUT)
+
     def poll(self, open_calendar: Callable[[Settings], Calendars],
              files_only: bool = False) -> list[Step]:
         """One round over every watch that is due (not backing off), through the
         calendar use cases `open_calendar` makes for these settings; with `files_only`,
-        the files and the exports but not feeds nor CalDAV. Runs in a thread."""
+        the files and the exports but not feeds nor CalDAV. Runs on its own thread."""
         sync = open_calendar(self.all_settings)
         steps: list[Step] = []
         for watch in self.watches:
