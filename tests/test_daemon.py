@@ -188,6 +188,16 @@ def test_sighup_rereads_the_configuration_and_keeps_it_when_broken(world):
     assert w.delivered() == []
 
 
+def test_a_daemon_started_without_a_channel_says_so_once(world):
+    w = world()
+    w.config.write_text(w.config.read_text().replace("[notify.command]\nenabled = true",
+                                                     "[notify.command]\nenabled = false"))
+    daemon = w.start()
+    daemon.wait_started()
+    assert daemon.stop() == 0
+    assert daemon.text().count("no channel is enabled") == 1, daemon.text()
+
+
 def test_systemd_notify_protocol(world, tmp_path):
     w = world()
     address = str(tmp_path / "notify.sock")

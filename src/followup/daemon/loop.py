@@ -162,12 +162,12 @@ class Daemon:
 
     # --- settings -------------------------------------------------------------------------------
 
-    def _use_settings(self, settings: Settings) -> None:
+    def _use_settings(self, settings: Settings, reloaded: bool = False) -> None:
         self.settings = settings
         self.uses = self.build_uses(settings, self.store)  # one whole: settings and store
         self._use_policy_of(self.now().year)
         self.channels = self.build_channels(settings, self.uses)
-        if not self.channels:
+        if reloaded and not self.channels:  # at start, the readiness report says so
             log.warning("no channel is enabled: nudges will wait until one is "
                         "(see [notify.*] in %s)", settings.path or "the configuration")
         self.dispatcher = Dispatcher(self.store, self.channels, settings, self.policy,
@@ -196,7 +196,7 @@ class Daemon:
         await _close_channels(self.channels)
         if moved:
             await self._move_to(store, settings.database_url, settings.database_shown)
-        self._use_settings(settings)
+        self._use_settings(settings, reloaded=True)
         await asyncio.to_thread(self._register)  # the channels may have changed
         self.sources.start(self.settings, self.store, self.channels, self.uses)
         self.rescan_timer.schedule()
