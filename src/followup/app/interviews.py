@@ -131,7 +131,7 @@ class Interviews(Core):
     def list_pages(self, include_all: bool = False, brief: bool = False
                    ) -> Iterator[list[View]]:
         """`list` a page at a time, for printing as it is read: each view's record is
-        the interview with its counts (`Counted`: with `brief`, the interview holds only
+        the interview with its counts (`Counted`: with `brief`, a `Brief` of only
         what the table prints), its next nudge from the stored plan when it is under
         our settings (see `store.plan`)."""
         statuses = None if include_all else [Status.WAITING]
@@ -151,8 +151,8 @@ class Interviews(Core):
     def due(self, days: int = 14, brief: bool = False) -> tuple[list[View], list[View]]:
         """The interviews whose nudge the daemon will deliver in the next `days` days,
         soonest first, and those whose nudge is stale (will not be delivered); each
-        view's record is the interview with its counts (with `brief`, the interview
-        holds only what a table prints)."""
+        view's record is the interview with its counts (with `brief`, a `Brief` of
+        what a table prints)."""
         if not 1 <= days <= 3650:
             raise UserError(f"--days {days} must be between 1 and 3650")
         now = self.now()

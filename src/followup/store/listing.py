@@ -68,7 +68,7 @@ class Listings(Plans):
         and planned nudge (None: none will come), `page` at a time, in one read
         transaction: from the stored plan when it is under `policy` (made so when no
         daemon keeps it under other settings), else from the rules. With `brief`, each
-        interview holds only id, company, role, interview time and status."""
+        interview is a `Brief`: id, company, role, interview time and status."""
         self.adopt_plan(policy)
         with self._read() as conn:
             if fingerprint_matches(conn, policy):

@@ -226,7 +226,7 @@ class Plans(Transactions):
                     ) -> list[tuple[Counted, PlannedNudge]] | None:
         """The interviews whose nudge fires by `until` (overdue ones too) or is stale
         at `now`, with their counts and planned nudge: one range read on the plan's
-        indexes (with `brief`, each interview holds only what a table prints)."""
+        indexes (with `brief`, each interview is a `Brief` of what a table prints)."""
         where = falling_due(until, now)
         columns, counted = counted_columns(brief)
         return self._from_plan(policy, lambda conn: [

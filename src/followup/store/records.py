@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from followup.models import (
+    Brief,
     Counted,
     Delivery,
     DeliveryStatus,
@@ -179,11 +180,10 @@ def interview_of(row: Any) -> Interview:
 BRIEF_COLUMNS = (*INTERVIEW_COLUMNS[:3], INTERVIEW_COLUMNS[6], interviews.c.status)
 
 
-def brief_interview_of(row: Any) -> Interview:
-    """An interview from BRIEF_COLUMNS: the other fields are left at their defaults."""
+def brief_interview_of(row: Any) -> Brief:
+    """What a table prints of an interview, from BRIEF_COLUMNS."""
     id_, company, role, interview_at, status = row
-    return Interview(id=id_, company=company, role=role,
-                     interview_at=parse_utc(interview_at), status=_STATUS[status])
+    return Brief(id_, company, role, parse_utc(interview_at), _STATUS[status])
 
 
 def counted_columns(brief: bool) -> tuple[tuple, Callable[[Any], Counted]]:
