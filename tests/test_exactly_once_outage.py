@@ -1,0 +1,70 @@
+"""DESIGN "Exactly once" when the database goes away between a channel's send and its
+record (found by the chaos run: a PostgreSQL restart). The send happened; the record
+must still be written once the database is back, not dropped with the attempt, or a
+later attempt sends the nudge again. The outage is an explicit hook in the test (a
+store whose first records fail as the real store fails while the server is down).
+
+The daemon runs in the test's own event loop (support.inprocess) on the real store
+and the real command channel; each test runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from support.inprocess import running, until
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(request, world):
+    if request.param == "sqlite":
+        return world
+    make_url = request.getfixturevalue("postgres_url")
+    return lambda **options: world(database_url=make_url(), **options)
+
+
+def test_a_record_the_database_refused_after_the_send_is_written_once_it_is_back(world):
+    from followup.errors import UserError
+    from followup.store import Store
+
+    w = world(rescan_seconds=1)
+    added = w.add("Acme")
+    refused = []
+
+    class AwayAtTheRecord(Store):
+        def record_delivery(self, *args, **kwargs):
+            if len(refused) < 2:  # the server is restarting: twice, as the store says it
+                refused.append(args[:3])
+                raise UserError("database error: server closed the connection unexpectedly")
+            return super().record_delivery(*args, **kwargs)
+
+    async def scenario() -> None:
+        store = AwayAtTheRecord(Store.open(w.database_url).engine)
+        async with running(w, store=store) as daemon:
+            await until(lambda: len(refused) == 2 and w.nudges_seen(), what="the outage")
+            await until(lambda: statuses_in(w, added) == ["delivered"], what="the record")
+            await daemon.planner.rescan()  # whatever a rescan finds, nothing is due again
+            await until(lambda: not daemon.handover.tasks and not any(
+                job.id.startswith("retry-") for job in daemon.scheduler.get_jobs()),
+                what="the daemon to settle")
+
+    asyncio.run(scenario())
+    assert w.nudges_seen() == [(added, 1)]
+
+
+def statuses_in(w, interview_id: int) -> list[str]:
+    import sqlalchemy as sa
+
+    from followup.store import Store
+    from followup.store.tables import deliveries, nudges
+
+    store = Store.open(w.database_url)
+    try:
+        with store.engine.connect() as conn:
+            return list(conn.execute(sa.select(deliveries.c.status)
+                                     .join(nudges, deliveries.c.nudge_id == nudges.c.id)
+                                     .where(nudges.c.interview_id == interview_id)).scalars())
+    finally:
+        store.close()
