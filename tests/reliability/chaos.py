@@ -108,7 +108,8 @@ class Figures:
     smtp_drops: int = 0
     repeats: list[Repeat] = field(default_factory=list)
     lost: dict[str, list[int]] = field(default_factory=dict)
-    in_doubt: int = 0
+    in_doubt: int = 0  # deliveries recorded in doubt (counted neither lost nor repeated)
+    in_doubt_arrived: int = 0  # of those, how many arrived all the same
     bad_exits: list[int] = field(default_factory=list)
     apprise_failed_posts: int = 0
     reply_applied: bool = False  # the reply put in the mailbox after its last restart
@@ -129,7 +130,8 @@ class Figures:
                 f"{self.apprise_failed_posts} Apprise POSTs failed; repeats "
                 f"{len(self.repeats)}{f' ({explained})' if explained else ''}, unexplained "
                 f"{len(self.unexplained())}{f' ({unexplained})' if unexplained else ''}, "
-                f"lost {lost}, in doubt {self.in_doubt}, bad exits {len(self.bad_exits)}, "
+                f"lost {lost}, in doubt {self.in_doubt} ({self.in_doubt_arrived} arrived), bad "
+                f"exits {len(self.bad_exits)}, "
                 f"mailbox reply after the restart applied: {'yes' if self.reply_applied else 'NO'}")
 
     def details(self) -> str:
@@ -233,23 +235,31 @@ def run(w: World, servers: Servers, *, nudges: int, daemons: int, seconds: float
         chaos.smtp.mode = "ok"
         wanted = set(range(nudges))
 
-        def everything() -> bool:
-            got = {channel: set() for channel in CHANNELS}
+        def missing() -> dict[str, set[int]]:
+            """What no channel received yet, but for deliveries recorded in doubt."""
+            got = {c: set() for c in CHANNELS}
             for arrival in chaos.received(ids):
                 got[arrival.channel] |= arrival.companies
-            return all(wanted <= g for g in got.values()) and _status(w, watched) == "heard"
+            if all(wanted <= g for g in got.values()):
+                return {c: set() for c in CHANNELS}
+            doubt = _in_doubt(w, ids)
+            return {c: wanted - got[c] - doubt.get(c, set()) for c in CHANNELS}
 
         with contextlib.suppress(AssertionError):  # what is missing is counted, as lost
-            wait_for(everything, timeout=180, what="every nudge on every channel")
+            wait_for(lambda: not any(missing().values())
+                     and _status(w, watched) == "heard", timeout=180,
+                     what="every nudge on every channel")
         figures.reply_applied = _status(w, watched) == "heard"
         _stop(running, stopping, figures)
         arrivals = chaos.received(ids)
-        for channel in CHANNELS:
-            seen = set().union(*(a.companies for a in arrivals if a.channel == channel))
-            figures.lost[channel] = sorted(wanted - seen)
+        figures.lost = {channel: sorted(companies) for channel, companies in missing().items()}
         figures.repeats = trace(arrivals, ids, {i: d.text() for i, d in enumerate(w.daemons)},
                                 chaos.kills, chaos.started)
-        figures.in_doubt = _in_doubt(w)
+        doubt = _in_doubt(w, ids)
+        figures.in_doubt = sum(len(companies) for companies in doubt.values())
+        figures.in_doubt_arrived = sum(
+            len(companies & set().union(*(a.companies for a in arrivals if a.channel == c)))
+            for c, companies in doubt.items())
         figures.apprise_failed_posts = (len(chaos.endpoint.received)
                                         - len(chaos.endpoint.accepted))
         return figures
@@ -372,7 +382,7 @@ def _text(post: dict) -> str:
     return f"{post.get('title', '')}\n{post.get('message', '')}"
 
 
-def _query(w: World, sql: str, **params):
+def _query(w: World, sql: str, **params) -> list:
     import sqlalchemy as sa
 
     from followup.store import Store
@@ -380,14 +390,21 @@ def _query(w: World, sql: str, **params):
     store = Store.open(w.database_url)
     try:
         with store.engine.connect() as conn:
-            return conn.execute(sa.text(sql), params).scalar()
+            return conn.execute(sa.text(sql), params).all()
     finally:
         store.close()
 
 
 def _status(w: World, interview_id: int) -> str:
-    return _query(w, "SELECT status FROM interviews WHERE id = :id", id=interview_id)
+    return _query(w, "SELECT status FROM interviews WHERE id = :id", id=interview_id)[0][0]
 
 
-def _in_doubt(w: World) -> int:
-    return _query(w, "SELECT count(*) FROM deliveries WHERE status = 'in doubt'")
+def _in_doubt(w: World, ids: list[int]) -> dict[str, set[int]]:
+    """The deliveries recorded in doubt (a stop while the channel was still sending):
+    channel -> companies. DESIGN accepts them (never sent again; `show` says so)."""
+    found: dict[str, set[int]] = {}
+    for interview_id, channel in _query(
+            w, "SELECT n.interview_id, d.channel FROM deliveries d JOIN nudges n "
+               "ON n.id = d.nudge_id WHERE d.status = 'in doubt'"):
+        found.setdefault(channel, set()).add(ids.index(interview_id))
+    return found
