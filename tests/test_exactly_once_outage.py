@@ -68,3 +68,39 @@ def statuses_in(w, interview_id: int) -> list[str]:
                                      .where(nudges.c.interview_id == interview_id)).scalars())
     finally:
         store.close()
+
+
+def test_a_reload_while_the_database_is_away_does_not_end_the_daemon(world):
+    """SIGHUP while PostgreSQL restarts (found by the chaos run): the reload's own
+    database steps (registering the daemon, the full scan) failed, the daemon exited,
+    and the attempts it had sent but not yet recorded were sent again by another."""
+    from followup.errors import UserError
+    from followup.store import Store
+
+    w = world(rescan_seconds=1)
+    away = []
+
+    class Restarting(Store):
+        def _away(self):
+            if away:
+                raise UserError("database error: connection refused")
+
+        def register_daemon(self, *args, **kwargs):
+            self._away()
+            return super().register_daemon(*args, **kwargs)
+
+        def newest_change(self, *args, **kwargs):
+            self._away()
+            return super().newest_change(*args, **kwargs)
+
+    async def scenario() -> None:
+        store = Restarting(Store.open(w.database_url).engine)
+        async with running(w, store=store) as daemon:
+            away.append(True)
+            await daemon.reload()  # the server is restarting
+            away.clear()
+            added = await asyncio.to_thread(w.add, "Acme")
+            await until(lambda: w.nudges_seen() == [(added, 1)], what="the next nudge")
+
+    asyncio.run(scenario())
+
