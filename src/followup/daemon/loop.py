@@ -106,6 +106,7 @@ class Daemon:
         self.channels: dict[str, Channel] = {}
         self.installation = ""
         self.dispatcher: Dispatcher | None = None
+        self.registered = True  # False when registering (at a reload) failed: again
 
     @property
     def stopping(self) -> bool:
@@ -197,10 +198,18 @@ class Daemon:
         if moved:
             await self._move_to(store, settings.database_url, settings.database_shown)
         self._use_settings(settings)
-        await asyncio.to_thread(self._register)  # the channels may have changed
+        try:  # the database away (a server restarting) ends no daemon: rescans try again
+            await asyncio.to_thread(self._register)  # the channels may have changed
+        except UserError as error:
+            self.registered = False
+            log.error("could not register the new channels, trying again at the next "
+                      "rescan: %s", error.message)
         self.sources.start(self.settings, self.store, self.channels, self.uses)
         self.rescan_timer.schedule()
-        await self.planner.full_scan()
+        try:
+            await self.planner.full_scan()
+        except UserError as error:  # still wanted: the next rescan scans everything
+            log.error("rescan failed, trying again at the next: %s", error.message)
         if moved:
             self.pickup.start()
         log.info("reloaded %s", settings.path or "the defaults")
@@ -238,8 +247,9 @@ class Daemon:
 
     def _look_around(self) -> None:
         """The rescan's heartbeat (in the worker thread, with the rescan's reads)."""
-        if not self.presence.beat(self.store):
+        if not self.registered or not self.presence.beat(self.store):
             self._register()
+            self.registered = True
 
     def _status_line(self) -> str:
         upcoming = self.planner.next_fire_at
