@@ -104,3 +104,65 @@ def test_a_reload_while_the_database_is_away_does_not_end_the_daemon(world):
 
     asyncio.run(scenario())
 
+
+
+HELD_UNTIL_RELEASED = """\
+import json, os, sys, time
+data = json.loads(sys.stdin.read())
+open(sys.argv[2] + ".started", "w").close()
+deadline = time.monotonic() + 120
+while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+    time.sleep(0.05)
+with open(sys.argv[1], "a") as out:
+    out.write(json.dumps(data) + "\\n")
+"""
+
+
+def test_a_database_error_in_one_channel_leaves_the_others_attempts_in_the_dispatch(world):
+    """The database refused Apprise's read before its send (a PostgreSQL restart, found
+    by the chaos run): the error ended the whole dispatch while the command channel
+    was still sending, so its attempt was no longer waited for at a stop, nor its lease
+    renewed. The other channels' attempts stay in the dispatch until they end."""
+    import json
+    import sys
+
+    from followup.errors import UserError
+    from followup.store import Store
+    from support.endpoint import Endpoint
+
+    endpoint = Endpoint()
+    w = world(rescan_seconds=600)
+    urls = w.folder / "apprise.conf"
+    urls.write_text(f"json://127.0.0.1:{endpoint.port}/\n")
+    script, release = w.folder / "held.py", w.folder / "release"
+    script.write_text(HELD_UNTIL_RELEASED)
+    argv = json.dumps([sys.executable, str(script), str(w.delivered_file), str(release)])
+    text = w.config.read_text()
+    start = text.index("argv = ")
+    w.config.write_text(text[:start] + f"argv = {argv}" + text[text.index("\n", start):]
+                        + f'[notify.apprise]\nenabled = true\nconfig = "{urls}"\n')
+    refused = []
+
+    class AwayForApprise(Store):
+        def reached(self, *args, **kwargs):
+            if not refused:
+                refused.append(args)
+                raise UserError("database error: server closed the connection unexpectedly")
+            return super().reached(*args, **kwargs)
+
+    async def scenario() -> None:
+        store = AwayForApprise(Store.open(w.database_url).engine)
+        added = await asyncio.to_thread(w.add, "Acme")
+        async with running(w, store=store) as daemon:
+            await until(lambda: refused and (w.folder / "release.started").exists(),
+                        what="Apprise refused while the command sends")
+            assert daemon.handover.tasks, "the dispatch ended while the command was sending"
+            release.touch()
+            await until(lambda: statuses_in(w, added).count("delivered") == 1,
+                        what="the command's record")
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        endpoint.close()
+    assert len(w.nudges_seen()) == 1
