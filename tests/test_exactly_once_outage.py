@@ -96,6 +96,7 @@ def test_a_reload_while_the_database_is_away_does_not_end_the_daemon(world):
     async def scenario() -> None:
         store = Restarting(Store.open(w.database_url).engine)
         async with running(w, store=store) as daemon:
+            await until(lambda: daemon.resume_watch is not None, what="the start's end")
             away.append(True)
             await daemon.reload()  # the server is restarting
             away.clear()
