@@ -88,8 +88,14 @@ class Dispatcher:
             job = await self._guarded(self.retries.take, retry, now)
             if job is not None:
                 work[retry.channel].append(job)
-        await asyncio.gather(*(self._deliver(name, jobs, now)
-                               for name, jobs in work.items() if jobs))
+        # Every channel to its end (a database error in one must not leave the others'
+        # attempts behind, unwatched at a stop, their leases unrenewed); then the error.
+        ended = await asyncio.gather(*(self._deliver(name, jobs, now)
+                                       for name, jobs in work.items() if jobs),
+                                     return_exceptions=True)
+        for outcome in ended:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _guarded(self, step, item, now: datetime):
         try:
