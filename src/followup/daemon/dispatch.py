@@ -50,7 +50,8 @@ class Dispatcher:
     def __init__(self, store, channels: Mapping[str, Channel], settings: Settings,
                  policy: Policy, owner: str, now: Callable[[], datetime],
                  schedule_retry: RetryScheduler, in_flight: set[str] | None = None,
-                 failing: dict[str, str] | None = None, installation: str = "") -> None:
+                 failing: dict[str, str] | None = None, installation: str = "",
+                 sending: dict[str, tuple[int, int, str]] | None = None) -> None:
         self.store = store
         self.channels = dict(channels)
         self.settings = settings
@@ -58,7 +59,9 @@ class Dispatcher:
         self.now = now
         self.in_flight = in_flight if in_flight is not None else set()
         self.installation = installation  # the database's random id (Store.installation_id)
-        self.sending: dict[str, tuple[int, int, str]] = {}  # token -> the delivery it sends
+        # token -> the delivery it sends (shared, like `in_flight`, by the dispatchers
+        # of one daemon: an attempt begun before a reload is still this daemon's)
+        self.sending = sending if sending is not None else {}
         self.retries = Retries(store, settings, policy, owner, now, schedule_retry,
                                self.in_flight, failing if failing is not None else {})
 

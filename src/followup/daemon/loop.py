@@ -88,6 +88,9 @@ class Daemon:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
         self.in_flight: set[str] = set()
         self.failing: dict[str, str] = {}
+        # The attempts still sending, whichever dispatcher (before or after a reload)
+        # began them: a stop records those past its grace in doubt.
+        self.sending: dict[str, tuple[int, int, str]] = {}
         self.planner = Planner(self.scheduler, self.owner, self.in_flight, now,
                                lambda due: self.handover.due(due),
                                lambda retry: self.handover.retry(retry))
@@ -173,7 +176,8 @@ class Daemon:
                         "(see [notify.*] in %s)", settings.path or "the configuration")
         self.dispatcher = Dispatcher(self.store, self.channels, settings, self.policy,
                                      self.owner, self.now, self.planner.schedule.schedule_retry,
-                                     self.in_flight, self.failing, self.installation)
+                                     self.in_flight, self.failing, self.installation,
+                                     self.sending)
         self.handover.use(self.dispatcher, settings.daemon.lease_seconds)
         self.planner.use(self.store, self.policy, self.channels)
         self.store.lease_seconds = settings.daemon.lease_seconds
