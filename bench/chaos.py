@@ -1,18 +1,21 @@
 """The chaos run, longer than the test suite's (tests/reliability/test_chaos.py).
 
 Several daemons as real subprocesses on one SQLite file and on one PostgreSQL
-database; hundreds of nudges fall due while the run SIGKILLs, SIGTERMs and
-SIGHUPs daemons at random, makes the SMTP server slow (answers after
---slow seconds) or drop connections, and an Apprise endpoint fails half the
-time. Prints, per run and engine, the figures: nudges, kills, reloads, repeats
-(which), lost. Exit status 1 when a run lost a nudge, repeated more than its
-kills allow, or a daemon did not exit cleanly.
+database, watching a mailbox on Dovecot (IDLE); hundreds of nudges fall due
+while the run SIGKILLs, SIGTERMs and SIGHUPs daemons at random, restarts
+PostgreSQL and Dovecot (about every 30 s each), makes the SMTP server slow
+(answers after --slow seconds) or drop connections, and an Apprise endpoint
+fails half the time. Prints, per run and engine, the figures: nudges, kills,
+reloads, restarts, repeats and the kill that explains each, lost; with
+--details, every repeat copy by copy. Exit status 1 when a run lost a nudge,
+repeated one that no kill explains, missed the mailbox reply sent after a
+Dovecot restart, or a daemon did not exit cleanly.
 
     .venv/bin/python bench/chaos.py                       # 2 runs x both engines, 120 s
     .venv/bin/python bench/chaos.py --runs 5 --seconds 60 --nudges 100 --engine sqlite
 
-Everything runs in a private work folder (its own XDG_* folders and HOME), removed
-at the end.
+Everything runs in a private work folder (its own XDG_* folders and HOME) with its
+own Dovecot and PostgreSQL, removed at the end (kept when a run failed).
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reliability"))
 
-from chaos import CHANNELS, Figures, run
+from chaos import Figures, private_servers, run
 
 from support.daemon import World
-from support.postgres import PostgresServer, binaries, write_pgpass
+from support.postgres import binaries
 
 
 def private_environment(root: Path) -> None:
@@ -51,11 +54,12 @@ def private_environment(root: Path) -> None:
 
 
 def passed(figures: Figures) -> bool:
-    """Nothing lost, clean exits, repeats within the kills. Deliveries in doubt (a stop
-    while the SMTP server took longer than the stop grace) are reported, not failed:
-    they count as lost only when they did not arrive."""
+    """Nothing lost, clean exits, every repeat explained by a kill, the mailbox watch
+    back after Dovecot's restart. Deliveries recorded in doubt (a stop while the SMTP
+    server took longer than the stop grace) are DESIGN's outcome of such a stop:
+    reported (how many, how many arrived all the same), neither lost nor repeats."""
     return (all(not lost for lost in figures.lost.values()) and not figures.bad_exits
-            and all(len(figures.repeats[c]) <= figures.kills for c in CHANNELS))
+            and not figures.unexplained() and figures.reply_applied)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,41 +72,43 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds the slow SMTP server takes to answer")
     parser.add_argument("--engine", action="append", choices=["sqlite", "postgresql"])
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--details", action="store_true",
+                        help="print every repeat, copy by copy, and what explains it")
     args = parser.parse_args(argv)
     engines = args.engine or ["sqlite", "postgresql"]
+    if "postgresql" in engines and binaries() is None:
+        print("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+        return 1
+    if shutil.which("dovecot") is None:
+        print("Dovecot is not installed (Debian: apt-get install dovecot-imapd)")
+        return 1
     root = Path(tempfile.mkdtemp(prefix="followup-chaos-"))
     private_environment(root)
-    server = None
     results: list[tuple[Figures, int, bool]] = []
     try:
-        if "postgresql" in engines:
-            bin_dir = binaries()
-            if bin_dir is None:
-                print("PostgreSQL is not installed (Debian: apt-get install postgresql)")
-                return 1
-            server = PostgresServer(bin_dir)
-            server.init()
-            server.start()
-            server.create_role()
-            write_pgpass(Path(os.environ["HOME"]), server)
         for number in range(args.runs):
             for engine in engines:
                 seed = (args.seed if args.seed is not None else int(time.time())) + number
                 folder = root / f"run-{number}-{engine}"
                 folder.mkdir()
-                url = server.url(server.create_database()) if engine == "postgresql" else None
-                w = World(folder, database_url=url)
-                figures = run(w, nudges=args.nudges, daemons=args.daemons,
-                              seconds=args.seconds, seed=seed, slow_seconds=args.slow,
-                              engine=engine)
+                with private_servers(engine == "postgresql",
+                                     Path(os.environ["HOME"])) as (servers, url):
+                    figures = run(World(folder, database_url=url), servers,
+                                  nudges=args.nudges, daemons=args.daemons,
+                                  seconds=args.seconds, seed=seed, slow_seconds=args.slow,
+                                  engine=engine)
                 ok = passed(figures)
                 results.append((figures, seed, ok))
                 print(f"[chaos] {'PASS' if ok else 'FAIL'} {figures.line()} (seed {seed})",
                       flush=True)
+                if args.details or not ok:
+                    print(figures.details(), flush=True)
     finally:
-        if server is not None:
-            server.remove()
-        shutil.rmtree(root, ignore_errors=True)
+        if all(ok for _, _, ok in results):
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"the failed runs' folders (daemon logs, what the command received) are "
+                  f"kept in {root}")
     good = sum(ok for _, _, ok in results)
     print(f"\n{good} of {len(results)} chaos runs passed")
     return 0 if good == len(results) else 1

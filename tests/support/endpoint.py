@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -12,7 +13,8 @@ class Endpoint:
     """An HTTP server on 127.0.0.1 that records what is POSTed and answers `status`;
     with `failing` (a share, 0 to 1), a random share of the POSTs answers 500 instead.
     `accepted` keeps those answered 200; with `hold`, it answers only once `release` is
-    set (a slow service)."""
+    set (a slow service). `on_accept`, if set, is called with each POST answered 200
+    and the client's port, in the thread serving it (the client is still connected)."""
 
     def __init__(self, failing: float = 0.0, seed: int = 0) -> None:
         self.received: list[dict] = []
@@ -23,6 +25,7 @@ class Endpoint:
         self.release = threading.Event()
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
+        self.on_accept: Callable[[dict, int], None] | None = None
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,6 +44,8 @@ class Endpoint:
                     endpoint.received.append(body)
                     if status == 200:
                         endpoint.accepted.append(body)
+                        if endpoint.on_accept is not None:
+                            endpoint.on_accept(body, self.client_address[1])
                 if endpoint.hold:
                     endpoint.release.wait(30)
                 self.send_response(status)

@@ -24,10 +24,12 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
 from followup import content, rules
 from followup.channels.base import Channel, Result, try_again
 from followup.config import Settings
+from followup.daemon.recording import until_written
 from followup.daemon.retries import Retries
 from followup.daemon.work import Due, Job, Retry, RetryScheduler, new_attempt
 from followup.errors import UserError
@@ -48,7 +50,8 @@ class Dispatcher:
     def __init__(self, store, channels: Mapping[str, Channel], settings: Settings,
                  policy: Policy, owner: str, now: Callable[[], datetime],
                  schedule_retry: RetryScheduler, in_flight: set[str] | None = None,
-                 failing: dict[str, str] | None = None, installation: str = "") -> None:
+                 failing: dict[str, str] | None = None, installation: str = "",
+                 sending: dict[str, tuple[int, int, str]] | None = None) -> None:
         self.store = store
         self.channels = dict(channels)
         self.settings = settings
@@ -56,7 +59,9 @@ class Dispatcher:
         self.now = now
         self.in_flight = in_flight if in_flight is not None else set()
         self.installation = installation  # the database's random id (Store.installation_id)
-        self.sending: dict[str, tuple[int, int, str]] = {}  # token -> the delivery it sends
+        # token -> the delivery it sends (shared, like `in_flight`, by the dispatchers
+        # of one daemon: an attempt begun before a reload is still this daemon's)
+        self.sending = sending if sending is not None else {}
         self.retries = Retries(store, settings, policy, owner, now, schedule_retry,
                                self.in_flight, failing if failing is not None else {})
 
@@ -86,8 +91,14 @@ class Dispatcher:
             job = await self._guarded(self.retries.take, retry, now)
             if job is not None:
                 work[retry.channel].append(job)
-        await asyncio.gather(*(self._deliver(name, jobs, now)
-                               for name, jobs in work.items() if jobs))
+        # Every channel to its end (a database error in one must not leave the others'
+        # attempts behind, unwatched at a stop, their leases unrenewed); then the error.
+        ended = await asyncio.gather(*(self._deliver(name, jobs, now)
+                                       for name, jobs in work.items() if jobs),
+                                     return_exceptions=True)
+        for outcome in ended:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _guarded(self, step, item, now: datetime):
         try:
@@ -162,7 +173,10 @@ class Dispatcher:
                 finally:
                     for token in sending:
                         self.sending.pop(token, None)
-                await asyncio.to_thread(self._record, name, covered, result)
+                # The channel acted: its outcome is written, however long the database
+                # is away (the attempt stays in flight meanwhile, its lease renewed).
+                await until_written(partial(self._record, name, list(covered), result,
+                                            self.now()), f"the outcome of {name}'s attempt")
         finally:
             # Whatever happened, these are no longer being attempted; what was not
             # recorded (a database error) has its lease ended, for the next rescan.
@@ -201,41 +215,46 @@ class Dispatcher:
             log.exception("%s channel raised while delivering", channel.name)
             return try_again(f"{type(error).__name__}: {error}")
 
-    def _record(self, name: str, covered: list[Job], result: Result) -> None:
-        now = self.now()
+    def _record(self, name: str, left: list[Job], result: Result, now: datetime) -> None:
+        """Record the attempt's outcome (of `now`) for each job in `left`, taking each
+        out once written: after a database error, `left` is what is still to write."""
         if result.ok:
             self.retries.works(name)
-        for job in covered:
-            interview_id = job.record.interview.id
-            company = job.record.interview.company
-            if result.ok:
-                if self.store.record_delivery(interview_id, job.number, name,
-                                              DeliveryStatus.DELIVERED, now,
-                                              attempt=job.attempt,
-                                              destinations=result.delivered_to):
-                    log.info("delivered nudge %d for interview %d (%s) by %s", job.number,
-                             interview_id, company, name)
-                else:
-                    log.warning("delivered nudge %d for interview %d by %s after another "
-                                "attempt took it over (our lease lapsed)", job.number,
-                                interview_id, name)
-                continue
-            retry_at, why = self.retries.next_attempt(job, result, now)
-            if retry_at is None:
-                if self.store.record_delivery(interview_id, job.number, name,
-                                              DeliveryStatus.GAVE_UP, now,
-                                              f"{why}: {result.reason}", attempt=job.attempt,
-                                              destinations=result.delivered_to):
-                    log.warning("%s gave up on nudge %d for interview %d (%s) %s: %s", name,
-                                job.number, interview_id, company, why, result.reason)
-                continue  # else another daemon took it over: its attempt, its record
-            if not self.store.record_delivery(interview_id, job.number, name,
-                                              DeliveryStatus.RETRYING, now, result.reason,
-                                              retry_at, attempt=job.attempt,
-                                              destinations=result.delivered_to):
-                continue  # another daemon took it over: its attempt, its record
-            self.retries.failed(name, job, result, retry_at)
-            self.retries.schedule_retry(interview_id, job.number, name, retry_at)
+        while left:
+            self._record_one(name, left[0], result, now)
+            left.pop(0)
+
+    def _record_one(self, name: str, job: Job, result: Result, now: datetime) -> None:
+        interview_id = job.record.interview.id
+        company = job.record.interview.company
+        if result.ok:
+            if self.store.record_delivery(interview_id, job.number, name,
+                                          DeliveryStatus.DELIVERED, now,
+                                          attempt=job.attempt,
+                                          destinations=result.delivered_to):
+                log.info("delivered nudge %d for interview %d (%s) by %s", job.number,
+                         interview_id, company, name)
+            else:
+                log.warning("delivered nudge %d for interview %d by %s after another "
+                            "attempt took it over (our lease lapsed)", job.number,
+                            interview_id, name)
+            return
+        retry_at, why = self.retries.next_attempt(job, result, now)
+        if retry_at is None:
+            if self.store.record_delivery(interview_id, job.number, name,
+                                          DeliveryStatus.GAVE_UP, now,
+                                          f"{why}: {result.reason}", attempt=job.attempt,
+                                          destinations=result.delivered_to):
+                log.warning("%s gave up on nudge %d for interview %d (%s) %s: %s", name,
+                            job.number, interview_id, company, why, result.reason)
+            return  # else another daemon took it over: its attempt, its record
+        if not self.store.record_delivery(interview_id, job.number, name,
+                                          DeliveryStatus.RETRYING, now, result.reason,
+                                          retry_at, attempt=job.attempt,
+                                          destinations=result.delivered_to):
+            return  # another daemon took it over: its attempt, its record
+        self.retries.failed(name, job, result, retry_at)
+        self.retries.schedule_retry(interview_id, job.number, name, retry_at)
 
 
 def record_in_doubt(dispatcher: Dispatcher) -> int:

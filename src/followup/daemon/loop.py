@@ -88,6 +88,9 @@ class Daemon:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
         self.in_flight: set[str] = set()
         self.failing: dict[str, str] = {}
+        # The attempts still sending, whichever dispatcher (before or after a reload)
+        # began them: a stop records those past its grace in doubt.
+        self.sending: dict[str, tuple[int, int, str]] = {}
         self.planner = Planner(self.scheduler, self.owner, self.in_flight, now,
                                lambda due: self.handover.due(due),
                                lambda retry: self.handover.retry(retry))
@@ -106,6 +109,7 @@ class Daemon:
         self.channels: dict[str, Channel] = {}
         self.installation = ""
         self.dispatcher: Dispatcher | None = None
+        self.registered = True  # False when registering (at a reload) failed: again
 
     @property
     def stopping(self) -> bool:
@@ -172,7 +176,8 @@ class Daemon:
                         "(see [notify.*] in %s)", settings.path or "the configuration")
         self.dispatcher = Dispatcher(self.store, self.channels, settings, self.policy,
                                      self.owner, self.now, self.planner.schedule.schedule_retry,
-                                     self.in_flight, self.failing, self.installation)
+                                     self.in_flight, self.failing, self.installation,
+                                     self.sending)
         self.handover.use(self.dispatcher, settings.daemon.lease_seconds)
         self.planner.use(self.store, self.policy, self.channels)
         self.store.lease_seconds = settings.daemon.lease_seconds
@@ -197,10 +202,18 @@ class Daemon:
         if moved:
             await self._move_to(store, settings.database_url, settings.database_shown)
         self._use_settings(settings, reloaded=True)
-        await asyncio.to_thread(self._register)  # the channels may have changed
+        try:  # the database away (a server restarting) ends no daemon: rescans try again
+            await asyncio.to_thread(self._register)  # the channels may have changed
+        except UserError as error:
+            self.registered = False
+            log.error("could not register the new channels, trying again at the next "
+                      "rescan: %s", error.message)
         self.sources.start(self.settings, self.store, self.channels, self.uses)
         self.rescan_timer.schedule()
-        await self.planner.full_scan()
+        try:
+            await self.planner.full_scan()
+        except UserError as error:  # still wanted: the next rescan scans everything
+            log.error("rescan failed, trying again at the next: %s", error.message)
         if moved:
             self.pickup.start()
         log.info("reloaded %s", settings.path or "the defaults")
@@ -238,8 +251,9 @@ class Daemon:
 
     def _look_around(self) -> None:
         """The rescan's heartbeat (in the worker thread, with the rescan's reads)."""
-        if not self.presence.beat(self.store):
+        if not self.registered or not self.presence.beat(self.store):
             self._register()
+            self.registered = True
 
     def _status_line(self) -> str:
         upcoming = self.planner.next_fire_at
