@@ -97,7 +97,7 @@ class Background(Actions):
 
         # Every thread ends with the daemon: the channels are bounded by their own
         # timeouts, and the sources' long waits run on threads of their own, aborted
-        # and joined when the sources stop (see sources.threads).
+        # and joined when the sources stop (see followup.threads).
         import asyncio  # only the daemon needs the event loop: off the commands' start
 
         return asyncio.run(serve())

@@ -17,7 +17,6 @@ deliver to is not, until the user adds one.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import stat
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from followup.channels.base import DELIVERED, Channel, Result, needs_fix, try_again
 from followup.models import Notice
+from followup.threads import on_a_thread
 
 if TYPE_CHECKING:
     from followup.config import AppriseSettings
@@ -44,7 +44,7 @@ class AppriseChannel(Channel):
 
     async def deliver(self, notice: Notice) -> Result:
         try:
-            return await asyncio.to_thread(self._send, notice.title, notice.body, notice.done)
+            return await on_a_thread(self._send, notice.title, notice.body, notice.done)
         except Exception as error:  # a channel never raises: Apprise's own failure
             return try_again(f"Apprise failed: {error}")
 

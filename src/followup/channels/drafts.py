@@ -13,7 +13,6 @@ reason, per daemon): the other channels deliver the nudge all the same.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -22,6 +21,7 @@ from followup.models import Notice, Reminder
 from followup.sources.mailbox import drafts
 from followup.sources.mailbox.drafts import DraftBook
 from followup.sources.mailbox.imap import MailboxError
+from followup.threads import on_a_thread
 
 log = logging.getLogger("followup")
 
@@ -49,7 +49,7 @@ class DraftsChannel(Channel):
             if reminder.interview.id <= 0:  # `notify-test`'s made-up interview
                 continue
             try:
-                await asyncio.to_thread(self._put, reminder, notice.key)
+                await on_a_thread(self._put, reminder, notice.key)
             except MailboxError as error:
                 result = needs_fix(error.message) if error.lasting \
                     else try_again(error.message)

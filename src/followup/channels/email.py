@@ -1,9 +1,10 @@
 """Email: the nudge, with its ready follow-up draft, sent through the user's SMTP server.
 
-smtplib is blocking, so each delivery runs in a worker thread. Certificates are
-always verified. The password, when a username is set, comes from the system
-keyring and from nowhere else; with `auth = "oauth2"` an access token from the
-token command, asked before each login, signs in with AUTH XOAUTH2.
+smtplib is blocking, so each delivery runs on a thread of its own (see
+followup.threads). Certificates are always verified. The password, when a username
+is set, comes from the system keyring and from nowhere else; with `auth = "oauth2"`
+an access token from the token command, asked before each login, signs in with AUTH
+XOAUTH2.
 
 Each attempt has one total deadline (`deadline`, shorter than the dispatcher's
 own bound), counted from the start of the attempt, the keyring's read (or the
@@ -35,6 +36,7 @@ from followup import clock, content, passwords
 from followup.channels.base import DELIVERED, Channel, Result, needs_fix, try_again
 from followup.errors import KeyringUnavailable
 from followup.models import Interview, Notice, Reminder
+from followup.threads import on_a_thread
 
 if TYPE_CHECKING:
     from followup.config import EmailSettings
@@ -59,7 +61,7 @@ class EmailChannel(Channel):
         ends = time.monotonic() + self._deadline  # the whole attempt, the keyring's read too
         secret = None
         if self._settings.username:
-            found = await _until(asyncio.to_thread(self._secret), ends)
+            found = await _until(on_a_thread(self._secret), ends)
             if found is None:
                 return try_again(f"no password from the keyring (or token from the token "
                                  f"command) within {self._deadline:g} s")
@@ -67,7 +69,7 @@ class EmailChannel(Channel):
                 return found
             secret = found
         message = compose(notice, self._settings)
-        return await asyncio.to_thread(self._send, message, secret, ends)
+        return await on_a_thread(self._send, message, secret, ends)
 
     def _secret(self) -> Secret | Result:
         if self._settings.auth == "oauth2":

@@ -8,7 +8,7 @@ calendar use cases the daemon hands in), and the user gets a notice of what
 arrived. Then the plan is exported (`export`, `export_caldav`) when it
 changed. Each calendar that fails is retried with backoff, reported once per
 change of state, and never holds up the others or any nudge: a round runs on a
-thread of the source's own (see sources.threads), never on the pool that claims
+thread of the source's own (see followup.threads), never on the pool that claims
 and records deliveries, and each fetch has a total deadline (see `net`). A
 stopped watch waits for its round's thread JOIN_TIMEOUT at most.
 """
@@ -30,7 +30,7 @@ from followup.errors import UserError
 from followup.sources.base import Source, SourceContext, SourceState, SourceStatus
 from followup.sources.calendar.events import changed_any
 from followup.sources.calendar.files import watch_files
-from followup.sources.threads import join, on_own_thread
+from followup.threads import join, on_own_thread
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -77,7 +77,7 @@ class CalendarSource(Source):
         self.all_settings = settings
         self.settings = settings.calendar
         self.watches = self._watches(settings.calendar)
-        self.threads: list[threading.Thread] = []  # the rounds' (sources.threads)
+        self.threads: list[threading.Thread] = []  # the rounds' (followup.threads)
 
     async def run(self, context: SourceContext) -> None:
         """Poll every `poll_seconds`; a calendar file that changes (inotify, see

@@ -84,7 +84,7 @@ class FolderRead:
 class Connection:
     """One logged-in IMAP connection (blocking: run it in a thread). The daemon runs
     its long waits on threads of its own, kept in `threads` and joined once it is
-    closed (see sources.threads)."""
+    closed (see followup.threads)."""
 
     def __init__(self, client: IMAPClient, settings: MailboxSettings) -> None:
         client.normalise_times = False  # INTERNALDATE with its offset, not local naive time

@@ -41,7 +41,7 @@ from followup.sources.mailbox.imap import (
     reason,
 )
 from followup.sources.mailbox.replies import Finding, Folder, Kind, Message
-from followup.sources.threads import join, on_own_thread
+from followup.threads import join, on_own_thread
 
 if TYPE_CHECKING:
     from followup.config import MailboxSettings, Settings

@@ -1,12 +1,15 @@
 """Threads of their own for the sources' long waits (an IMAP IDLE, a login, a read
-from a slow server).
+from a slow server) and for the channels' sends.
 
 asyncio's default pool (min(32, CPUs + 4) threads: 6 on two cores) also claims
 and records every delivery: a wait that holds one of its threads for minutes
 holds up nudges. Each long wait here gets a new thread, owned by what it waits
 on (an `Owner`: its `threads` are joined, with a timeout, when it closes).
-Threads are daemonic: one still blocked on a server when the process ends
-(its owner could not abort it) never holds the exit.
+A channel's send gets one too (`on_a_thread`), so it starts at once: queued
+behind that pool, a send the daemon's stop found not yet started would be
+recorded "in doubt" and never delivered. Threads are daemonic: one still
+blocked on a server when the process ends (its owner could not abort it)
+never holds the exit.
 """
 
 from __future__ import annotations
@@ -54,6 +57,17 @@ async def on_own_thread(owner: Owner, function: Callable[..., T], *args) -> T:
     owner.threads.append(thread)
     thread.start()
     return await future
+
+
+async def on_a_thread(function: Callable[..., T], *args) -> T:
+    """`function(*args)` on a new thread of its own (nobody joins it: the caller
+    awaits its outcome, which a channel's own deadline bounds)."""
+    return await on_own_thread(_Unowned(), function, *args)
+
+
+class _Unowned:
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
 
 
 def join(threads: list[threading.Thread], timeout: float) -> list[threading.Thread]:
