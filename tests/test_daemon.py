@@ -348,6 +348,43 @@ def test_a_database_error_mid_dispatch_strands_no_claimed_delivery(world):
     assert w.nudges_seen() == [(added, 1), (added, 1)]
 
 
+def test_an_idle_rescan_is_one_transaction_with_the_heartbeat_and_one_question(world):
+    """Issue 21 item 5: on PostgreSQL every statement, BEGIN and COMMIT is a round trip
+    that wakes the idle daemon. A rescan that finds nothing opens one connection and
+    one transaction: the heartbeat when it is due, and one statement that asks
+    whether anything changed or lapsed."""
+    from sqlalchemy import event
+
+    from followup.daemon.presence import HEARTBEAT_SECONDS
+    from support.inprocess import running
+
+    w = world(rescan_seconds=600)
+    counted = Counter()
+
+    def count(what: str):
+        return lambda *args, **kwargs: counted.update([what])
+
+    async def scenario() -> None:
+        async with running(w) as daemon:
+            await daemon.pickup.stop()  # no catch-up (a NOTIFY) in the counted rescans
+            await daemon.planner.rescan()  # the first one after the start
+            engine = daemon.store.engine
+            for name in ("checkout", "begin", "before_cursor_execute"):
+                event.listen(engine, name, count(name))
+            daemon.presence.last_heartbeat -= HEARTBEAT_SECONDS  # a heartbeat is due
+            await daemon.planner.rescan()
+            with_heartbeat = dict(counted)
+            counted.clear()
+            await daemon.planner.rescan()
+            without = dict(counted)
+            return with_heartbeat, without
+
+    with_heartbeat, without = asyncio.run(scenario())
+    begin = 1 if w.database_url.startswith("sqlite") else 0  # SQLite's BEGIN is a statement
+    assert with_heartbeat == {"checkout": 1, "begin": 1, "before_cursor_execute": 2 + begin}
+    assert without == {"checkout": 1, "begin": 1, "before_cursor_execute": 1 + begin}
+
+
 def test_a_stop_during_a_rescan_lets_the_rescan_finish_and_logs_no_error(world, caplog):
     import threading
 
@@ -360,14 +397,15 @@ def test_a_stop_during_a_rescan_lets_the_rescan_finish_and_logs_no_error(world, 
 
     async def scenario() -> None:
         async with running(w) as daemon:
-            heartbeat = daemon.planner.look_around
+            look_around = daemon.planner.look_around
 
-            def busy_database() -> None:  # the rescan's first read, in its worker thread
-                daemon.planner.look_around = heartbeat
+            def busy_database(last: int):  # the rescan's transaction, in its worker thread
+                daemon.planner.look_around = look_around
                 stalled.set()
                 go_on.wait(30)
-                heartbeat()
+                look = look_around(last)
                 finished_before_stopped.append("stopped" not in caplog.text)
+                return look
 
             daemon.planner.look_around = busy_database
             await until(stalled.is_set, what="a rescan waiting on the database")

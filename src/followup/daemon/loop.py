@@ -236,10 +236,13 @@ class Daemon:
         """Tell the database who we are (see `presence`), in a worker thread."""
         self.presence.register(self.store, self.settings.path, self.channels)
 
-    def _look_around(self) -> None:
-        """The rescan's heartbeat (in the worker thread, with the rescan's reads)."""
-        if not self.presence.beat(self.store):
+    def _look_around(self, last: int):
+        """The rescan's transaction with the heartbeat when due (in the worker thread):
+        register again when the database no longer knows us."""
+        look = self.store.look_around(last, self.presence.beat_due())
+        if not look.known:
             self._register()
+        return look
 
     def _status_line(self) -> str:
         upcoming = self.planner.next_fire_at
