@@ -385,6 +385,36 @@ def test_an_idle_rescan_is_one_transaction_with_the_heartbeat_and_one_question(w
     assert without == {"checkout": 1, "begin": 1, "before_cursor_execute": 1 + begin}
 
 
+def test_a_rescan_pings_the_watchdog_and_pushes_its_timer_back(world):
+    """Issue 21 item 5: under systemd the watchdog's own timer woke the idle daemon once
+    more a minute beside the rescan. The rescan, awake anyway, pings it, and the
+    watchdog's timer then waits a little over the interval from that ping."""
+    from followup.daemon.lifecycle import WATCHDOG_SLACK
+    from followup.daemon.sdnotify import SystemdNotifier
+    from support.inprocess import running
+
+    class Recording(SystemdNotifier):
+        def send(self, *lines: str) -> bool:
+            sent.extend(lines)
+            return True
+
+    sent: list[str] = []
+    w = world(rescan_seconds=600)
+
+    async def scenario() -> None:
+        async with running(w, notifier=Recording(None, 120_000_000)) as daemon:
+            loop = asyncio.get_running_loop()
+            timer = daemon.lifecycle.watchdog_handle.when()
+            pings = sent.count("WATCHDOG=1")
+            await asyncio.sleep(0.05)
+            await daemon._rescan()
+            assert sent.count("WATCHDOG=1") == pings + 1
+            assert daemon.lifecycle.watchdog_handle.when() > timer
+            assert daemon.lifecycle.watchdog_handle.when() - loop.time() > 60 * WATCHDOG_SLACK - 1
+
+    asyncio.run(scenario())
+
+
 def test_a_stop_during_a_rescan_lets_the_rescan_finish_and_logs_no_error(world, caplog):
     import threading
 

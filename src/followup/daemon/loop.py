@@ -224,6 +224,7 @@ class Daemon:
     # --- rescans, and who we are --------------------------------------------------------------
 
     async def _rescan(self) -> None:
+        self.lifecycle.watchdog()  # awake anyway: the watchdog's own timer waits longer
         if self.now().year != self.policy_year:  # the holidays are frozen by year
             self._use_policy_of(self.now().year)
         try:
