@@ -359,6 +359,86 @@ def test_a_database_error_mid_dispatch_strands_no_claimed_delivery(world):
     assert w.nudges_seen() == [(added, 1)]
 
 
+def test_an_idle_rescan_is_the_heartbeat_and_one_question(world):
+    """Issue 21 item 5: on PostgreSQL every statement, BEGIN and COMMIT is a round trip
+    that wakes the idle daemon. A rescan that finds nothing checks out one connection
+    for the heartbeat when it is due, and one statement that asks whether anything
+    changed or lapsed; on PostgreSQL in autocommit (psycopg sends no BEGIN, no
+    COMMIT), on SQLite in one transaction."""
+    from sqlalchemy import event
+
+    from followup.daemon.presence import HEARTBEAT_SECONDS
+    from support.inprocess import running, until
+
+    w = world(rescan_seconds=600)
+    counted = Counter()
+
+    def count(what: str):
+        return lambda *args, **kwargs: counted.update([what])
+
+    def standalone(conn, *args) -> None:
+        dbapi = conn.connection.dbapi_connection
+        counted.update(["autocommit" if getattr(dbapi, "autocommit", False) else "in BEGIN"])
+
+    async def scenario() -> None:
+        async with running(w) as daemon:
+            await until(lambda: daemon.resume_watch is not None, what="the whole start")
+            await daemon.pickup.stop()  # no catch-up (a NOTIFY) in the counted rescans
+            await daemon.planner.rescan()  # the first one after the start
+            engine = daemon.store.engine
+            for name in ("checkout", "begin", "before_cursor_execute"):
+                event.listen(engine, name, count(name))
+            if engine.dialect.name == "postgresql":
+                event.listen(engine, "before_cursor_execute", standalone)
+            daemon.presence.last_heartbeat -= HEARTBEAT_SECONDS  # a heartbeat is due
+            await daemon.planner.rescan()
+            with_heartbeat = dict(counted)
+            counted.clear()
+            await daemon.planner.rescan()
+            without = dict(counted)
+            return with_heartbeat, without
+
+    with_heartbeat, without = asyncio.run(scenario())
+    if w.database_url.startswith("sqlite"):  # BEGIN is a statement there, costing nothing
+        assert with_heartbeat == {"checkout": 1, "begin": 1, "before_cursor_execute": 3}
+        assert without == {"checkout": 1, "begin": 1, "before_cursor_execute": 2}
+    else:
+        assert with_heartbeat == {"checkout": 1, "begin": 1, "before_cursor_execute": 2,
+                                  "autocommit": 2}
+        assert without == {"checkout": 1, "begin": 1, "before_cursor_execute": 1,
+                           "autocommit": 1}
+
+
+def test_a_rescan_pings_the_watchdog_and_pushes_its_timer_back(world):
+    """Issue 21 item 5: under systemd the watchdog's own timer woke the idle daemon once
+    more a minute beside the rescan. The rescan, awake anyway, pings it, and the
+    watchdog's timer then waits a little over the interval from that ping."""
+    from followup.daemon.lifecycle import WATCHDOG_SLACK
+    from followup.daemon.sdnotify import SystemdNotifier
+    from support.inprocess import running
+
+    class Recording(SystemdNotifier):
+        def send(self, *lines: str) -> bool:
+            sent.extend(lines)
+            return True
+
+    sent: list[str] = []
+    w = world(rescan_seconds=600)
+
+    async def scenario() -> None:
+        async with running(w, notifier=Recording(None, 120_000_000)) as daemon:
+            loop = asyncio.get_running_loop()
+            timer = daemon.lifecycle.watchdog_handle.when()
+            pings = sent.count("WATCHDOG=1")
+            await asyncio.sleep(0.05)
+            await daemon._rescan()
+            assert sent.count("WATCHDOG=1") == pings + 1
+            assert daemon.lifecycle.watchdog_handle.when() > timer
+            assert daemon.lifecycle.watchdog_handle.when() - loop.time() > 60 * WATCHDOG_SLACK - 1
+
+    asyncio.run(scenario())
+
+
 def test_a_stop_during_a_rescan_lets_the_rescan_finish_and_logs_no_error(world, caplog):
     import threading
 
@@ -371,14 +451,15 @@ def test_a_stop_during_a_rescan_lets_the_rescan_finish_and_logs_no_error(world, 
 
     async def scenario() -> None:
         async with running(w) as daemon:
-            heartbeat = daemon.planner.look_around
+            look_around = daemon.planner.look_around
 
-            def busy_database() -> None:  # the rescan's first read, in its worker thread
-                daemon.planner.look_around = heartbeat
+            def busy_database(last: int):  # the rescan's transaction, in its worker thread
+                daemon.planner.look_around = look_around
                 stalled.set()
                 go_on.wait(30)
-                heartbeat()
+                look = look_around(last)
                 finished_before_stopped.append("stopped" not in caplog.text)
+                return look
 
             daemon.planner.look_around = busy_database
             await until(stalled.is_set, what="a rescan waiting on the database")

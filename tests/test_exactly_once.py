@@ -310,19 +310,17 @@ def test_a_stale_rescan_read_never_overwrites_a_newer_catch_up(world):
         async with running(w) as daemon:
             planner = daemon.planner
             await until(lambda: added in planner.planned, what="the nudge planned")
-            heartbeat, undelivered = planner.look_around, planner.store.undelivered
-
-            def heard_before_the_read() -> None:  # the rescan's thread, before its reads
-                heartbeat()
-                if armed.is_set():
-                    app.heard(added)
+            look_around = planner.look_around
 
             async def catch_up() -> None:
                 started.set()
                 await planner.catch_up()
 
-            def reopened_after_the_read(interview_ids=None, lapsed_only=False):
-                if armed.is_set() and lapsed_only:  # the rescan's read of the log is done
+            def reopened_after_the_read(last: int):  # the rescan's thread
+                if armed.is_set():
+                    app.heard(added)  # before the rescan's read of the log
+                look = look_around(last)
+                if armed.is_set():  # the rescan's read of the log is done
                     armed.clear()
                     app.reopen(added)
                     done = asyncio.run_coroutine_threadsafe(catch_up(), loop)
@@ -330,10 +328,9 @@ def test_a_stale_rescan_read_never_overwrites_a_newer_catch_up(world):
                     while not (done.done() or (started.is_set() and lock is not None
                                                and lock.locked())):
                         threading.Event().wait(0.01)
-                return undelivered(interview_ids, lapsed_only)
+                return look
 
-            planner.look_around = heard_before_the_read
-            planner.store.undelivered = reopened_after_the_read
+            planner.look_around = reopened_after_the_read
             armed.set()
             await planner.rescan()
             await planner.catch_up()

@@ -15,6 +15,9 @@ import signal
 from followup.daemon.sdnotify import SystemdNotifier
 
 STOP_GRACE = 8.0  # seconds to let deliveries in flight finish after SIGTERM
+# The watchdog's own ping comes this many intervals after the last one (systemd's
+# interval is half its timeout): a rescan due at the same moment pings first.
+WATCHDOG_SLACK = 1.1
 
 
 class Lifecycle:
@@ -60,12 +63,17 @@ class Lifecycle:
         self.notifier.send(status)
 
     def watchdog(self) -> None:
-        """Ping systemd's watchdog now and every interval it asked for (if it did)."""
+        """Ping systemd's watchdog now (if it asked for pings), and again a little over
+        the interval it asked for after the last ping. The rescan pings too, when the
+        loop is awake anyway: while rescans come at least as often, the watchdog's own
+        timer never wakes the process (an idle daemon's wakeups, issue 21)."""
         interval = self.notifier.watchdog_interval
         if interval:
             self.notifier.send("WATCHDOG=1")
-            self.watchdog_handle = asyncio.get_running_loop().call_later(interval,
-                                                                         self.watchdog)
+            if self.watchdog_handle is not None:
+                self.watchdog_handle.cancel()
+            self.watchdog_handle = asyncio.get_running_loop().call_later(
+                interval * WATCHDOG_SLACK, self.watchdog)
 
     def stopping_now(self) -> None:
         """Tell systemd the stop has begun; the watchdog falls silent."""

@@ -237,6 +237,7 @@ class Daemon:
     # --- rescans, and who we are --------------------------------------------------------------
 
     async def _rescan(self) -> None:
+        self.lifecycle.watchdog()  # awake anyway: the watchdog's own timer waits longer
         if self.now().year != self.policy_year:  # the holidays are frozen by year
             self._use_policy_of(self.now().year)
         try:
@@ -249,11 +250,15 @@ class Daemon:
         """Tell the database who we are (see `presence`), in a worker thread."""
         self.presence.register(self.store, self.settings.path, self.channels)
 
-    def _look_around(self) -> None:
-        """The rescan's heartbeat (in the worker thread, with the rescan's reads)."""
-        if not self.registered or not self.presence.beat(self.store):
+    def _look_around(self, last: int):
+        """The rescan's transaction with the heartbeat when due (in the worker thread):
+        register again when the database no longer knows us, or when a reload's
+        registration failed (the database was away)."""
+        look = self.store.look_around(last, self.presence.beat_due())
+        if not self.registered or not look.known:
             self._register()
             self.registered = True
+        return look
 
     def _status_line(self) -> str:
         upcoming = self.planner.next_fire_at

@@ -29,6 +29,7 @@ import logging
 import time
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -37,6 +38,9 @@ from followup.daemon.schedule import HORIZON, Schedule
 from followup.daemon.work import Due, Retry
 from followup.errors import NotFound
 from followup.models import Policy, Status
+
+if TYPE_CHECKING:
+    from followup.store.rescan import Look
 
 log = logging.getLogger("followup")
 
@@ -60,7 +64,9 @@ class Planner:
         self.cursor = 0  # the newest change (store.changes) applied
         self.full_scan_wanted = True
         self.recheck: set[int] = set()  # interviews to look at again at the next rescan
-        self.look_around: Callable[[], object] = lambda: None  # the rescan's heartbeat
+        # The rescan's one transaction (see store.rescan), given the last change applied;
+        # the daemon's adds the heartbeat.
+        self.look_around: Callable[[int], Look] = lambda last: self.store.look_around(last)
         self.waiting = 0
         self.last_full_scan: datetime | None = None
         self.last_prune: datetime | None = None
@@ -117,19 +123,15 @@ class Planner:
             again, self.recheck = self.recheck, set()
             await self.look_at(sorted(again))
         async with self.reading:
-            # One trip to the database's thread: each one wakes the process twice.
-            changes, lapsed = await asyncio.to_thread(self._look_around)
-            everything = self._apply(changes)
+            # One trip to the database's thread (each one wakes the process twice), one
+            # transaction there: the heartbeat, what changed, and the deliveries whose
+            # owner's lease lapsed (it died, or its machine is off).
+            look = await asyncio.to_thread(self.look_around, self.cursor)
+            everything = self._apply(look.changes)
         if everything:
             await self.full_scan()
-        self.take_over(lapsed)
+        self.take_over(look.lapsed)
         self.scheduler.wakeup()  # due jobs are found by wall time, after a suspend too
-
-    def _look_around(self) -> tuple:
-        """The rescan's reads (in a worker thread): the heartbeat, what changed, and the
-        deliveries whose owner's lease lapsed (it died, or its machine is off)."""
-        self.look_around()
-        return self.store.changed_since(self.cursor), self.store.undelivered(None, True)
 
     async def catch_up(self) -> None:
         """Apply what changed since the last look, whoever wrote it (see `pickup`)."""

@@ -37,11 +37,12 @@ class Presence:
         store.register_daemon(self.owner, host, pid, place, tuple(channels), self.started_at,
                               lambda other: process_alive(other, one_machine))
 
-    def beat(self, store) -> bool:
-        """The heartbeat (a write, so at most every HEARTBEAT_SECONDS however often it is
-        asked for); False when the database no longer knows us: register again."""
+    def beat_due(self) -> str | None:
+        """This daemon's owner when a heartbeat is due (a write, so at most every
+        HEARTBEAT_SECONDS however often the rescan asks), else None. The rescan writes
+        it in its own transaction (see store.rescan)."""
         beat = time.monotonic()
         if beat - self.last_heartbeat < HEARTBEAT_SECONDS:
-            return True
+            return None
         self.last_heartbeat = beat
-        return store.heartbeat(self.owner)
+        return self.owner

@@ -14,6 +14,7 @@ its module on the shared `transactions.Transactions`:
 - claims.py: claiming a nudge with its deliveries;
 - deliveries.py: attempts at a delivery, leases, what is undelivered;
 - sharing.py: several daemons: the change log and the daemons' register;
+- rescan.py: the daemon's periodic look (heartbeat, changes, lapsed leases) in one;
 - plan.py: the stored plan, each interview's next nudge (the rules' cache);
 - listing.py: what `list` prints, in one streamed pass (on the plan).
 
@@ -49,6 +50,7 @@ from followup.store.engine import (
 from followup.store.interviews import Interviews
 from followup.store.listing import Listings
 from followup.store.meta import Meta
+from followup.store.rescan import Rescans
 from followup.store.sharing import Sharing
 from followup.store.tables import UTCDateTime, metadata
 
@@ -56,7 +58,7 @@ __all__ = ["SCHEMA_HEAD", "PendingDelivery", "Store", "UTCDateTime", "Unreachabl
            "alembic_config", "metadata", "upgrade"]
 
 
-class Store(Interviews, Meta, Claims, Sharing, Deliveries, Listings):
+class Store(Interviews, Meta, Claims, Rescans, Sharing, Deliveries, Listings):
     """The interview database. Build with `Store.open(url)`."""
 
     @classmethod

@@ -83,6 +83,15 @@ def since(conn: Connection, last: int) -> Changes:
     return Changes(rows[-1].id, ids, everything)
 
 
+def moved_since(last: int) -> sa.ColumnElement:
+    """Whether `since(conn, last)` could find anything: a change after `last`, or one
+    pruned that `last` had not seen. A column, for a look that asks several things in
+    one statement (the daemon's rescan, see store.rescan)."""
+    pruned = sa.select(meta.c.value).where(meta.c.key == PRUNED_BELOW).scalar_subquery()
+    return sa.or_(sa.exists().where(changes.c.id > last),
+                  sa.cast(pruned, sa.BigInteger) - 1 > last)
+
+
 def prune(conn: Connection) -> int:
     """Drop the rows older than KEEP_SECONDS; returns how many went."""
     old = changes.c.made_at < now_plus(conn.dialect.name, -KEEP_SECONDS)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from followup.models import Delivery, DeliveryStatus, Record
 from followup.store import changes as change_log
@@ -110,24 +111,8 @@ class Deliveries(Transactions):
                     lapsed_only: bool = False) -> list[PendingDelivery]:
         """Every delivery not finished (pending or retrying), with its interview's
         record; only those of some interviews, or only those whose owner's lease lapsed."""
-        dialect = self.engine.dialect.name
-        query = (
-            sa.select(nudges.c.interview_id, nudges.c.number, deliveries.c.channel,
-                      deliveries.c.attempts, deliveries.c.next_attempt_at, deliveries.c.owner,
-                      deliveries.c.attempt,
-                      sa.case((lapsed(dialect), True), else_=False))
-            .join(deliveries, deliveries.c.nudge_id == nudges.c.id)
-            .where(deliveries.c.status.in_(UNFINISHED))
-        )
-        if interview_ids is not None:
-            query = query.where(nudges.c.interview_id.in_(list(interview_ids)))
-        if lapsed_only:
-            query = query.where(deliveries.c.owner.is_not(None), lapsed(dialect))
         with self._read() as conn:
-            rows = conn.execute(query).all()
-            records = {r.interview.id: r for r in load_records(conn, {row[0] for row in rows})}
-        return [PendingDelivery(records[row[0]], *row[1:7], bool(row[7]))
-                for row in rows if row[0] in records]
+            return undelivered(conn, interview_ids, lapsed_only)
 
     def last_deliveries(self) -> list[tuple[str, Delivery, int, int, str]]:
         """Each channel's most recent delivery: (channel, delivery, interview id,
@@ -175,3 +160,30 @@ class Deliveries(Transactions):
             conn.execute(deliveries.update().where(deliveries.c.owner == owner)
                          .values(lease_until=None))
 
+
+
+def undelivered(conn: Connection, interview_ids: Iterable[int] | None = None,
+                lapsed_only: bool = False) -> list[PendingDelivery]:
+    """`Deliveries.undelivered`, inside the caller's transaction."""
+    dialect = conn.dialect.name
+    query = (
+        sa.select(nudges.c.interview_id, nudges.c.number, deliveries.c.channel,
+                  deliveries.c.attempts, deliveries.c.next_attempt_at, deliveries.c.owner,
+                  deliveries.c.attempt,
+                  sa.case((lapsed(dialect), True), else_=False))
+        .join(deliveries, deliveries.c.nudge_id == nudges.c.id)
+        .where(deliveries.c.status.in_(UNFINISHED))
+    )
+    if interview_ids is not None:
+        query = query.where(nudges.c.interview_id.in_(list(interview_ids)))
+    if lapsed_only:
+        query = query.where(held_and_lapsed(dialect))
+    rows = conn.execute(query).all()
+    records = {r.interview.id: r for r in load_records(conn, {row[0] for row in rows})}
+    return [PendingDelivery(records[row[0]], *row[1:7], bool(row[7]))
+            for row in rows if row[0] in records]
+
+
+def held_and_lapsed(dialect: str) -> sa.ColumnElement:
+    """A delivery some daemon took whose lease lapsed: another may take it over."""
+    return sa.and_(deliveries.c.owner.is_not(None), lapsed(dialect))

@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from sqlalchemy.engine import Connection
+
 from followup.models import Record
 from followup.store import changes as change_log
 from followup.store import daemons
-from followup.store.deliveries import Deliveries, PendingDelivery
+from followup.store.deliveries import Deliveries, PendingDelivery, undelivered
 from followup.store.records import load_records
 
 
@@ -29,11 +31,7 @@ class Sharing(Deliveries):
         """What changed after change `last`: the changes, the changed interviews that
         still exist (with deliveries), and their undelivered deliveries."""
         with self._read() as conn:
-            found = change_log.since(conn, last)
-            if found.everything or not found.interview_ids:
-                return found, [], []
-            records = load_records(conn, sorted(found.interview_ids))
-        return found, records, self.undelivered(found.interview_ids)
+            return changed_since(conn, last)
 
     def prune_changes(self) -> int:
         with self._write() as conn:
@@ -57,3 +55,13 @@ class Sharing(Deliveries):
         """The database's time now, and the daemons using it."""
         with self._read() as conn:
             return daemons.listing(conn)
+
+
+def changed_since(conn: Connection, last: int) -> tuple[change_log.Changes, list[Record],
+                                                       list[PendingDelivery]]:
+    """`Sharing.changed_since`, inside the caller's transaction."""
+    found = change_log.since(conn, last)
+    if found.everything or not found.interview_ids:
+        return found, [], []
+    records = load_records(conn, sorted(found.interview_ids))
+    return found, records, undelivered(conn, found.interview_ids)

@@ -42,6 +42,20 @@ class Transactions:
         with database_errors(), self.engine.connect() as conn, conn.begin():
             yield conn
 
+    @contextmanager
+    def _standalone(self, write: bool) -> Iterator[Connection]:
+        """Statements that each stand alone: on PostgreSQL in autocommit, so no BEGIN
+        and no COMMIT (a round trip each, on which the caller sleeps); on SQLite, where
+        they cost nothing, a transaction as `_write` or `_read`."""
+        if self.engine.dialect.name != "postgresql":
+            with self._write() if write else self._read() as conn:
+                yield conn
+            return
+        with database_errors(), self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            with conn.begin():
+                yield conn
+
     def _lease(self, conn: Connection) -> sa.ColumnElement:
         """When a lease taken or renewed now ends (claims, takes and renewals set it)."""
         return now_plus(conn.dialect.name, self.lease_seconds)
