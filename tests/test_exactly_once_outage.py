@@ -167,3 +167,48 @@ def test_a_database_error_in_one_channel_leaves_the_others_attempts_in_the_dispa
     finally:
         endpoint.close()
     assert len(w.nudges_seen()) == 1
+
+
+def test_a_stop_past_its_grace_while_the_database_is_away_still_records_in_doubt(
+        world, monkeypatch, caplog):
+    """SIGTERM with a channel still sending, and the stop grace ends as PostgreSQL
+    restarts (found by the chaos bench): the "in doubt" record was refused and given up,
+    the attempt's lease lapsed, and another daemon sent the nudge again. The record is
+    tried again until the database is back (within the stop's bound)."""
+    import json
+    import sys
+
+    from followup.daemon import loop
+    from followup.errors import UserError
+    from followup.models import DeliveryStatus
+    from followup.store import Store
+
+    monkeypatch.setattr(loop, "STOP_GRACE", 1.0)
+    w = world(rescan_seconds=600)
+    script, release = w.folder / "held.py", w.folder / "release"
+    script.write_text(HELD_UNTIL_RELEASED)
+    argv = json.dumps([sys.executable, str(script), str(w.delivered_file), str(release)])
+    text = w.config.read_text()
+    start = text.index("argv = ")
+    w.config.write_text(text[:start] + f"argv = {argv}" + text[text.index("\n", start):])
+    refused = []
+
+    class AwayAtTheStop(Store):
+        def record_delivery(self, interview_id, number, channel, status, *args, **kwargs):
+            if status is DeliveryStatus.IN_DOUBT and len(refused) < 2:  # restarting
+                refused.append(interview_id)
+                raise UserError("database error: terminating connection due to "
+                                "administrator command")
+            return super().record_delivery(interview_id, number, channel, status, *args,
+                                           **kwargs)
+
+    async def scenario() -> None:
+        store = AwayAtTheStop(Store.open(w.database_url).engine)
+        async with running(w, store=store):
+            await until(lambda: (w.folder / "release.started").exists(), what="the send")
+
+    caplog.set_level("INFO")
+    added = w.add("Acme")
+    asyncio.run(scenario())
+    assert len(refused) == 2
+    assert statuses_in(w, added) == ["in doubt"]

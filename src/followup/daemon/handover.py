@@ -8,19 +8,22 @@ its deliveries are renewed in the database (see `pickup.leases_renewed`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from followup.daemon import pickup
 from followup.daemon.dispatch import Dispatcher, record_in_doubt
 from followup.daemon.planner import Planner
+from followup.daemon.recording import until_written
 from followup.daemon.work import Due, Retry
-from followup.errors import UserError
 
 log = logging.getLogger("followup")
 
 BATCH_WINDOW = 0.05  # seconds to gather nudges falling due together (for a digest)
+# Seconds a stop waits, after its grace, for the database to take the attempts' records
+# (in doubt, or an outcome being written): within systemd's TimeoutStopSec (20 s).
+RECORD_GRACE = 6.0
 
 
 class Handover:
@@ -68,8 +71,19 @@ class Handover:
         if not left:
             return
         if self.dispatcher is not None:
-            with contextlib.suppress(UserError):  # unrecorded: their leases lapse
-                await asyncio.to_thread(record_in_doubt, self.dispatcher)
+            # Written however briefly the database is away (a server restarting): an
+            # attempt left unrecorded is taken up again once its lease lapses, and sent
+            # twice. Then the outcomes still being written get the same bound.
+            clock = asyncio.get_running_loop().time
+            ends = clock() + RECORD_GRACE
+            try:
+                await asyncio.wait_for(until_written(
+                    partial(record_in_doubt, self.dispatcher), "the attempts still sending"),
+                    RECORD_GRACE)
+                _, left = await asyncio.wait(left, timeout=max(ends - clock(), 0))
+            except TimeoutError:
+                log.error("the database did not come back within %g s of the stop: the "
+                          "attempts still sending are left to their leases", RECORD_GRACE)
         for task in left:
             task.cancel()
         await asyncio.gather(*left, return_exceptions=True)
