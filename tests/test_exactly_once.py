@@ -12,6 +12,7 @@ import asyncio
 
 import pytest
 
+from support.attempts import held_command, settled, statuses_in
 from support.inprocess import running, until
 
 
@@ -21,12 +22,6 @@ def world(request, world):
         return world
     make_url = request.getfixturevalue("postgres_url")
     return lambda **options: world(database_url=make_url(), **options)
-
-
-def _settled(daemon) -> bool:
-    """Nothing more will happen without a new change: no retry planned, no dispatch."""
-    return (not any(job.id.startswith("retry-") for job in daemon.scheduler.get_jobs())
-            and not daemon.handover.tasks and not daemon.handover.batch[1])
 
 
 def test_a_catch_up_reading_a_fresh_claim_does_not_deliver_it_a_second_time(world):
@@ -63,43 +58,15 @@ def test_a_catch_up_reading_a_fresh_claim_does_not_deliver_it_a_second_time(worl
 
         async with running(w, store=store, daemon_class=Hooked) as daemon:
             await until(lambda: caught_up and w.nudges_seen(), what="the first delivery")
-            await until(lambda: _settled(daemon), what="the daemon to settle")
+            await until(lambda: settled(daemon), what="the daemon to settle")
             await daemon.planner.rescan()
-            await until(lambda: _settled(daemon), what="the daemon to settle again")
+            await until(lambda: settled(daemon), what="the daemon to settle again")
 
     asyncio.run(scenario())
     assert w.nudges_seen() == [(added, 1)]
 
 
 # --- item 2: an attempt's real outcome, and a stop in the middle of one ---------------------
-
-HELD = """\
-import json, os, sys, time
-data = json.loads(sys.stdin.read())
-release = sys.argv[2]
-deadline = time.monotonic() + 120
-while not os.path.exists(release) and time.monotonic() < deadline:
-    time.sleep(0.05)
-with open(sys.argv[1], "a") as out:
-    out.write(json.dumps(data) + "\\n")
-"""
-
-
-def _held_command(w) -> object:
-    """The command channel, held until the test creates the returned path (a channel
-    that takes its time, then delivers)."""
-    import json
-    import sys
-
-    script, release = w.folder / "held.py", w.folder / "release"
-    script.write_text(HELD)
-    argv = json.dumps([sys.executable, str(script), str(w.delivered_file), str(release)])
-    text = w.config.read_text()
-    start = text.index("argv = ")
-    end = text.index("\n", start)
-    w.config.write_text(text[:start] + f"argv = {argv}" + text[end:])
-    return release
-
 
 def test_an_attempt_slower_than_the_dispatchers_bound_is_awaited_not_abandoned(
         world, monkeypatch, caplog):
@@ -110,7 +77,7 @@ def test_an_attempt_slower_than_the_dispatchers_bound_is_awaited_not_abandoned(
     monkeypatch.setattr(dispatch, "ATTEMPT_TIMEOUT", 0.5, raising=False)
     monkeypatch.setattr(dispatch, "SLOW_ATTEMPT", 0.5, raising=False)
     w = world(rescan_seconds=1)
-    release = _held_command(w)
+    release = held_command(w)
     added = w.add("Acme")
 
     async def scenario() -> None:
@@ -121,7 +88,7 @@ def test_an_attempt_slower_than_the_dispatchers_bound_is_awaited_not_abandoned(
             await until(lambda: w.nudges_seen(), what="the delivery")
             await until(lambda: statuses_in(w, added) in (["delivered"], ["retrying"]),
                         what="a record")
-            await until(lambda: _settled(daemon) and statuses_in(w, added) == ["delivered"],
+            await until(lambda: settled(daemon) and statuses_in(w, added) == ["delivered"],
                         what="the daemon to settle")
 
     caplog.set_level("INFO")
@@ -140,7 +107,7 @@ def test_a_stop_mid_attempt_records_it_in_doubt_and_no_later_daemon_sends_it_aga
 
     monkeypatch.setattr(loop, "STOP_GRACE", 1.0)
     w = world(rescan_seconds=1)
-    release = _held_command(w)
+    release = held_command(w)
     added = w.add("Acme")
 
     async def first() -> None:
@@ -150,10 +117,10 @@ def test_a_stop_mid_attempt_records_it_in_doubt_and_no_later_daemon_sends_it_aga
     async def second() -> None:
         async with running(w) as daemon:
             await daemon.planner.rescan()
-            await until(lambda: _settled(daemon), what="the second daemon to settle")
+            await until(lambda: settled(daemon), what="the second daemon to settle")
             release.touch()  # too late: the stop ended the held program (its process group)
             await daemon.planner.rescan()
-            await until(lambda: _settled(daemon), what="the second daemon to settle again")
+            await until(lambda: settled(daemon), what="the second daemon to settle again")
 
     caplog.set_level("INFO")
     asyncio.run(first())
@@ -164,18 +131,6 @@ def test_a_stop_mid_attempt_records_it_in_doubt_and_no_later_daemon_sends_it_aga
     assert "in doubt" in shown, shown
     assert json.loads(w.cli("show", str(added), "--json").stdout)["nudges"][0][
         "deliveries"][0]["state"] == "in doubt"
-
-
-def statuses_in(w, interview_id: int) -> list[str]:
-    """The states of an interview's deliveries, read from the database directly."""
-    from followup.store import Store
-
-    store = Store.open(w.database_url)
-    try:
-        return [str(d.status) for nudge in store.get(interview_id).nudges
-                for d in nudge.deliveries]
-    finally:
-        store.close()
 
 
 # --- item 3: a channel with several destinations ------------------------------------------
@@ -204,7 +159,7 @@ def test_apprise_retries_only_the_url_that_failed(world, caplog):
                 failing.status = 200
                 await until(lambda: statuses_in(w, added) == ["delivered"],
                             what="the delivery")
-                await until(lambda: _settled(daemon), what="the daemon to settle")
+                await until(lambda: settled(daemon), what="the daemon to settle")
 
         caplog.set_level("INFO")
         asyncio.run(scenario())

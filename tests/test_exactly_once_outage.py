@@ -14,6 +14,7 @@ import asyncio
 
 import pytest
 
+from support.attempts import held_command, statuses_in
 from support.inprocess import running, until
 
 
@@ -54,22 +55,6 @@ def test_a_record_the_database_refused_after_the_send_is_written_once_it_is_back
     assert w.nudges_seen() == [(added, 1)]
 
 
-def statuses_in(w, interview_id: int) -> list[str]:
-    import sqlalchemy as sa
-
-    from followup.store import Store
-    from followup.store.tables import deliveries, nudges
-
-    store = Store.open(w.database_url)
-    try:
-        with store.engine.connect() as conn:
-            return list(conn.execute(sa.select(deliveries.c.status)
-                                     .join(nudges, deliveries.c.nudge_id == nudges.c.id)
-                                     .where(nudges.c.interview_id == interview_id)).scalars())
-    finally:
-        store.close()
-
-
 def test_a_reload_while_the_database_is_away_does_not_end_the_daemon(world):
     """SIGHUP while PostgreSQL restarts (found by the chaos run): the reload's own
     database steps (registering the daemon, the full scan) failed, the daemon exited,
@@ -107,25 +92,11 @@ def test_a_reload_while_the_database_is_away_does_not_end_the_daemon(world):
 
 
 
-HELD_UNTIL_RELEASED = """\
-import json, os, sys, time
-data = json.loads(sys.stdin.read())
-open(sys.argv[2] + ".started", "w").close()
-deadline = time.monotonic() + 120
-while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
-    time.sleep(0.05)
-with open(sys.argv[1], "a") as out:
-    out.write(json.dumps(data) + "\\n")
-"""
-
-
 def test_a_database_error_in_one_channel_leaves_the_others_attempts_in_the_dispatch(world):
     """The database refused Apprise's read before its send (a PostgreSQL restart, found
     by the chaos run): the error ended the whole dispatch while the command channel
     was still sending, so its attempt was no longer waited for at a stop, nor its lease
     renewed. The other channels' attempts stay in the dispatch until they end."""
-    import json
-    import sys
 
     from followup.errors import UserError
     from followup.store import Store
@@ -135,12 +106,8 @@ def test_a_database_error_in_one_channel_leaves_the_others_attempts_in_the_dispa
     w = world(rescan_seconds=600)
     urls = w.folder / "apprise.conf"
     urls.write_text(f"json://127.0.0.1:{endpoint.port}/\n")
-    script, release = w.folder / "held.py", w.folder / "release"
-    script.write_text(HELD_UNTIL_RELEASED)
-    argv = json.dumps([sys.executable, str(script), str(w.delivered_file), str(release)])
-    text = w.config.read_text()
-    start = text.index("argv = ")
-    w.config.write_text(text[:start] + f"argv = {argv}" + text[text.index("\n", start):]
+    release = held_command(w)
+    w.config.write_text(w.config.read_text()
                         + f'[notify.apprise]\nenabled = true\nconfig = "{urls}"\n')
     refused = []
 
@@ -175,8 +142,6 @@ def test_a_stop_past_its_grace_while_the_database_is_away_still_records_in_doubt
     restarts (found by the chaos bench): the "in doubt" record was refused and given up,
     the attempt's lease lapsed, and another daemon sent the nudge again. The record is
     tried again until the database is back (within the stop's bound)."""
-    import json
-    import sys
 
     from followup.daemon import loop
     from followup.errors import UserError
@@ -185,12 +150,7 @@ def test_a_stop_past_its_grace_while_the_database_is_away_still_records_in_doubt
 
     monkeypatch.setattr(loop, "STOP_GRACE", 1.0)
     w = world(rescan_seconds=600)
-    script, release = w.folder / "held.py", w.folder / "release"
-    script.write_text(HELD_UNTIL_RELEASED)
-    argv = json.dumps([sys.executable, str(script), str(w.delivered_file), str(release)])
-    text = w.config.read_text()
-    start = text.index("argv = ")
-    w.config.write_text(text[:start] + f"argv = {argv}" + text[text.index("\n", start):])
+    held_command(w)
     refused = []
 
     class AwayAtTheStop(Store):

@@ -11,22 +11,11 @@ PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 
 import pytest
 
+from support.attempts import held_command, statuses_in
 from support.inprocess import running, until
-
-HELD = """\
-import json, os, sys, time
-data = json.loads(sys.stdin.read())
-deadline = time.monotonic() + 120
-while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
-    time.sleep(0.05)
-with open(sys.argv[1], "a") as out:
-    out.write(json.dumps(data) + "\\n")
-"""
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,12 +32,7 @@ def test_an_attempt_begun_before_a_reload_is_recorded_in_doubt_at_the_stop(
 
     monkeypatch.setattr(loop, "STOP_GRACE", 1.0)
     w = world(rescan_seconds=1)
-    script, release = w.folder / "held.py", w.folder / "release"
-    script.write_text(HELD)
-    argv = json.dumps([sys.executable, str(script), str(w.delivered_file), str(release)])
-    text = w.config.read_text()
-    start = text.index("argv = ")
-    w.config.write_text(text[:start] + f"argv = {argv}" + text[text.index("\n", start):])
+    release = held_command(w)
     added = w.add("Acme")
 
     async def first() -> None:
@@ -70,18 +54,3 @@ def test_an_attempt_begun_before_a_reload_is_recorded_in_doubt_at_the_stop(
     assert w.nudges_seen() == []  # and the next daemon did not send it again
     assert statuses_in(w, added) == ["in doubt"]
 
-
-def statuses_in(w, interview_id: int) -> list[str]:
-    import sqlalchemy as sa
-
-    from followup.store import Store
-    from followup.store.tables import deliveries, nudges
-
-    store = Store.open(w.database_url)
-    try:
-        with store.engine.connect() as conn:
-            return list(conn.execute(sa.select(deliveries.c.status)
-                                     .join(nudges, deliveries.c.nudge_id == nudges.c.id)
-                                     .where(nudges.c.interview_id == interview_id)).scalars())
-    finally:
-        store.close()

@@ -28,8 +28,9 @@ class Owner(Protocol):
     threads: list[threading.Thread]
 
 
-async def on_own_thread(owner: Owner, function: Callable[..., T], *args) -> T:
-    """`function(*args)` on a new thread owned by `owner`; its result, or its error.
+async def on_own_thread(owner: Owner | None, function: Callable[..., T], *args) -> T:
+    """`function(*args)` on a new thread owned by `owner` (None: by nobody, the caller
+    awaits its outcome); its result, or its error.
 
     A cancelled await does not stop the thread (nothing can): the owner's abort
     does, and its close joins it."""
@@ -53,21 +54,17 @@ async def on_own_thread(owner: Owner, function: Callable[..., T], *args) -> T:
             loop.call_soon_threadsafe(settle, *outcome)
 
     thread = threading.Thread(target=work, name=f"followup-{function.__name__}", daemon=True)
-    owner.threads[:] = [t for t in owner.threads if t.is_alive()]
-    owner.threads.append(thread)
+    if owner is not None:
+        owner.threads[:] = [t for t in owner.threads if t.is_alive()]
+        owner.threads.append(thread)
     thread.start()
     return await future
 
 
 async def on_a_thread(function: Callable[..., T], *args) -> T:
-    """`function(*args)` on a new thread of its own (nobody joins it: the caller
-    awaits its outcome, which a channel's own deadline bounds)."""
-    return await on_own_thread(_Unowned(), function, *args)
-
-
-class _Unowned:
-    def __init__(self) -> None:
-        self.threads: list[threading.Thread] = []
+    """`function(*args)` on a new thread of its own that nobody joins: a channel's send,
+    whose outcome the caller awaits and whose own deadline bounds it."""
+    return await on_own_thread(None, function, *args)
 
 
 def join(threads: list[threading.Thread], timeout: float) -> list[threading.Thread]:
