@@ -133,6 +133,40 @@ def test_a_stop_mid_attempt_records_it_in_doubt_and_no_later_daemon_sends_it_aga
         "deliveries"][0]["state"] == "in doubt"
 
 
+def test_a_stop_begins_no_new_send_and_leaves_it_to_the_next_daemon(world, caplog):
+    """Found by the chaos bench: two nudges for one channel in one dispatch; SIGTERM while
+    the first is sending. Once the first ended, the stopping daemon went on to send the
+    second, and a stop that ran out of time cut it between its send and its record: the
+    next daemon sent it again. A stop begins no send; what was not begun is the next
+    daemon's, at once (its lease ended), and it arrives once."""
+    w = world(rescan_seconds=600)
+    release = held_command(w)
+    first, second = w.add("Acme"), w.add("Globex")
+    started = w.folder / "release.started"
+
+    def starts() -> list[int]:
+        return [int(line) for line in started.read_text().split()] if started.exists() else []
+
+    async def stopped_while_sending() -> None:
+        async with running(w) as daemon:
+            await until(lambda: starts(), what="the first send")
+            daemon._on_stop()  # as SIGTERM does
+            await until(lambda: "stopping" in caplog.text, what="the stop")
+            release.touch()  # the first send ends during the stop
+
+    async def next_daemon() -> None:
+        async with running(w) as daemon:
+            await until(lambda: len(w.nudges_seen()) == 2, what="the second nudge")
+            await until(lambda: settled(daemon), what="the daemon to settle")
+
+    caplog.set_level("INFO")
+    asyncio.run(stopped_while_sending())
+    assert len(starts()) == 1, f"the stopping daemon began another send: {starts()}"
+    asyncio.run(next_daemon())
+    assert sorted(w.nudges_seen()) == [(first, 1), (second, 1)]
+    assert statuses_in(w, first) == ["delivered"] and statuses_in(w, second) == ["delivered"]
+
+
 # --- item 3: a channel with several destinations ------------------------------------------
 
 

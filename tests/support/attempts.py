@@ -11,7 +11,8 @@ from pathlib import Path
 HELD = """\
 import json, os, sys, time
 data = json.loads(sys.stdin.read())
-open(sys.argv[2] + ".started", "w").close()
+with open(sys.argv[2] + ".started", "a") as started:
+    started.write(str(data["interview_id"]) + "\\n")
 deadline = time.monotonic() + 120
 while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
     time.sleep(0.05)
@@ -21,8 +22,9 @@ with open(sys.argv[1], "a") as out:
 
 
 def held_command(w) -> Path:
-    """Make the world's command channel wait, once started (it creates `release` +
-    ".started"), until the test creates the returned path; then it delivers."""
+    """Make the world's command channel wait, once started (it adds a line, the
+    interview's ID, to `release` + ".started"), until the test creates the returned path;
+    then it delivers."""
     script, release = w.folder / "held.py", w.folder / "release"
     script.write_text(HELD)
     argv = json.dumps([sys.executable, str(script), str(w.delivered_file), str(release)])

@@ -51,7 +51,8 @@ class Dispatcher:
                  policy: Policy, owner: str, now: Callable[[], datetime],
                  schedule_retry: RetryScheduler, in_flight: set[str] | None = None,
                  failing: dict[str, str] | None = None, installation: str = "",
-                 sending: dict[str, tuple[int, int, str]] | None = None) -> None:
+                 sending: dict[str, tuple[int, int, str]] | None = None,
+                 stopping: Callable[[], bool] = lambda: False) -> None:
         self.store = store
         self.channels = dict(channels)
         self.settings = settings
@@ -62,6 +63,7 @@ class Dispatcher:
         # token -> the delivery it sends (shared, like `in_flight`, by the dispatchers
         # of one daemon: an attempt begun before a reload is still this daemon's)
         self.sending = sending if sending is not None else {}
+        self.stopping = stopping  # from then on no send begins (see `_deliver`)
         self.retries = Retries(store, settings, policy, owner, now, schedule_retry,
                                self.in_flight, failing if failing is not None else {})
 
@@ -161,7 +163,15 @@ class Dispatcher:
             else:
                 batches = [(content.notice([r]), [job])
                            for r, job in zip(reminders, jobs, strict=True)]
-            for notice, covered in batches:
+            for done_batches, (notice, covered) in enumerate(batches):
+                if self.stopping():
+                    # A stop waits for the sends under way, never for one begun after it
+                    # (it could be cut between its send and its record): the rest is
+                    # the next daemon's, at once (the finally below ends their leases).
+                    left = sum(len(jobs) for _, jobs in batches[done_batches:])
+                    log.info("stopping: %d nudge(s) left unsent by %s for the next start",
+                             left, name)
+                    break
                 sending = {job.attempt: (job.record.interview.id, job.number, name)
                            for job in covered if job.attempt is not None}
                 self.sending.update(sending)
@@ -234,6 +244,9 @@ class Dispatcher:
                                           destinations=result.delivered_to):
                 log.info("delivered nudge %d for interview %d (%s) by %s", job.number,
                          interview_id, company, name)
+            elif self.stopping():
+                log.warning("delivered nudge %d for interview %d by %s after the stop "
+                            "recorded it in doubt", job.number, interview_id, name)
             else:
                 log.warning("delivered nudge %d for interview %d by %s after another "
                             "attempt took it over (our lease lapsed)", job.number,

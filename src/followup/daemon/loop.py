@@ -177,7 +177,7 @@ class Daemon:
         self.dispatcher = Dispatcher(self.store, self.channels, settings, self.policy,
                                      self.owner, self.now, self.planner.schedule.schedule_retry,
                                      self.in_flight, self.failing, self.installation,
-                                     self.sending)
+                                     self.sending, lambda: self.stopping)
         self.handover.use(self.dispatcher, settings.daemon.lease_seconds)
         self.planner.use(self.store, self.policy, self.channels)
         self.store.lease_seconds = settings.daemon.lease_seconds
