@@ -29,7 +29,7 @@ from functools import partial
 from followup import content, rules
 from followup.channels.base import Channel, Result, try_again
 from followup.config import Settings
-from followup.daemon.recording import until_written
+from followup.daemon.recording import Outcomes, until_written
 from followup.daemon.retries import Retries
 from followup.daemon.work import Due, Job, Retry, RetryScheduler, new_attempt
 from followup.errors import UserError
@@ -66,6 +66,7 @@ class Dispatcher:
         self.stopping = stopping  # from then on no send begins (see `_deliver`)
         self.retries = Retries(store, settings, policy, owner, now, schedule_retry,
                                self.in_flight, failing if failing is not None else {})
+        self.outcomes = Outcomes(store, self.retries, stopping)
 
     @property
     def policy(self) -> Policy:
@@ -185,8 +186,9 @@ class Dispatcher:
                         self.sending.pop(token, None)
                 # The channel acted: its outcome is written, however long the database
                 # is away (the attempt stays in flight meanwhile, its lease renewed).
-                await until_written(partial(self._record, name, list(covered), result,
-                                            self.now()), f"the outcome of {name}'s attempt")
+                await until_written(partial(self.outcomes.record, name, list(covered),
+                                            result, self.now()),
+                                    f"the outcome of {name}'s attempt")
         finally:
             # Whatever happened, these are no longer being attempted; what was not
             # recorded (a database error) has its lease ended, for the next rescan.
@@ -224,50 +226,6 @@ class Dispatcher:
         except Exception as error:  # a channel should not raise; never let it stop the rest
             log.exception("%s channel raised while delivering", channel.name)
             return try_again(f"{type(error).__name__}: {error}")
-
-    def _record(self, name: str, left: list[Job], result: Result, now: datetime) -> None:
-        """Record the attempt's outcome (of `now`) for each job in `left`, taking each
-        out once written: after a database error, `left` is what is still to write."""
-        if result.ok:
-            self.retries.works(name)
-        while left:
-            self._record_one(name, left[0], result, now)
-            left.pop(0)
-
-    def _record_one(self, name: str, job: Job, result: Result, now: datetime) -> None:
-        interview_id = job.record.interview.id
-        company = job.record.interview.company
-        if result.ok:
-            if self.store.record_delivery(interview_id, job.number, name,
-                                          DeliveryStatus.DELIVERED, now,
-                                          attempt=job.attempt,
-                                          destinations=result.delivered_to):
-                log.info("delivered nudge %d for interview %d (%s) by %s", job.number,
-                         interview_id, company, name)
-            elif self.stopping():
-                log.warning("delivered nudge %d for interview %d by %s after the stop "
-                            "recorded it in doubt", job.number, interview_id, name)
-            else:
-                log.warning("delivered nudge %d for interview %d by %s after another "
-                            "attempt took it over (our lease lapsed)", job.number,
-                            interview_id, name)
-            return
-        retry_at, why = self.retries.next_attempt(job, result, now)
-        if retry_at is None:
-            if self.store.record_delivery(interview_id, job.number, name,
-                                          DeliveryStatus.GAVE_UP, now,
-                                          f"{why}: {result.reason}", attempt=job.attempt,
-                                          destinations=result.delivered_to):
-                log.warning("%s gave up on nudge %d for interview %d (%s) %s: %s", name,
-                            job.number, interview_id, company, why, result.reason)
-            return  # else another daemon took it over: its attempt, its record
-        if not self.store.record_delivery(interview_id, job.number, name,
-                                          DeliveryStatus.RETRYING, now, result.reason,
-                                          retry_at, attempt=job.attempt,
-                                          destinations=result.delivered_to):
-            return  # another daemon took it over: its attempt, its record
-        self.retries.failed(name, job, result, retry_at)
-        self.retries.schedule_retry(interview_id, job.number, name, retry_at)
 
 
 def record_in_doubt(dispatcher: Dispatcher) -> int:
