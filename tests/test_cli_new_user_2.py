@@ -368,6 +368,22 @@ def test_item_11_wide_characters_keep_the_columns_in_line(fu, command):
         assert wcswidth(before_role) == column, line
 
 
+@freeze_time(NOW)
+@pytest.mark.parametrize("command", [("list",), ("due",)])
+def test_item_11_a_long_name_is_cut_at_40_columns_and_the_rest_stays_in_line(fu, command):
+    from wcwidth import wcswidth
+
+    long = "Vereinigte Maschinenbau- und Elektrotechnik Werke Süd GmbH"  # 58 characters
+    add(fu, company=long, at="2026-11-20T10:00")
+    add(fu, company="東京" * 30, at="2026-11-20T11:00")  # 120 terminal columns
+    add(fu, company="Acme", at="2026-11-20T12:00")
+    lines = fu(*command).out.splitlines()
+    column = lines[0].index("ROLE")
+    assert [wcswidth(line[:line.index("Engineer")]) for line in lines[1:4]] == [column] * 3
+    assert long[:39] + "…" in lines[1]
+    assert wcswidth(lines[2][lines[2].index("東"):lines[2].index("…") + 1]) <= 40
+
+
 # --- item 12: the configuration file is private ---------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from followup import rules
 from followup.models import DeliveryStatus, Interview, Policy, Status
 from followup.store import Store
 from followup.store import plan as stored_plan
+from followup.store.records import parse_utc
 from followup.store.tables import interviews, meta
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -223,7 +224,47 @@ def test_a_listing_counts_follow_ups_and_nudges_in_one_read(db):
     [[(counted, planned)]] = db.planned_records(AROUND_THE_CLOCK, None)
     assert (counted.followups_sent, counted.nudges_fired, planned.number) == (1, 1, 2)
     assert counted.interview == db.get(new).interview
-    [[(brief, _)]] = db.planned_records(AROUND_THE_CLOCK, None, brief=True)
-    assert (brief.followups_sent, brief.nudges_fired) == (1, None)  # nudges not read
-    assert (brief.interview.id, brief.interview.company, brief.interview.interview_at) == (
-        new, counted.interview.company, counted.interview.interview_at)
+    [row] = db.list_rows(AROUND_THE_CLOCK, None)  # the table's row: what `list` prints
+    assert row[:3] == (new, counted.interview.company, counted.interview.role)
+    assert parse_utc(row[3]) == counted.interview.interview_at
+    assert (row[4], row[5], row[6]) == ("waiting", 1, 2)
+    assert parse_utc(row[9]) == planned.fire_at
+
+
+def _readings(rows: list[tuple]) -> list[tuple]:
+    """Table rows with their timestamps read (the stored forms differ by engine and
+    by path), sorted by interview id."""
+    return sorted(tuple(parse_utc(cell) if isinstance(cell, str | datetime) and i in moments
+                        else cell for i, cell in enumerate(row))
+                  for row, moments in ((row, _moments(row)) for row in rows))
+
+
+def _moments(row: tuple) -> set[int]:
+    plan_from = len(row) - 5  # the plan's five cells end every row; a list row has its time
+    return {plan_from + 1, plan_from + 2, plan_from + 3, plan_from + 4} | (
+        {3} if len(row) == 11 else set())
+
+
+def test_the_tables_read_from_the_rules_match_those_read_from_the_plan(db):
+    """`list` and `due` read the plan's rows; while a daemon keeps the plan under other
+    settings they come from the rules over the records instead: the same rows."""
+    now = T0 + timedelta(hours=1)
+    add(db, company="Soon", interview_at=T0)
+    add(db, company="Later", interview_at=T0 + timedelta(days=30))
+    add(db, company="Stale", interview_at=T0 - timedelta(days=400))
+    heard = add(db, company="Heard", interview_at=T0 - timedelta(days=2))
+    db.update_interview(heard, {"status": Status.HEARD}, T0)
+    db.adopt_plan(OFFICE, force=True)  # the daemon's settings
+    db.register_daemon("server/2/2", "server", 2, "server-place", ["email"], T0)
+    horizon = T0 + timedelta(days=14)
+    from_rules = (db.list_rows(AROUND_THE_CLOCK, None),
+                  db.list_rows(AROUND_THE_CLOCK, [Status.WAITING]),
+                  db.due_rows(AROUND_THE_CLOCK, horizon, now))
+    db.daemon_stopped("server/2/2")
+    from_plan = (db.list_rows(AROUND_THE_CLOCK, None),
+                 db.list_rows(AROUND_THE_CLOCK, [Status.WAITING]),
+                 db.due_rows(AROUND_THE_CLOCK, horizon, now))
+    assert db.meta(stored_plan.FINGERPRINT_KEY) == stored_plan.fingerprint(AROUND_THE_CLOCK)
+    assert [len(rows) for rows in from_plan] == [4, 3, 2]  # Later is past the horizon
+    for rules_rows, plan_rows_ in zip(from_rules, from_plan, strict=True):
+        assert _readings(rules_rows) == _readings(plan_rows_)

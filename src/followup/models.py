@@ -5,11 +5,11 @@ Every datetime is timezone-aware; the store keeps them in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 # The languages the drafts are written in (`[me] language`, `add --language`).
@@ -148,26 +148,14 @@ class Record:
         return len(self.nudges)
 
 
-class Brief(NamedTuple):
-    """What a table prints of an interview, by Interview's names: a tenth of the cost
-    of making an Interview (a frozen dataclass sets each of its 20 fields), which
-    `list` pays once per row, 75,000 times at 100,000 interviews."""
-
-    id: int
-    company: str
-    role: str
-    interview_at: datetime
-    status: Status
-
-
 @dataclass(frozen=True, slots=True)
 class Counted:
-    """An interview (or its Brief) with how many follow-ups and nudges it has, without
-    the history itself: what `list` shows of a record (read in one pass at any size)."""
+    """An interview with how many follow-ups and nudges it has, without the history
+    itself: what `list --json` shows of a record (read in one pass at any size)."""
 
-    interview: Interview | Brief
+    interview: Interview
     followups_sent: int = 0
-    nudges_fired: int | None = None  # None: not read (a brief listing, for a table)
+    nudges_fired: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +214,30 @@ class PlannedNudge:
     fire_at: datetime | None
     stale_after: datetime | None
     again: bool = False
+
+
+class Coming(NamedTuple):
+    """A table row's next nudge at the table's `now` (see Table): a NextNudge without
+    the interview, shared by the rows whose plans are alike."""
+
+    number: int
+    opens_at: datetime
+    fire_at: datetime
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table's rows as the store reads them (tuples of stored values, see
+    `store.listing`) and how to read those values: `moment` turns a stored timestamp
+    into an aware UTC datetime, `coming` a row's five plan values into its next nudge
+    at `now` (None: none comes). Both are cached: among 100,000 rows there are a few
+    thousand distinct times and plans, and a table pays about a microsecond a row."""
+
+    rows: list[Any]
+    now: datetime
+    moment: Callable[[Any], datetime]
+    coming: Callable[..., Coming | None]
 
 
 @dataclass(frozen=True, slots=True)

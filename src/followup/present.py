@@ -7,13 +7,24 @@ output shows local times and how far away they are ("in 2 days").
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from followup import content
-from followup.models import Delivery, DeliveryStatus, Draft, Nudge, Status, View
+from followup.models import (
+    Coming,
+    Delivery,
+    DeliveryStatus,
+    Draft,
+    NextNudge,
+    Nudge,
+    Status,
+    Table,
+    View,
+)
 
 
 def iso(moment: datetime | date | None, zone: ZoneInfo) -> str | None:
@@ -67,13 +78,15 @@ def nudge_json(nudge: Nudge, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def due_json(views: Sequence[View], zone: ZoneInfo) -> list[dict[str, Any]]:
-    return [
-        {"interview_id": v.interview.id, "company": v.interview.company,
-         "role": v.interview.role, "number": v.due_next.number,
-         "opens_at": iso(v.due_next.opens_at, zone), "fire_at": iso(v.due_next.fire_at, zone)}
-        for v in views if v.due_next
-    ]
+def due_json(table: Table, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """`due --json` of `App.due_table`'s coming rows."""
+    docs = []
+    for id_, company, role, *plan in table.rows:
+        nudge = table.coming(*plan)
+        docs.append({"interview_id": id_, "company": company, "role": role,
+                     "number": nudge.number, "opens_at": iso(nudge.opens_at, zone),
+                     "fire_at": iso(nudge.fire_at, zone)})
+    return docs
 
 
 def stale_note(view: View, zone: ZoneInfo) -> str | None:
@@ -82,8 +95,12 @@ def stale_note(view: View, zone: ZoneInfo) -> str | None:
         return held_note(view)
     if view.next is None or not view.next.stale:
         return None
-    return (f"follow-up {view.next.number} is not nudged: its window opened "
-            f"{view.next.opens_at.astimezone(zone):%Y-%m-%d}, longer ago than [rules] "
+    return _stale_words(view.next, zone)
+
+
+def _stale_words(nudge: NextNudge | Coming, zone: ZoneInfo) -> str:
+    return (f"follow-up {nudge.number} is not nudged: its window opened "
+            f"{nudge.opens_at.astimezone(zone):%Y-%m-%d}, longer ago than [rules] "
             "stale_after_days")
 
 
@@ -139,18 +156,6 @@ def when(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
     return f"{local:%a %d %b %Y %H:%M} ({relative})"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], limit: int = 40) -> str:
-    """Rows under headers, each column as wide as its widest cell (cut at `limit`), widths
-    as a terminal shows them (a CJK character takes two columns, a combining one none)."""
-    cells = [[_cut(str(c), limit) for c in row] for row in rows]
-    widths = [max(width(h), *(width(r[i]) for r in cells)) if cells else width(h)
-              for i, h in enumerate(headers)]
-    lines = [headers, *cells]
-    return "\n".join("  ".join(c + " " * (w - width(c))
-                               for c, w in zip(line, widths, strict=True)).rstrip()
-                     for line in lines)
-
-
 def width(text: str) -> int:
     """How many terminal columns the text takes."""
     if text.isascii():  # one column a character (control characters are never stored)
@@ -176,30 +181,52 @@ def _cut(text: str, limit: int) -> str:
 
 
 def next_text(view: View, zone: ZoneInfo, now: datetime) -> str:
-    if view.due_next:
-        return f"#{view.due_next.number} {when(view.due_next.fire_at, zone, now)}"
-    if view.next and view.next.stale:
-        return f"#{view.next.number} not nudged (stale)"
-    return "-"
+    return coming_text(view.next, zone, now)
+
+
+def coming_text(nudge: NextNudge | Coming | None, zone: ZoneInfo, now: datetime) -> str:
+    """'#2 Thu 03 Dec 2026 09:00 (in 10 hours)', '#1 not nudged (stale)', or '-'."""
+    if nudge is None:
+        return "-"
+    if nudge.stale:
+        return f"#{nudge.number} not nudged (stale)"
+    return f"#{nudge.number} {when(nudge.fire_at, zone, now)}"
 
 
 LIST_HEADERS = ("ID", "COMPANY", "ROLE", "INTERVIEW", "STATUS", "SENT", "NEXT NUDGE")
-
-
-def interview_table(views: Sequence[View], zone: ZoneInfo, now: datetime) -> str:
-    if not views:
-        return NO_INTERVIEWS
-    rows = [interview_row(v, zone, now) for v in views]
-    return table(list(LIST_HEADERS), rows)
-
-
+DUE_HEADERS = ("ID", "COMPANY", "ROLE", "FOLLOW-UP", "NUDGE AT")
 NO_INTERVIEWS = "No interviews. Add one with `followup add --company C --role R --at TIME`."
 
 
-def interview_row(v: View, zone: ZoneInfo, now: datetime) -> list[str]:
-    return [str(v.interview.id), v.interview.company, v.interview.role,
-            _minute(v.interview.interview_at, zone), str(v.interview.status),
-            f"{v.record.followups_sent}", next_text(v, zone, now)]
+def list_text(table: Table, zone: ZoneInfo) -> str:
+    """`list`'s table of `App.list_table`, made column by column (see `_table_text`):
+    each interview time's and next nudge's text is made once per distinct value (many
+    interviews share them at any size)."""
+    if not table.rows:
+        return NO_INTERVIEWS
+    moment, coming, now = table.moment, table.coming, table.now
+    minute = cache(lambda stored: _minute(moment(stored), zone))
+    next_words = cache(lambda *plan: coming_text(coming(*plan), zone, now))
+    ids, companies, roles, ats, statuses, sents, *plan = zip(*table.rows, strict=True)
+    return _table_text(LIST_HEADERS, [ids, companies, roles, list(map(minute, ats)),
+                                      statuses, sents, list(map(next_words, *plan))])
+
+
+def due_text(table: Table, stale: Sequence[Any], zone: ZoneInfo, days: int) -> str:
+    """`due`'s table of `App.due_table`, and a line for each stale nudge."""
+    if table.rows:
+        now = table.now
+        said = cache(lambda fire_at: when(fire_at, zone, now))  # 09:00 on a work day...
+        ids, companies, roles, *plan = zip(*table.rows, strict=True)
+        nudges = list(map(table.coming, *plan))
+        text = _table_text(DUE_HEADERS, [ids, companies, roles,
+                                         [nudge.number for nudge in nudges],
+                                         [said(nudge.fire_at) for nudge in nudges]])
+    else:
+        text = f"Nothing due in the next {days} days."
+    notes = [f"#{id_} {company}: {_stale_words(table.coming(*plan), zone)}"
+             for id_, company, _role, *plan in stale]
+    return "\n".join([text, *notes])
 
 
 def _minute(moment: datetime, zone: ZoneInfo) -> str:
@@ -207,46 +234,28 @@ def _minute(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).isoformat(" ", "minutes")[:16]
 
 
-def interview_lines(pages: Iterable[Sequence[View]],
-                    widest: tuple[dict[str, int], dict[str, set[str]]], zone: ZoneInfo,
-                    now: datetime, limit: int = 40) -> Iterator[str]:
-    """`interview_table`, a page of lines at a time as the pages come: the columns'
-    widths are given (the widest cells in characters, from the database, and the texts
-    that are not ASCII, measured here in terminal columns), the last column is not
-    padded. The hot path of `list` at any size: each next nudge's text is made once
-    per distinct nudge time (overdue nudges share the first working instant)."""
-    longest, wide = widest
-    measured = {name: max([longest[name], *(width(_cut(text, limit)) for text in texts)])
-                for name, texts in wide.items()}
-    cells = (longest["id"], min(measured["company"], limit), min(measured["role"], limit), 16,
-             longest["status"], longest["sent"])
-    widths = [max(len(header), cell) for header, cell in zip(LIST_HEADERS, cells, strict=False)]
-    nexts: dict[tuple, str] = {}
-    first = True
-    for views in pages:
-        lines = []
-        for v in views:
-            coming = v.next
-            key = (coming.number, coming.fire_at, coming.stale) if coming else None
-            text = nexts.get(key)
-            if text is None:
-                text = nexts[key] = next_text(v, zone, now)
-            i = v.interview
-            lines.append(_line((str(i.id), _cut(i.company, limit), _cut(i.role, limit),
-                                _minute(i.interview_at, zone), str(i.status),
-                                str(v.record.followups_sent), text), widths))
-        if first and lines:
-            lines.insert(0, _line(LIST_HEADERS, widths))
-            first = False
-        if lines:
-            yield "\n".join(lines)
-    if first:
-        yield NO_INTERVIEWS
-
-
-def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return ("  ".join(c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=False))
-            + "  " + cells[-1]).rstrip()
+def _table_text(headers: Sequence[str], columns: list[Sequence[Any]],
+                limit: int = 40) -> str:
+    """Columns under headers, each as wide as its widest cell, the last not padded.
+    Columns 1 and 2 (company, role) are the user's texts: cut at `limit` terminal
+    columns with "…", padded as a terminal shows them (a CJK character takes two
+    columns, a combining one none). The hot path of `list` and `due` at any size:
+    a column at a time, and when every text is plain ASCII within the limit (nearly
+    always), each line formatted in one step."""
+    headers, formats = list(headers), []
+    for i, column in enumerate(columns[:-1]):
+        if i in (1, 2) and not ("".join(column).isascii() and max(map(len, column)) <= limit):
+            cells = [_cut(text, limit) for text in column]  # padded here, to their width
+            widest = max(len(headers[i]), *map(width, cells))
+            columns[i] = [text + " " * (widest - width(text)) for text in cells]
+            headers[i] = headers[i].ljust(widest)
+            formats.append("%s")
+        else:
+            widest = (len(str(max(column))) if isinstance(column[0], int)  # ids, counts
+                      else max(map(len, column)))
+            formats.append(f"%-{max(len(headers[i]), widest)}s")
+    line = "  ".join([*formats, "%s"])
+    return "\n".join([line % tuple(headers), *map(line.__mod__, zip(*columns, strict=True))])
 
 
 def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:
@@ -295,22 +304,6 @@ def heard_text(heard_message: str | None) -> str:
     return f': "{subject}" from {sender}' if sep else f": from {head}"
 
 
-def due_table(coming: Sequence[View], stale: Sequence[View], zone: ZoneInfo,
-              now: datetime, days: int) -> str:
-    if coming:
-        said: dict[datetime, str] = {}  # many nudges share a moment (09:00 on a work day)
-        for v in coming:
-            if v.due_next.fire_at not in said:
-                said[v.due_next.fire_at] = when(v.due_next.fire_at, zone, now)
-        rows = [[str(v.interview.id), v.interview.company, v.interview.role,
-                 f"{v.due_next.number}", said[v.due_next.fire_at]] for v in coming]
-        text = table(["ID", "COMPANY", "ROLE", "FOLLOW-UP", "NUDGE AT"], rows)
-    else:
-        text = f"Nothing due in the next {days} days."
-    notes = [f"#{v.interview.id} {v.interview.company}: {stale_note(v, zone)}" for v in stale]
-    return "\n".join([text, *notes])
-
-
 def draft_text(draft: Draft) -> str:
     return content.draft_text(draft)
 
@@ -335,16 +328,20 @@ def last_deliveries_json(last: Sequence, zone: ZoneInfo) -> list[dict[str, Any]]
             for _, d, interview_id, number, company in last]
 
 
-def service_text(state: Any, coming: Sequence[View], last: Sequence, zone: ZoneInfo,
-                 now: datetime, sources: dict[str, Any] | None = None) -> str:
+def service_text(state: Any, coming: Table, last: Sequence, zone: ZoneInfo,
+                 sources: dict[str, Any] | None = None) -> str:
     """`followup service status` for a person. `state` is the user manager's view, or
-    a string saying why there is none (no systemd here); the rest is from the database."""
+    a string saying why there is none (no systemd here); the rest is from the database
+    (`coming`: the first rows of `App.due_table`)."""
+    now = coming.now
     lines = _service_lines(state, zone, now)
     for name, found in (sources or {}).items():
         lines.append(f"{name + ':':<14}{source_text(found, zone, now)}")
-    lines.append("next nudges:  " + ("none in the next 14 days" if not coming else ""))
-    lines.extend(f"  #{v.interview.id} {v.interview.company} — follow-up {v.due_next.number}"
-                 f", {when(v.due_next.fire_at, zone, now)}" for v in coming)
+    lines.append("next nudges:  " + ("none in the next 14 days" if not coming.rows else ""))
+    for id_, company, _role, *plan in coming.rows:
+        nudge = coming.coming(*plan)
+        lines.append(f"  #{id_} {company} — follow-up {nudge.number}, "
+                     f"{when(nudge.fire_at, zone, now)}")
     lines.append("deliveries:   " + ("none yet" if not last else ""))
     for channel, d, interview_id, number, company in last:
         done = when(d.delivered_at, zone, now) if d.delivered_at else f"{d.attempts} attempt(s)"

@@ -73,23 +73,32 @@ def planned_nudge(record: Record, policy: Policy) -> PlannedNudge | None:
 
 
 def nudge_at(planned: PlannedNudge | None, policy: Policy, now: datetime) -> NextNudge | None:
-    """The planned nudge as it stands at `now`: its fire time no earlier than `now`
-    (the first working instant after `now` only when the planned one has passed, the
-    same for every such nudge), and whether it is stale by now."""
+    """The planned nudge as it stands at `now` (see `timing_at`)."""
     if planned is None:
         return None
-    now = _utc(now)
-    fire_at = planned.fire_at
-    if fire_at is None or fire_at < now:
-        # The first working instant at or after max(not_before, now); with a planned
-        # time that passed, not_before < now.
-        fire_at = first_working_instant(max(planned.not_before, now), policy)
-        if fire_at is None:
-            return None
-    stale = planned.stale_after is not None and now > planned.stale_after
+    timing = timing_at(planned.not_before, planned.fire_at, planned.stale_after, policy, now)
+    if timing is None:
+        return None
+    fire_at, stale = timing
     return NextNudge(interview_id=planned.interview_id, number=planned.number,
                      opens_at=planned.opens_at, fire_at=fire_at, stale=stale,
                      again=planned.again)
+
+
+def timing_at(not_before: datetime, fire_at: datetime | None, stale_after: datetime | None,
+              policy: Policy, now: datetime) -> tuple[datetime, bool] | None:
+    """When a planned nudge (its `not_before`, `fire_at` and `stale_after`, see
+    PlannedNudge) fires as it stands at `now`, no earlier than `now` (the first working
+    instant after `now` only when the planned one has passed, the same for every such
+    nudge), and whether it is stale by now; None when no working instant comes."""
+    now = _utc(now)
+    if fire_at is None or fire_at < now:
+        # The first working instant at or after max(not_before, now); with a planned
+        # time that passed, not_before < now.
+        fire_at = first_working_instant(max(not_before, now), policy)
+        if fire_at is None:
+            return None
+    return fire_at, stale_after is not None and now > stale_after
 
 
 def snoozed_nudge(record: Record) -> Nudge | None:

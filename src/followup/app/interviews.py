@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from followup import content, inputs, rules
 from followup.app.core import Core, InterviewInput
 from followup.errors import UserError
-from followup.models import Draft, Interview, Record, Status, View
+from followup.models import Coming, Draft, Interview, Record, Status, Table, View
+
+
+def _checked_days(days: int) -> int:
+    if not 1 <= days <= 3650:
+        raise UserError(f"--days {days} must be between 1 and 3650")
+    return days
 
 
 class Interviews(Core):
@@ -123,52 +130,80 @@ class Interviews(Core):
         raise UserError(f"{len(found)} waiting interviews are with {inputs.shown(company)}: "
                         f"{named}; give the ID")
 
-    def list(self, include_all: bool = False, brief: bool = False) -> list[View]:
+    def list(self, include_all: bool = False) -> list[View]:
         """The waiting interviews (every one with `include_all`), by interview time,
         with their counts and next nudge (see `list_pages`)."""
-        return [view for views in self.list_pages(include_all, brief) for view in views]
+        return [view for views in self.list_pages(include_all) for view in views]
 
-    def list_pages(self, include_all: bool = False, brief: bool = False
-                   ) -> Iterator[list[View]]:
+    def list_pages(self, include_all: bool = False) -> Iterator[list[View]]:
         """`list` a page at a time, for printing as it is read: each view's record is
-        the interview with its counts (`Counted`: with `brief`, a `Brief` of only
-        what the table prints), its next nudge from the stored plan when it is under
-        our settings (see `store.plan`)."""
+        the interview with its counts (`Counted`), its next nudge from the stored plan
+        when it is under our settings (see `store.plan`)."""
         statuses = None if include_all else [Status.WAITING]
         now, policy = self.now(), self.policy
-        for page in self.store.planned_records(policy, statuses, brief=brief):
+        for page in self.store.planned_records(policy, statuses):
             yield [View(counted, rules.nudge_at(planned, policy, now))
                    for counted, planned in page]
 
-    def list_widths(self, include_all: bool = False
-                    ) -> tuple[dict[str, int], dict[str, set[str]]]:
-        """The widest cells of `list`'s columns in characters (see `Store.list_widths`),
-        and the companies and roles that are not ASCII, whose terminal width the table
-        measures (a CJK character takes two columns)."""
-        statuses = None if include_all else [Status.WAITING]
-        return self.store.list_widths(statuses), self.store.wide_texts(statuses)
-
-    def due(self, days: int = 14, brief: bool = False) -> tuple[list[View], list[View]]:
-        """The interviews whose nudge the daemon will deliver in the next `days` days,
-        soonest first, and those whose nudge is stale (will not be delivered); each
-        view's record is the interview with its counts (with `brief`, a `Brief` of
-        what a table prints)."""
-        if not 1 <= days <= 3650:
-            raise UserError(f"--days {days} must be between 1 and 3650")
+    def list_table(self, include_all: bool = False) -> Table:
+        """`list` as a table's rows (see `store.listing`): the waiting interviews (every
+        one with `include_all`), by interview time."""
         now = self.now()
-        horizon = now + timedelta(days=days)
-        views = self._due_views(now, horizon, brief)
+        statuses = None if include_all else [Status.WAITING]
+        return self._table(self.store.list_rows(self.policy, statuses), now)
+
+    def due(self, days: int = 14) -> tuple[list[View], list[View]]:
+        """The interviews whose nudge the daemon will deliver in the next `days` days,
+        soonest first, and those whose nudge is stale (will not be delivered)."""
+        now = self.now()
+        horizon = now + timedelta(days=_checked_days(days))
+        views = self._due_views(now, horizon)
         coming = [v for v in views if v.due_next and v.due_next.fire_at <= horizon]
         coming.sort(key=lambda v: (v.due_next.fire_at, v.interview.id))
         stale = [v for v in views if v.next is not None and v.next.stale]
         return coming, stale
 
-    def _due_views(self, now: datetime, horizon: datetime, brief: bool) -> list[View]:
+    def due_table(self, days: int = 14) -> tuple[Table, list[Any]]:
+        """`due` as a table's rows (see `store.listing`): those whose nudge the daemon
+        will deliver in the next `days` days, soonest first; and the rows of those whose
+        nudge is stale (will not be delivered)."""
+        now = self.now()
+        horizon = now + timedelta(days=_checked_days(days))
+        table = self._table(self.store.due_rows(self.policy, horizon, now), now)
+        coming, stale, timed = table.coming, [], []
+        for row in table.rows:
+            nudge = coming(*row[3:])
+            if nudge is None:
+                continue
+            if nudge.stale:
+                stale.append(row)
+            elif nudge.fire_at <= horizon:
+                timed.append((nudge.fire_at, row[0], row))
+        timed.sort()
+        return replace(table, rows=[row for _, _, row in timed]), stale
+
+    def _table(self, rows: list[Any], now: datetime) -> Table:
+        """The rows with their (cached) readings at `now` (see Table)."""
+        from followup.store.records import parse_utc  # the stored form is the store's
+
+        policy, moment = self.policy, cache(parse_utc)
+
+        @cache
+        def coming(number, opens_at, not_before, fire_at, stale_after) -> Coming | None:
+            if number is None:
+                return None
+            timing = rules.timing_at(moment(not_before), moment(fire_at),
+                                     moment(stale_after), policy, now)
+            return None if timing is None else Coming(number, moment(opens_at), *timing)
+
+        return Table(rows, now, moment, coming)
+
+    def _due_views(self, now: datetime, horizon: datetime) -> list[View]:
         """The interviews whose nudge fires by `horizon` or is stale: read by fire time
         from the stored plan; or, while a daemon keeps the plan under other settings,
         from the rules over every waiting record."""
         policy = self.policy
-        found = self.store.planned_due(policy, horizon, now, brief)
+        found = self.store.planned_due(policy, horizon, now)
         if found is None:
             records = self.store.records([Status.WAITING], below=policy.max_followups)
             return [View(record, rules.next_nudge(record, policy, now)) for record in records]

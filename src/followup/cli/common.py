@@ -47,7 +47,11 @@ class Context:
 
     def hint_no_daemon(self, views: Sequence[View]) -> None:
         """A promised nudge that nothing will deliver: say so, and how to fix it."""
-        if any(view.due_next for view in views) and not self.app.daemon_listening():
+        self.hint_nothing_delivers(any(view.due_next for view in views))
+
+    def hint_nothing_delivers(self, promised: bool) -> None:
+        """`hint_no_daemon` when a nudge was `promised`."""
+        if promised and not self.app.daemon_listening():
             click.echo("note: no followup daemon is running for this database, so no nudge "
                        "will be delivered: start it with `followup service install` (or "
                        "`followup run` in a terminal)", err=True)
@@ -99,18 +103,17 @@ def complete_ids(click_ctx: click.Context, param: click.Parameter, incomplete: s
 
     try:
         config_path = click_ctx.find_root().params.get("config_path")
-        views = Context(config_path, False).app.list(brief=True)
+        rows = Context(config_path, False).app.list_table().rows
     except Exception:  # a broken configuration, no database yet: no completions
         return []
-    by_id = [CompletionItem(str(v.interview.id), help=f"{v.interview.company} — "
-                                                      f"{v.interview.role}")
-             for v in views if str(v.interview.id).startswith(incomplete)]
+    by_id = [CompletionItem(str(id_), help=f"{company} — {role}")
+             for id_, company, role, *_ in rows if str(id_).startswith(incomplete)]
     if by_id or not incomplete:
         return by_id
     folded = incomplete.casefold()
     return [CompletionItem(company, help="company") for company in
-            dict.fromkeys(v.interview.company for v in views
-                          if v.interview.company.casefold().startswith(folded))]
+            dict.fromkeys(company for _, company, *_ in rows
+                          if company.casefold().startswith(folded))]
 
 
 def complete_outcomes(click_ctx: click.Context, param: click.Parameter,

@@ -49,21 +49,16 @@ def list_(ctx: Context, include_all: bool, as_json: bool) -> None:
     """Interviews still waiting for a reply, with their next nudge."""
     from followup import present
 
-    zone, promised = ctx.settings.zone, []
-
-    def pages():  # printed as they are read; keeps the first page's promised nudges
-        for views in ctx.app.list_pages(include_all, brief=not as_json):
-            if not promised:
-                promised.extend(v for v in views if v.due_next)
-            yield views
-
+    zone = ctx.settings.zone
     if as_json:
-        emit_stream(present.interview_json(v, zone) for views in pages() for v in views)
-    else:
-        widest = ctx.app.list_widths(include_all)
-        for block in present.interview_lines(pages(), widest, zone, ctx.app.now()):
-            click.echo(block)
-        ctx.hint_no_daemon(promised[:1])
+        emit_stream(present.interview_json(v, zone)
+                    for views in ctx.app.list_pages(include_all) for v in views)
+        return
+    table = ctx.app.list_table(include_all)
+    click.echo(present.list_text(table, zone))
+    ctx.hint_nothing_delivers(any(
+        (nudge := table.coming(*row[6:])) is not None and not nudge.stale
+        for row in table.rows))
 
 
 @click.command()
@@ -191,13 +186,12 @@ def due(ctx: Context, days: str, as_json: bool) -> None:
     if not (days.isascii() and days.isdigit() and len(days) <= 6 and 1 <= int(days) <= 3650):
         raise click.BadParameter(f"{days!r} is not a whole number of days, 1 or more "
                                  "(at most 3650)", param_hint="--days")
-    coming, stale = ctx.app.due(int(days), brief=True)
+    coming, stale = ctx.app.due_table(int(days))
     if as_json:
         emit(present.due_json(coming, ctx.settings.zone))
     else:
-        click.echo(present.due_table(coming, stale, ctx.settings.zone, ctx.app.now(),
-                                     int(days)))
-        ctx.hint_no_daemon(coming)
+        click.echo(present.due_text(coming, stale, ctx.settings.zone, int(days)))
+        ctx.hint_nothing_delivers(bool(coming.rows))
 
 
 @click.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from dataclasses import replace
 
 import click
 
@@ -238,20 +239,21 @@ def service_status(ctx: Context, as_json: bool) -> None:
         state = service_module.status()
     except UserError as error:  # no systemd here (a container, WSL): the rest still helps
         state = error.message
-    coming, _ = ctx.app.due(14)
+    coming, _ = ctx.app.due_table(14)
+    coming = replace(coming, rows=coming.rows[:5])
     last = ctx.app.store.last_deliveries()
     sources = ctx.app.sources()
-    zone, now = ctx.settings.zone, ctx.app.now()
+    zone = ctx.settings.zone
     db_now, daemons = ctx.app.store.known_daemons()  # on every machine sharing the database
     if as_json:
         service = ({"installed": service_module.unit_path().exists(), "error": state}
                    if isinstance(state, str) else state.to_dict())
         emit(service | {"sources": sources,
-                        "next_nudges": present.due_json(coming[:5], zone),
+                        "next_nudges": present.due_json(coming, zone),
                         "last_deliveries": present.last_deliveries_json(last, zone),
                         "daemons": present.daemons_json(daemons, db_now)})
     else:
-        click.echo(present.service_text(state, coming[:5], last, zone, now, sources))
+        click.echo(present.service_text(state, coming, last, zone, sources))
         click.echo(present.daemons_text(daemons, db_now, zone))
 
 

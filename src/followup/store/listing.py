@@ -1,19 +1,24 @@
-"""What `list` prints, read in one pass at any size.
+"""What `list` and `due` print, read in one pass at any size.
 
-One query, by interview time: each interview, how many follow-ups and nudges it
-has (counted in SQL, the history itself is not read) and its row of the stored
-plan; streamed, so a page of rows is in Python at a time. `brief` reads only the
-columns the table prints (`--json` reads the whole interview). While a daemon
-keeps the plan under other settings, the next nudges come from the rules over
-the records instead, a page at a time (see `store.plan`).
+`list --json` pages whole interviews with their counts (follow-ups and nudges,
+counted in SQL: the history is not read) and their row of the stored plan.
+The tables read less: `list_rows` and `due_rows` return the database's own
+rows (tuples of stored values, timestamps as stored), no model per row, since
+a table of 75,000 lines must cost about a microsecond a line; the few distinct
+timestamps and plans among them are read once each by the caller (see
+`App.list_table`). While a daemon keeps the plan under other settings, the next
+nudges come from the rules over the records instead (see `store.plan`), in
+the same shapes.
 
-The table's widths come from SQL too (`list_widths`, `wide_texts`), so the
-first line can be printed before the last row is read.
+A `list` row: (id, company, role, interview_at, status, follow-ups sent, and
+the plan's number, opens_at, not_before, fire_at, stale_after: all None when
+no nudge comes). A `due` row: (id, company, role, and the same five of the plan).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,8 +26,16 @@ from sqlalchemy.engine import Connection
 
 from followup import rules
 from followup.models import Counted, PlannedNudge, Policy, Status
-from followup.store.plan import PAGE, PLAN_COLUMNS, Plans, fingerprint_matches, planned
-from followup.store.records import counted_columns, load_records
+from followup.store.plan import (
+    PAGE,
+    PLAN_COLUMNS,
+    Plans,
+    falling_due,
+    fingerprint_matches,
+    planned,
+    raw,
+)
+from followup.store.records import count_of, counted_columns, load_by_status, load_records
 from followup.store.tables import followups, interviews, plan
 
 Listed = tuple[Counted, PlannedNudge | None]
@@ -33,11 +46,11 @@ def _where(statuses: list[Status] | None) -> Any:
             else interviews.c.status.in_([str(s) for s in statuses]))
 
 
-def listed(conn: Connection, statuses: list[Status] | None, brief: bool,
+def listed(conn: Connection, statuses: list[Status] | None,
            page: int = PAGE) -> Iterator[list[Listed]]:
     """Pages of (interview with its counts, its planned nudge or None) by interview
     time, from the stored plan (the caller checked it is under its settings)."""
-    columns, counted = counted_columns(brief)
+    columns, counted = counted_columns()
     width = len(columns)
     query = (sa.select(*columns, *PLAN_COLUMNS)
              .select_from(interviews.outerjoin(plan, plan.c.interview_id == interviews.c.id))
@@ -59,54 +72,70 @@ def _from_rules(conn: Connection, policy: Policy, statuses: list[Status] | None,
                 rules.planned_nudge(r, policy)) for r in records]
 
 
+# The plan's columns a table needs (see the module's docstring), as stored.
+TABLE_PLAN = (plan.c.number, raw(plan.c.opens_at), raw(plan.c.not_before),
+              raw(plan.c.fire_at), raw(plan.c.stale_after))
+
+
+def _plan_cells(planned_nudge: PlannedNudge | None) -> tuple:
+    """TABLE_PLAN's values of a nudge the rules planned (all None for none)."""
+    if planned_nudge is None:
+        return (None,) * len(TABLE_PLAN)
+    p = planned_nudge
+    return p.number, p.opens_at, p.not_before, p.fire_at, p.stale_after
+
+
 class Listings(Plans):
-    """`list`'s reads."""
+    """`list`'s and `due`'s reads."""
 
     def planned_records(self, policy: Policy, statuses: list[Status] | None,
-                        page: int = PAGE, brief: bool = False) -> Iterator[list[Listed]]:
+                        page: int = PAGE) -> Iterator[list[Listed]]:
         """Every interview (or those in `statuses`) by interview time, with its counts
         and planned nudge (None: none will come), `page` at a time, in one read
         transaction: from the stored plan when it is under `policy` (made so when no
-        daemon keeps it under other settings), else from the rules. With `brief`, each
-        interview is a `Brief`: id, company, role, interview time and status."""
+        daemon keeps it under other settings), else from the rules."""
         self.adopt_plan(policy)
         with self._read() as conn:
             if fingerprint_matches(conn, policy):
-                yield from listed(conn, statuses, brief, page)
+                yield from listed(conn, statuses, page)
             else:  # a running daemon keeps the plan under other settings
                 yield from _from_rules(conn, policy, statuses, page)
 
-    def list_widths(self, statuses: list[Status] | None) -> dict[str, int]:
-        """The longest company, role, status, id and follow-up count among these
-        interviews, in characters: a table's columns without reading its rows."""
-        where = _where(statuses)
-        longest = sa.select(
-            sa.func.max(sa.func.length(interviews.c.company)),
-            sa.func.max(sa.func.length(interviews.c.role)),
-            sa.func.max(sa.func.length(interviews.c.status)),
-            sa.func.max(interviews.c.id)).where(where)
-        sent = (sa.select(sa.func.max(followups.c.number))
-                .join(interviews, interviews.c.id == followups.c.interview_id).where(where))
+    def list_rows(self, policy: Policy, statuses: list[Status] | None) -> list[tuple]:
+        """`list`'s table: a row (see the module's docstring) for every interview, or
+        those in `statuses`, by interview time."""
+        self.adopt_plan(policy)
         with self._read() as conn:
-            company, role, status, top = conn.execute(longest).one()
-            most = conn.execute(sent).scalar()
-        return {"company": company or 0, "role": role or 0, "status": status or 0,
-                "id": len(str(top or 0)), "sent": len(str(most or 0))}
+            if not fingerprint_matches(conn, policy):  # a daemon with other settings runs
+                return [(r.interview.id, r.interview.company, r.interview.role,
+                         r.interview.interview_at, str(r.interview.status), r.followups_sent,
+                         *_plan_cells(rules.planned_nudge(r, policy)))
+                        for r in load_by_status(conn, statuses)]
+            query = (sa.select(interviews.c.id, interviews.c.company, interviews.c.role,
+                               raw(interviews.c.interview_at), interviews.c.status,
+                               count_of(followups), *TABLE_PLAN)
+                     .select_from(interviews.outerjoin(
+                         plan, plan.c.interview_id == interviews.c.id))
+                     .where(_where(statuses))
+                     .order_by(interviews.c.interview_at, interviews.c.id))
+            return conn.execute(query).all()
 
-    def wide_texts(self, statuses: list[Status] | None) -> dict[str, set[str]]:
-        """The companies and roles among these interviews whose characters may take more
-        than one terminal column each (any that is not ASCII), to measure them."""
-        found: dict[str, set[str]] = {}
+    def due_rows(self, policy: Policy, until: datetime, now: datetime) -> list[tuple]:
+        """`due`'s table: a row (see the module's docstring) for every interview whose
+        nudge fires by `until` (overdue ones too) or is stale at `now`, by planned
+        fire time: one range read on the plan's indexes."""
+        self.adopt_plan(policy)
         with self._read() as conn:
-            for column in (interviews.c.company, interviews.c.role):
-                query = sa.select(column).distinct().where(
-                    _where(statuses), _not_ascii(conn, column))
-                found[column.name] = set(conn.execute(query).scalars())
-        return found
-
-
-def _not_ascii(conn: Connection, column: sa.Column) -> Any:
-    """The column holds a character outside printable ASCII (space to tilde)."""
-    if conn.dialect.name == "sqlite":
-        return column.op("GLOB")("*[^ -~]*")
-    return column.regexp_match("[^ -~]")
+            if not fingerprint_matches(conn, policy):
+                found = [(r, rules.planned_nudge(r, policy)) for r in load_by_status(
+                    conn, [Status.WAITING], below=policy.max_followups)]
+                return [(r.interview.id, r.interview.company, r.interview.role,
+                         *_plan_cells(p)) for r, p in found
+                        if p is not None and (p.fire_at is None or p.fire_at <= until
+                                              or (p.stale_after or now) < now)]
+            query = (sa.select(interviews.c.id, interviews.c.company, interviews.c.role,
+                               *TABLE_PLAN)
+                     .select_from(plan.join(interviews, interviews.c.id == plan.c.interview_id))
+                     .where(falling_due(until, now))
+                     .order_by(plan.c.fire_at, interviews.c.id))
+            return conn.execute(query).all()

@@ -168,12 +168,13 @@ def rebuild(conn: Connection, policy: Policy) -> int:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _raw(column: sa.Column) -> Any:
+def raw(column: sa.Column) -> Any:
+    """The column's stored value, as the driver gives it (no result processing)."""
     return sa.type_coerce(column, sa.String()).label(column.name)
 
 
-PLAN_COLUMNS = (plan.c.interview_id, plan.c.number, _raw(plan.c.opens_at),
-                _raw(plan.c.not_before), _raw(plan.c.fire_at), _raw(plan.c.stale_after),
+PLAN_COLUMNS = (plan.c.interview_id, plan.c.number, raw(plan.c.opens_at),
+                raw(plan.c.not_before), raw(plan.c.fire_at), raw(plan.c.stale_after),
                 plan.c.again)
 
 
@@ -222,13 +223,13 @@ class Plans(Transactions):
                 rebuild(conn, policy)
         return True
 
-    def planned_due(self, policy: Policy, until: datetime, now: datetime, brief: bool = False
+    def planned_due(self, policy: Policy, until: datetime, now: datetime
                     ) -> list[tuple[Counted, PlannedNudge]] | None:
         """The interviews whose nudge fires by `until` (overdue ones too) or is stale
         at `now`, with their counts and planned nudge: one range read on the plan's
-        indexes (with `brief`, each interview is a `Brief` of what a table prints)."""
+        indexes."""
         where = falling_due(until, now)
-        columns, counted = counted_columns(brief)
+        columns, counted = counted_columns()
         return self._from_plan(policy, lambda conn: [
             (counted(row[1:]), row[0]) for row in read(conn, where, *columns)])
 

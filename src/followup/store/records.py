@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from followup.models import (
-    Brief,
     Counted,
     Delivery,
     DeliveryStatus,
@@ -176,26 +175,9 @@ def interview_of(row: Any) -> Interview:
     )
 
 
-# What `list`'s table prints of an interview: its first fields, and status.
-BRIEF_COLUMNS = (*INTERVIEW_COLUMNS[:3], INTERVIEW_COLUMNS[6], interviews.c.status)
-
-
-def brief_interview_of(row: Any) -> Brief:
-    """What a table prints of an interview, from BRIEF_COLUMNS."""
-    id_, company, role, interview_at, status = row
-    return Brief(id_, company, role, parse_utc(interview_at), _STATUS[status])
-
-
-def counted_columns(brief: bool) -> tuple[tuple, Callable[[Any], Counted]]:
+def counted_columns() -> tuple[tuple, Callable[[Any], Counted]]:
     """The columns of an interview and its follow-up and nudge counts, and how to make
-    a Counted of a row of them; with `brief`, BRIEF_COLUMNS and the follow-ups' count
-    only (what a table prints)."""
-    if brief:
-        def counted(row: Any) -> Counted:
-            return Counted(brief_interview_of(row[:5]), row[5])
-
-        return (*BRIEF_COLUMNS, count_of(followups)), counted
-
+    a Counted of a row of them."""
     def counted(row: Any) -> Counted:
         return Counted(interview_of(row[:-2]), row[-2], row[-1])
 
