@@ -1,5 +1,6 @@
-"""The schedule's bookkeeping: one one-shot APScheduler job per nudge falling
-due within the horizon, one per delivery to try again, and what is planned.
+"""The schedule's bookkeeping: one one-shot APScheduler job per moment at which
+nudges fall due within the horizon (many share one: the first working instant
+after a night or a weekend), one per delivery to try again, and what is planned.
 
 The planner (`planner`) decides when to look at what; this module turns what
 it finds into jobs, replacing or removing them as interviews change. A nudge
@@ -41,6 +42,8 @@ class Schedule:
         self.fire = fire
         self.fire_retry = fire_retry
         self.planned: dict[int, tuple[int, datetime]] = {}  # interview -> (number, fire_at)
+        self.dues: dict[int, Due] = {}  # interview -> what its job fires
+        self.at: dict[datetime, set[int]] = {}  # fire_at -> the interviews its job fires
         self.channels: set[str] = set()
 
     def use(self, store, policy: Policy, channels: Collection[str]) -> None:
@@ -72,23 +75,36 @@ class Schedule:
             return
         if self.planned.get(interview_id) == (upcoming.number, upcoming.fire_at):
             return
+        self.unplan(interview_id)  # from the moment it had
         self.planned[interview_id] = (upcoming.number, upcoming.fire_at)
-        due = Due(interview_id, upcoming.number, upcoming.opens_at, upcoming.again)
-        self.scheduler.add_job(self._fired, "date", run_date=upcoming.fire_at, args=[due],
-                               id=f"nudge-{interview_id}", replace_existing=True)
+        self.dues[interview_id] = Due(interview_id, upcoming.number, upcoming.opens_at,
+                                      upcoming.again)
+        together = self.at.setdefault(upcoming.fire_at, set())
+        if not together:  # the first nudge at this moment: its job
+            self.scheduler.add_job(self._fired, "date", run_date=upcoming.fire_at,
+                                   args=[upcoming.fire_at], id=_job_id(upcoming.fire_at),
+                                   replace_existing=True)
+        together.add(interview_id)
         if upcoming.fire_at > now:
             log.info("scheduled nudge %d for interview %d (%s)%s at %s", upcoming.number,
                      interview_id, company, " again" if upcoming.again else "",
                      upcoming.fire_at.astimezone(self.policy.zone).isoformat(timespec="minutes"))
 
-    async def _fired(self, due: Due) -> None:
-        self.planned.pop(due.interview_id, None)
-        self.fire(due)
+    async def _fired(self, fire_at: datetime) -> None:
+        for interview_id in sorted(self.at.pop(fire_at, ())):  # unplanned since: not here
+            self.planned.pop(interview_id, None)
+            self.fire(self.dues.pop(interview_id))
 
     def unplan(self, interview_id: int) -> None:
-        if self.planned.pop(interview_id, None) is not None:
+        planned = self.planned.pop(interview_id, None)
+        if planned is None:
+            return
+        self.dues.pop(interview_id, None)
+        together = self.at.get(planned[1], set())
+        together.discard(interview_id)
+        if not together and self.at.pop(planned[1], None) is not None:
             with contextlib.suppress(JobLookupError):  # it already ran
-                self.scheduler.remove_job(f"nudge-{interview_id}")
+                self.scheduler.remove_job(_job_id(planned[1]))
 
     # --- retries -------------------------------------------------------------------------
 
@@ -121,3 +137,7 @@ class Schedule:
 
     async def _fired_retry(self, retry: Retry) -> None:
         self.fire_retry(retry)
+
+
+def _job_id(fire_at: datetime) -> str:
+    return f"nudges-at-{fire_at.timestamp():.6f}"
