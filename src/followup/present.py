@@ -261,9 +261,9 @@ def _table_text(headers: Sequence[str], columns: list[Sequence[Any]],
     """Columns under headers, each as wide as its widest cell, the last not padded.
     Columns 1 and 2 (company, role) are the user's texts: cut at `limit` terminal
     columns with "…", padded as a terminal shows them (a CJK character takes two
-    columns, a combining one none). The hot path of `list` and `due` at any size:
-    a column at a time, and when every text is plain ASCII within the limit (nearly
-    always), each line formatted in one step."""
+    columns, a combining one none). `due`'s table at any size, and `list`'s when a
+    company or role is wide or long: a column at a time, each line then formatted in
+    one step."""
     headers, formats = list(headers), []
     for i, column in enumerate(columns[:-1]):
         if i in (1, 2) and not _plain(column, limit):
