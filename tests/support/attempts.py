@@ -34,8 +34,9 @@ def held_command(w) -> Path:
     return release
 
 
-def statuses_in(w, interview_id: int) -> list[str]:
-    """The states of an interview's deliveries, read from the database directly."""
+def statuses_in(w, interview_id: int, channel: str | None = None) -> list[str]:
+    """The states of an interview's deliveries (by one `channel`, or all by channel),
+    read from the database directly."""
     import sqlalchemy as sa
 
     from followup.store import Store
@@ -47,6 +48,8 @@ def statuses_in(w, interview_id: int) -> list[str]:
             return list(conn.execute(sa.select(deliveries.c.status)
                                      .join(nudges, deliveries.c.nudge_id == nudges.c.id)
                                      .where(nudges.c.interview_id == interview_id)
+                                     .where(sa.true() if channel is None
+                                            else deliveries.c.channel == channel)
                                      .order_by(deliveries.c.channel)).scalars())
     finally:
         store.close()
