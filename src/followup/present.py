@@ -234,6 +234,12 @@ def list_text(table: Table, zone: ZoneInfo) -> str:
         stale_after in rows]])
 
 
+def list_promises(table: Table) -> bool:
+    """Whether `list`'s table promises a nudge (one that is not stale)."""
+    return any((nudge := table.coming(*row[6:])) is not None and not nudge.stale
+               for row in table.rows)
+
+
 def due_text(table: Table, stale: Sequence[Any], zone: ZoneInfo, days: int) -> str:
     """`due`'s table of `App.due_table`, and a line for each stale nudge."""
     if table.rows:

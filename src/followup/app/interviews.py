@@ -180,6 +180,7 @@ class Interviews(Core):
             elif nudge.fire_at <= horizon:
                 timed.append((nudge.fire_at, row[0], row))
         timed.sort()
+        stale.sort(key=lambda row: row[0])
         return replace(table, rows=[row for _, _, row in timed]), stale
 
     def _table(self, rows: list[Any], now: datetime) -> Table:

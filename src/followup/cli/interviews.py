@@ -56,9 +56,7 @@ def list_(ctx: Context, include_all: bool, as_json: bool) -> None:
         return
     table = ctx.app.list_table(include_all)
     click.echo(present.list_text(table, zone))
-    ctx.hint_nothing_delivers(any(
-        (nudge := table.coming(*row[6:])) is not None and not nudge.stale
-        for row in table.rows))
+    ctx.hint_nothing_delivers(present.list_promises(table))
 
 
 @click.command()

@@ -41,9 +41,8 @@ class Schedule:
         self.in_flight = in_flight
         self.fire = fire
         self.fire_retry = fire_retry
-        self.planned: dict[int, tuple[int, datetime]] = {}  # interview -> (number, fire_at)
-        self.dues: dict[int, Due] = {}  # interview -> what its job fires
-        self.at: dict[datetime, set[int]] = {}  # fire_at -> the interviews its job fires
+        self.planned: dict[int, tuple[datetime, Due]] = {}  # interview -> its moment, nudge
+        self.at: dict[datetime, set[int]] = {}  # a moment -> the interviews its job fires
         self.channels: set[str] = set()
 
     def use(self, store, policy: Policy, channels: Collection[str]) -> None:
@@ -57,7 +56,7 @@ class Schedule:
 
     @property
     def next_fire_at(self) -> datetime | None:
-        return min((fire_at for _, fire_at in self.planned.values()), default=None)
+        return min(self.at, default=None)
 
     # --- nudges --------------------------------------------------------------------------
 
@@ -73,12 +72,11 @@ class Schedule:
                 or upcoming.fire_at > now + HORIZON):
             self.unplan(interview_id)
             return
-        if self.planned.get(interview_id) == (upcoming.number, upcoming.fire_at):
+        due = Due(interview_id, upcoming.number, upcoming.opens_at, upcoming.again)
+        if self.planned.get(interview_id) == (upcoming.fire_at, due):
             return
         self.unplan(interview_id)  # from the moment it had
-        self.planned[interview_id] = (upcoming.number, upcoming.fire_at)
-        self.dues[interview_id] = Due(interview_id, upcoming.number, upcoming.opens_at,
-                                      upcoming.again)
+        self.planned[interview_id] = (upcoming.fire_at, due)
         together = self.at.setdefault(upcoming.fire_at, set())
         if not together:  # the first nudge at this moment: its job
             self.scheduler.add_job(self._fired, "date", run_date=upcoming.fire_at,
@@ -92,19 +90,19 @@ class Schedule:
 
     async def _fired(self, fire_at: datetime) -> None:
         for interview_id in sorted(self.at.pop(fire_at, ())):  # unplanned since: not here
-            self.planned.pop(interview_id, None)
-            self.fire(self.dues.pop(interview_id))
+            _, due = self.planned.pop(interview_id)
+            self.fire(due)
 
     def unplan(self, interview_id: int) -> None:
         planned = self.planned.pop(interview_id, None)
         if planned is None:
             return
-        self.dues.pop(interview_id, None)
-        together = self.at.get(planned[1], set())
+        fire_at = planned[0]
+        together = self.at.get(fire_at, set())
         together.discard(interview_id)
-        if not together and self.at.pop(planned[1], None) is not None:
+        if not together and self.at.pop(fire_at, None) is not None:
             with contextlib.suppress(JobLookupError):  # it already ran
-                self.scheduler.remove_job(_job_id(planned[1]))
+                self.scheduler.remove_job(_job_id(fire_at))
 
     # --- retries -------------------------------------------------------------------------
 

@@ -122,11 +122,12 @@ class Listings(Plans):
 
     def due_rows(self, policy: Policy, until: datetime, now: datetime) -> list[tuple]:
         """`due`'s table: a row (see the module's docstring) for every interview whose
-        nudge fires by `until` (overdue ones too) or is stale at `now`, by planned
-        fire time: one range read on the plan's indexes."""
+        nudge fires by `until` (overdue ones too) or is stale at `now`: one range read
+        on the plan's indexes, in no order (the caller reads each row at `now` and
+        orders what falls due)."""
         self.adopt_plan(policy)
         with self._read() as conn:
-            if not fingerprint_matches(conn, policy):
+            if not fingerprint_matches(conn, policy):  # `falling_due`, from the rules
                 found = [(r, rules.planned_nudge(r, policy)) for r in load_by_status(
                     conn, [Status.WAITING], below=policy.max_followups)]
                 return [(r.interview.id, r.interview.company, r.interview.role,
@@ -136,6 +137,5 @@ class Listings(Plans):
             query = (sa.select(interviews.c.id, interviews.c.company, interviews.c.role,
                                *TABLE_PLAN)
                      .select_from(plan.join(interviews, interviews.c.id == plan.c.interview_id))
-                     .where(falling_due(until, now))
-                     .order_by(plan.c.fire_at, interviews.c.id))
+                     .where(falling_due(until, now)))
             return conn.execute(query).all()
