@@ -11,13 +11,30 @@ from typing import Any
 from followup import content, inputs, rules
 from followup.app.core import Core, InterviewInput
 from followup.errors import UserError
-from followup.models import Coming, Draft, Interview, Record, Status, Table, View
+from followup.models import Coming, Draft, Interview, Policy, Record, Status, Table, View
 
 
 def _checked_days(days: int) -> int:
     if not 1 <= days <= 3650:
         raise UserError(f"--days {days} must be between 1 and 3650")
     return days
+
+
+def _table(rows: list[Any], policy: Policy, now: datetime) -> Table:
+    """The rows with their (cached) readings at `now` (see Table)."""
+    from followup.store.records import parse_utc  # the stored form is the store's
+
+    moment = cache(parse_utc)
+
+    @cache
+    def coming(number, opens_at, not_before, fire_at, stale_after) -> Coming | None:
+        if number is None:
+            return None
+        timing = rules.timing_at(moment(not_before), moment(fire_at), moment(stale_after),
+                                 policy, now)
+        return None if timing is None else Coming(number, moment(opens_at), *timing)
+
+    return Table(rows, now, moment, coming)
 
 
 class Interviews(Core):
@@ -150,7 +167,7 @@ class Interviews(Core):
         one with `include_all`), by interview time."""
         now = self.now()
         statuses = None if include_all else [Status.WAITING]
-        return self._table(self.store.list_rows(self.policy, statuses), now)
+        return _table(self.store.list_rows(self.policy, statuses), self.policy, now)
 
     def due(self, days: int = 14) -> tuple[list[View], list[View]]:
         """The interviews whose nudge the daemon will deliver in the next `days` days,
@@ -169,7 +186,7 @@ class Interviews(Core):
         nudge is stale (will not be delivered)."""
         now = self.now()
         horizon = now + timedelta(days=_checked_days(days))
-        table = self._table(self.store.due_rows(self.policy, horizon, now), now)
+        table = _table(self.store.due_rows(self.policy, horizon, now), self.policy, now)
         coming, stale, timed = table.coming, [], []
         for row in table.rows:
             nudge = coming(*row[3:])
@@ -182,22 +199,6 @@ class Interviews(Core):
         timed.sort()
         stale.sort(key=lambda row: row[0])
         return replace(table, rows=[row for _, _, row in timed]), stale
-
-    def _table(self, rows: list[Any], now: datetime) -> Table:
-        """The rows with their (cached) readings at `now` (see Table)."""
-        from followup.store.records import parse_utc  # the stored form is the store's
-
-        policy, moment = self.policy, cache(parse_utc)
-
-        @cache
-        def coming(number, opens_at, not_before, fire_at, stale_after) -> Coming | None:
-            if number is None:
-                return None
-            timing = rules.timing_at(moment(not_before), moment(fire_at),
-                                     moment(stale_after), policy, now)
-            return None if timing is None else Coming(number, moment(opens_at), *timing)
-
-        return Table(rows, now, moment, coming)
 
     def _due_views(self, now: datetime, horizon: datetime) -> list[View]:
         """The interviews whose nudge fires by `horizon` or is stale: read by fire time
