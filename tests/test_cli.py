@@ -214,3 +214,26 @@ def test_help_and_a_real_subprocess(cfg):
     assert [i["company"] for i in listed.json()] == ["Real"]
     broken = spawn("--config", str(cfg), "show", "x")
     assert broken.code == 1 and broken.err.startswith("error: ")
+
+
+@pytest.mark.parametrize("command", ["list", "due"])
+def test_list_and_due_leave_the_cycle_collector_as_they_found_it(fu, command):
+    """They pause it while building their tables (cli.common.no_cycle_collection)."""
+    import gc
+
+    from followup.cli.common import no_cycle_collection
+
+    add(fu)
+    assert gc.isenabled()
+    assert fu(command).code == 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert fu(command).code == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(KeyError), no_cycle_collection():
+        assert not gc.isenabled()
+        raise KeyError("a failure while building the table")
+    assert gc.isenabled()

@@ -200,10 +200,8 @@ NO_INTERVIEWS = "No interviews. Add one with `followup add --company C --role R 
 
 def list_text(table: Table, zone: ZoneInfo) -> str:
     """`list`'s table of `App.list_table`: each interview time's and next nudge's text
-    made once per distinct value (many interviews share them at any size). The hot
-    path of `list` at any size: when every company and role is plain ASCII within 40
-    columns (nearly always), each line is formatted in one step from its row; else
-    column by column (see `_table_text`)."""
+    made once per distinct value (many interviews share them at any size), the rows
+    turned into columns in one step (see `_table_text`)."""
     rows = table.rows
     if not rows:
         return NO_INTERVIEWS
@@ -218,20 +216,9 @@ def list_text(table: Table, zone: ZoneInfo) -> str:
             return coming_text(nudge, zone, now)
         return f"#{nudge.number} {said(nudge.fire_at)}"
 
-    ids, companies, roles, statuses, sents = ([row[i] for row in rows] for i in (0, 1, 2, 4, 5))
-    if not (_plain(companies) and _plain(roles)):
-        ats, plans = [row[3] for row in rows], [row[6:] for row in rows]
-        return _table_text(LIST_HEADERS, [
-            ids, companies, roles, list(map(minute, ats)), statuses, sents,
-            [next_words(*plan) for plan in plans]])
-    widths = [max(len(header), _widest(column)) for header, column in zip(
-        LIST_HEADERS, (ids, companies, roles, ["0" * 16], statuses, sents), strict=False)]
-    line = "  ".join([*(f"%-{width}s" for width in widths), "%s"])
-    return "\n".join([line % LIST_HEADERS, *[
-        line % (id_, company, role, minute(at), status, sent,
-                next_words(number, opens_at, not_before, fire_at, stale_after))
-        for id_, company, role, at, status, sent, number, opens_at, not_before, fire_at,
-        stale_after in rows]])
+    ids, companies, roles, ats, statuses, sents, *plans = zip(*rows, strict=True)
+    return _table_text(LIST_HEADERS, [ids, companies, roles, list(map(minute, ats)), statuses,
+                                      sents, list(map(next_words, *plans))])
 
 
 def list_promises(table: Table) -> bool:
@@ -267,9 +254,8 @@ def _table_text(headers: Sequence[str], columns: list[Sequence[Any]],
     """Columns under headers, each as wide as its widest cell, the last not padded.
     Columns 1 and 2 (company, role) are the user's texts: cut at `limit` terminal
     columns with "…", padded as a terminal shows them (a CJK character takes two
-    columns, a combining one none). `due`'s table at any size, and `list`'s when a
-    company or role is wide or long: a column at a time, each line then formatted in
-    one step."""
+    columns, a combining one none). `list`'s and `due`'s tables at any size: a column
+    at a time, each line then formatted in one step."""
     headers, formats = list(headers), []
     for i, column in enumerate(columns[:-1]):
         if i in (1, 2) and not _plain(column, limit):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +60,23 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a command builds a large table. The
+    collector runs each time some hundreds of containers have been allocated and its
+    full passes walk every object the process holds; a table of 75,000 rows (tuples of
+    plain values, which form no cycle) made it run for 0.1-0.15 s of `list`'s 0.7 s at
+    100,000 interviews. The process ends soon after, the daemon never pauses it.
+    Mercurial does the same (`util.nogc`)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def emit(doc: Any) -> None:

@@ -17,6 +17,7 @@ from followup.cli.common import (
     interview_id,
     interview_input,
     json_option,
+    no_cycle_collection,
     note_twice,
     pass_ctx,
     print_view,
@@ -54,8 +55,9 @@ def list_(ctx: Context, include_all: bool, as_json: bool) -> None:
         emit_stream(present.interview_json(v, zone)
                     for views in ctx.app.list_pages(include_all) for v in views)
         return
-    table = ctx.app.list_table(include_all)
-    click.echo(present.list_text(table, zone))
+    with no_cycle_collection():
+        table = ctx.app.list_table(include_all)
+        click.echo(present.list_text(table, zone))
     ctx.hint_nothing_delivers(present.list_promises(table))
 
 
@@ -184,11 +186,13 @@ def due(ctx: Context, days: str, as_json: bool) -> None:
     if not (days.isascii() and days.isdigit() and len(days) <= 6 and 1 <= int(days) <= 3650):
         raise click.BadParameter(f"{days!r} is not a whole number of days, 1 or more "
                                  "(at most 3650)", param_hint="--days")
-    coming, stale = ctx.app.due_table(int(days))
-    if as_json:
-        emit(present.due_json(coming, ctx.settings.zone))
-    else:
-        click.echo(present.due_text(coming, stale, ctx.settings.zone, int(days)))
+    with no_cycle_collection():
+        coming, stale = ctx.app.due_table(int(days))
+        if as_json:
+            emit(present.due_json(coming, ctx.settings.zone))
+        else:
+            click.echo(present.due_text(coming, stale, ctx.settings.zone, int(days)))
+    if not as_json:
         ctx.hint_nothing_delivers(bool(coming.rows))
 
 
