@@ -295,13 +295,17 @@ class Bench:
             step()
 
 
-def floor_seconds(env: dict, repeats: int, warm: bool = True) -> float:
+FLOOR = "sqlalchemy, click"
+
+
+def floor_seconds(env: dict, repeats: int, warm: bool = True, imports: str = FLOOR) -> float:
     """The stack's own start, `python -c "import sqlalchemy, click"`, median wall:
-    what the command line's budgets are counted from, measured in the same run."""
+    what the command line's budgets are counted from, measured in the same run
+    (`imports`: another stack's, reported beside)."""
     walls = []
     for _ in range(repeats + warm):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import sqlalchemy, click"], check=True,
+        subprocess.run([sys.executable, "-c", f"import {imports}"], check=True,
                        env=env, timeout=60)
         walls.append(time.perf_counter() - started)
     return probe.median(walls[warm:])  # the first warms the page cache
