@@ -56,9 +56,18 @@ def list_(ctx: Context, include_all: bool, as_json: bool) -> None:
                     for views in ctx.app.list_pages(include_all) for v in views)
         return
     with no_cycle_collection():
-        table = ctx.app.list_table(include_all)
-        click.echo(present.list_text(table, zone))
-    ctx.hint_nothing_delivers(present.list_promises(table))
+        promised = _print_list(ctx, include_all)
+    ctx.hint_nothing_delivers(promised)
+
+
+def _print_list(ctx: Context, include_all: bool) -> bool:
+    """Print `list`'s table; whether it promises a nudge. The table is gone on return,
+    before the cycle collector resumes (see `no_cycle_collection`)."""
+    from followup import present
+
+    table = ctx.app.list_table(include_all)
+    click.echo(present.list_text(table, ctx.settings.zone))
+    return present.list_promises(table)
 
 
 @click.command()
@@ -181,19 +190,27 @@ def snooze(ctx: Context, id_: str, duration: str | None, clear: bool, as_json: b
 @pass_ctx
 def due(ctx: Context, days: str, as_json: bool) -> None:
     """What the daemon will deliver in the next N days, and when."""
-    from followup import present
 
     if not (days.isascii() and days.isdigit() and len(days) <= 6 and 1 <= int(days) <= 3650):
         raise click.BadParameter(f"{days!r} is not a whole number of days, 1 or more "
                                  "(at most 3650)", param_hint="--days")
     with no_cycle_collection():
-        coming, stale = ctx.app.due_table(int(days))
-        if as_json:
-            emit(present.due_json(coming, ctx.settings.zone))
-        else:
-            click.echo(present.due_text(coming, stale, ctx.settings.zone, int(days)))
+        promised = _print_due(ctx, int(days), as_json)
     if not as_json:
-        ctx.hint_nothing_delivers(bool(coming.rows))
+        ctx.hint_nothing_delivers(promised)
+
+
+def _print_due(ctx: Context, days: int, as_json: bool) -> bool:
+    """Print `due`'s table (or JSON); whether a nudge falls due. The table is gone on
+    return, before the cycle collector resumes (see `no_cycle_collection`)."""
+    from followup import present
+
+    coming, stale = ctx.app.due_table(days)
+    if as_json:
+        emit(present.due_json(coming, ctx.settings.zone))
+    else:
+        click.echo(present.due_text(coming, stale, ctx.settings.zone, days))
+    return bool(coming.rows)
 
 
 @click.command()
