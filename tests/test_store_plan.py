@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from followup import rules
-from followup.models import DeliveryStatus, Interview, Policy, Status
+from followup.models import DeliveryStatus, Interview, Policy, Status, columns_of
 from followup.store import Store
 from followup.store import plan as stored_plan
 from followup.store.records import parse_utc
@@ -224,11 +224,31 @@ def test_a_listing_counts_follow_ups_and_nudges_in_one_read(db):
     [[(counted, planned)]] = db.planned_records(AROUND_THE_CLOCK, None)
     assert (counted.followups_sent, counted.nudges_fired, planned.number) == (1, 1, 2)
     assert counted.interview == db.get(new).interview
-    [row] = db.list_rows(AROUND_THE_CLOCK, None)  # the table's row: what `list` prints
+    [row] = _rows(db.list_columns(AROUND_THE_CLOCK, None))  # the row `list` prints
     assert row[:3] == (new, counted.interview.company, counted.interview.role)
     assert parse_utc(row[3]) == counted.interview.interview_at
     assert (row[4], row[5], row[6]) == ("waiting", 1, 2)
     assert parse_utc(row[9]) == planned.fire_at
+
+
+def _rows(columns: list[list]) -> list[tuple]:
+    return list(zip(*columns, strict=True))
+
+
+def test_list_reads_its_table_a_page_at_a_time_into_the_same_columns(db):
+    """`list_columns` reads pages of rows into columns (models.columns_of): one row a
+    page gives what one page of all rows gives; no interview, no columns."""
+    db.adopt_plan(AROUND_THE_CLOCK)
+    assert db.list_columns(AROUND_THE_CLOCK, None) == []
+    for n in range(5):
+        add(db, company=f"C{n}", interview_at=T0 - timedelta(days=n))
+    whole = db.list_columns(AROUND_THE_CLOCK, None)
+    assert [len(column) for column in whole] == [5] * 11
+    assert whole[1] == ["C4", "C3", "C2", "C1", "C0"]  # by interview time
+    assert db.list_columns(AROUND_THE_CLOCK, None, page=1) == whole
+    assert db.list_columns(AROUND_THE_CLOCK, None, page=2) == whole
+    assert columns_of([[(1, "a")], [], [(2, "b"), (3, "c")]]) == [[1, 2, 3], ["a", "b", "c"]]
+    assert columns_of([]) == columns_of([[]]) == []
 
 
 def _readings(rows: list[tuple]) -> list[tuple]:
@@ -257,12 +277,12 @@ def test_the_tables_read_from_the_rules_match_those_read_from_the_plan(db):
     db.adopt_plan(OFFICE, force=True)  # the daemon's settings
     db.register_daemon("server/2/2", "server", 2, "server-place", ["email"], T0)
     horizon = T0 + timedelta(days=14)
-    from_rules = (db.list_rows(AROUND_THE_CLOCK, None),
-                  db.list_rows(AROUND_THE_CLOCK, [Status.WAITING]),
+    from_rules = (_rows(db.list_columns(AROUND_THE_CLOCK, None)),
+                  _rows(db.list_columns(AROUND_THE_CLOCK, [Status.WAITING])),
                   db.due_rows(AROUND_THE_CLOCK, horizon, now))
     db.daemon_stopped("server/2/2")
-    from_plan = (db.list_rows(AROUND_THE_CLOCK, None),
-                 db.list_rows(AROUND_THE_CLOCK, [Status.WAITING]),
+    from_plan = (_rows(db.list_columns(AROUND_THE_CLOCK, None)),
+                 _rows(db.list_columns(AROUND_THE_CLOCK, [Status.WAITING])),
                  db.due_rows(AROUND_THE_CLOCK, horizon, now))
     assert db.meta(stored_plan.FINGERPRINT_KEY) == stored_plan.fingerprint(AROUND_THE_CLOCK)
     assert [len(rows) for rows in from_plan] == [4, 3, 2]  # Later is past the horizon

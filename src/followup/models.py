@@ -5,8 +5,8 @@ Every datetime is timezone-aware; the store keeps them in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -228,16 +228,43 @@ class Coming(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """A table's rows as the store reads them (tuples of stored values, see
-    `store.listing`) and how to read those values: `moment` turns a stored timestamp
-    into an aware UTC datetime, `coming` a row's five plan values into its next nudge
-    at `now` (None: none comes). Both are cached: among 100,000 rows there are a few
-    thousand distinct times and plans, and a table pays about a microsecond a row."""
+    """A table as the store reads it, a column at a time (lists of stored values, see
+    `store.listing`; no columns when it has no rows), and how to read those values:
+    `moment` turns a stored timestamp into an aware UTC datetime, `coming` a row's
+    five plan values into its next nudge at `now` (None: none comes). Both are cached:
+    among 100,000 rows there are a few thousand distinct times and plans, and a table
+    pays about a microsecond a row. Columns, not rows: 75,000 rows read into eleven
+    lists leave far less behind than 75,000 row objects (see `store.listing`)."""
 
-    rows: list[Any]
+    columns: list[list[Any]]
     now: datetime
     moment: Callable[[Any], datetime]
     coming: Callable[..., Coming | None]
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def rows(self) -> Iterator[tuple]:
+        """Each row, as a tuple."""
+        return zip(*self.columns, strict=True)
+
+    def head(self, count: int) -> Table:
+        """The first `count` rows."""
+        return replace(self, columns=[column[:count] for column in self.columns])
+
+
+def columns_of(pages: Iterable[Sequence[Sequence[Any]]]) -> list[list]:
+    """The rows of `pages` as columns, one list per column ([] for no rows), each
+    page's rows free to go once it has been added."""
+    columns: list[list] = []
+    for rows in pages:
+        if not rows:
+            continue
+        if not columns:
+            columns = [[] for _ in rows[0]]
+        for column, values in zip(columns, zip(*rows, strict=True), strict=True):
+            column.extend(values)
+    return columns
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,7 +81,7 @@ def nudge_json(nudge: Nudge, zone: ZoneInfo) -> dict[str, Any]:
 def due_json(table: Table, zone: ZoneInfo) -> list[dict[str, Any]]:
     """`due --json` of `App.due_table`'s coming rows."""
     docs = []
-    for id_, company, role, *plan in table.rows:
+    for id_, company, role, *plan in table.rows():
         nudge = table.coming(*plan)
         docs.append({"interview_id": id_, "company": company, "role": role,
                      "number": nudge.number, "opens_at": iso(nudge.opens_at, zone),
@@ -200,10 +200,9 @@ NO_INTERVIEWS = "No interviews. Add one with `followup add --company C --role R 
 
 def list_text(table: Table, zone: ZoneInfo) -> str:
     """`list`'s table of `App.list_table`: each interview time's and next nudge's text
-    made once per distinct value (many interviews share them at any size), the rows
-    turned into columns in one step (see `_table_text`)."""
-    rows = table.rows
-    if not rows:
+    made once per distinct value (many interviews share them at any size), each column
+    formatted whole (see `_table_text`)."""
+    if not len(table):
         return NO_INTERVIEWS
     moment, coming, now = table.moment, table.coming, table.now
     minute = cache(lambda stored: _minute(moment(stored), zone))
@@ -216,23 +215,23 @@ def list_text(table: Table, zone: ZoneInfo) -> str:
             return coming_text(nudge, zone, now)
         return f"#{nudge.number} {said(nudge.fire_at)}"
 
-    ids, companies, roles, ats, statuses, sents, *plans = zip(*rows, strict=True)
+    ids, companies, roles, ats, statuses, sents, *plans = table.columns
     return _table_text(LIST_HEADERS, [ids, companies, roles, list(map(minute, ats)), statuses,
                                       sents, list(map(next_words, *plans))])
 
 
 def list_promises(table: Table) -> bool:
     """Whether `list`'s table promises a nudge (one that is not stale)."""
-    return any((nudge := table.coming(*row[6:])) is not None and not nudge.stale
-               for row in table.rows)
+    return any((nudge := table.coming(*plan)) is not None and not nudge.stale
+               for plan in zip(*table.columns[6:], strict=True))
 
 
 def due_text(table: Table, stale: Sequence[Any], zone: ZoneInfo, days: int) -> str:
     """`due`'s table of `App.due_table`, and a line for each stale nudge."""
-    if table.rows:
+    if len(table):
         now = table.now
         said = cache(lambda fire_at: when(fire_at, zone, now))  # 09:00 on a work day...
-        ids, companies, roles, *plan = zip(*table.rows, strict=True)
+        ids, companies, roles, *plan = table.columns
         nudges = list(map(table.coming, *plan))
         text = _table_text(DUE_HEADERS, [ids, companies, roles,
                                          [nudge.number for nudge in nudges],
@@ -361,8 +360,8 @@ def service_text(state: Any, coming: Table, last: Sequence, zone: ZoneInfo,
     lines = _service_lines(state, zone, now)
     for name, found in (sources or {}).items():
         lines.append(f"{name + ':':<14}{source_text(found, zone, now)}")
-    lines.append("next nudges:  " + ("none in the next 14 days" if not coming.rows else ""))
-    for id_, company, _role, *plan in coming.rows:
+    lines.append("next nudges:  " + ("none in the next 14 days" if not len(coming) else ""))
+    for id_, company, _role, *plan in coming.rows():
         nudge = coming.coming(*plan)
         lines.append(f"  #{id_} {company} — follow-up {nudge.number}, "
                      f"{when(nudge.fire_at, zone, now)}")

@@ -11,7 +11,17 @@ from typing import Any
 from followup import content, inputs, rules
 from followup.app.core import Core, InterviewInput
 from followup.errors import UserError
-from followup.models import Coming, Draft, Interview, Policy, Record, Status, Table, View
+from followup.models import (
+    Coming,
+    Draft,
+    Interview,
+    Policy,
+    Record,
+    Status,
+    Table,
+    View,
+    columns_of,
+)
 
 
 def _checked_days(days: int) -> int:
@@ -20,8 +30,8 @@ def _checked_days(days: int) -> int:
     return days
 
 
-def _table(rows: list[Any], policy: Policy, now: datetime) -> Table:
-    """The rows with their (cached) readings at `now` (see Table)."""
+def _table(columns: list[list[Any]], policy: Policy, now: datetime) -> Table:
+    """The columns with their (cached) readings at `now` (see Table)."""
     from followup.store.records import parse_utc  # the stored form is the store's
 
     moment = cache(parse_utc)
@@ -34,7 +44,7 @@ def _table(rows: list[Any], policy: Policy, now: datetime) -> Table:
                                  policy, now)
         return None if timing is None else Coming(number, moment(opens_at), *timing)
 
-    return Table(rows, now, moment, coming)
+    return Table(columns, now, moment, coming)
 
 
 class Interviews(Core):
@@ -163,11 +173,11 @@ class Interviews(Core):
                    for counted, planned in page]
 
     def list_table(self, include_all: bool = False) -> Table:
-        """`list` as a table's rows (see `store.listing`): the waiting interviews (every
-        one with `include_all`), by interview time."""
+        """`list` as a table (see `store.listing`): the waiting interviews (every one
+        with `include_all`), by interview time."""
         now = self.now()
         statuses = None if include_all else [Status.WAITING]
-        return _table(self.store.list_rows(self.policy, statuses), self.policy, now)
+        return _table(self.store.list_columns(self.policy, statuses), self.policy, now)
 
     def due(self, days: int = 14) -> tuple[list[View], list[View]]:
         """The interviews whose nudge the daemon will deliver in the next `days` days,
@@ -181,14 +191,14 @@ class Interviews(Core):
         return coming, stale
 
     def due_table(self, days: int = 14) -> tuple[Table, list[Any]]:
-        """`due` as a table's rows (see `store.listing`): those whose nudge the daemon
-        will deliver in the next `days` days, soonest first; and the rows of those whose
+        """`due` as a table (see `store.listing`): those whose nudge the daemon will
+        deliver in the next `days` days, soonest first; and the rows of those whose
         nudge is stale (will not be delivered)."""
         now = self.now()
         horizon = now + timedelta(days=_checked_days(days))
-        table = _table(self.store.due_rows(self.policy, horizon, now), self.policy, now)
+        table = _table([], self.policy, now)  # its readers at `now`; its columns below
         coming, stale, timed = table.coming, [], []
-        for row in table.rows:
+        for row in self.store.due_rows(self.policy, horizon, now):
             nudge = coming(*row[3:])
             if nudge is None:
                 continue
@@ -198,7 +208,7 @@ class Interviews(Core):
                 timed.append((nudge.fire_at, row[0], row))
         timed.sort()
         stale.sort(key=lambda row: row[0])
-        return replace(table, rows=[row for _, _, row in timed]), stale
+        return replace(table, columns=columns_of([[row for _, _, row in timed]])), stale
 
     def _due_views(self, now: datetime, horizon: datetime) -> list[View]:
         """The interviews whose nudge fires by `horizon` or is stale: read by fire time

@@ -124,7 +124,7 @@ def complete_ids(click_ctx: click.Context, param: click.Parameter, incomplete: s
 
     try:
         config_path = click_ctx.find_root().params.get("config_path")
-        rows = Context(config_path, False).app.list_table().rows
+        rows = list(Context(config_path, False).app.list_table().rows())
     except Exception:  # a broken configuration, no database yet: no completions
         return []
     by_id = [CompletionItem(str(id_), help=f"{company} — {role}")

@@ -210,7 +210,7 @@ def _print_due(ctx: Context, days: int, as_json: bool) -> bool:
         emit(present.due_json(coming, ctx.settings.zone))
     else:
         click.echo(present.due_text(coming, stale, ctx.settings.zone, days))
-    return bool(coming.rows)
+    return len(coming) > 0
 
 
 @click.command()

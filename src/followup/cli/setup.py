@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from dataclasses import replace
 
 import click
 
@@ -240,7 +239,7 @@ def service_status(ctx: Context, as_json: bool) -> None:
     except UserError as error:  # no systemd here (a container, WSL): the rest still helps
         state = error.message
     coming, _ = ctx.app.due_table(14)
-    coming = replace(coming, rows=coming.rows[:5])
+    coming = coming.head(5)
     last = ctx.app.store.last_deliveries()
     sources = ctx.app.sources()
     zone = ctx.settings.zone

@@ -2,13 +2,15 @@
 
 `list --json` pages whole interviews with their counts (follow-ups and nudges,
 counted in SQL: the history is not read) and their row of the stored plan.
-The tables read less: `list_rows` and `due_rows` return the database's own
-rows (tuples of stored values, timestamps as stored), no model per row, since
-a table of 75,000 lines must cost about a microsecond a line; the few distinct
-timestamps and plans among them are read once each by the caller (see
-`App.list_table`). While a daemon keeps the plan under other settings, the next
-nudges come from the rules over the records instead (see `store.plan`), in
-the same shapes.
+The tables read less: `list_columns` and `due_rows` return the database's own
+values (timestamps as stored), no model per row, since a table of 75,000 lines
+must cost about a microsecond a line; the few distinct timestamps and plans
+among them are read once each by the caller (see `App.list_table`). `list`'s
+table is read a page at a time into columns: the rows of each page are gone
+before the next is read, so 75,000 of them never live at once (measured: 0.03-0.06 s
+of `list`'s 0.5 s at 100,000 interviews). While a daemon keeps the plan under
+other settings, the next nudges come from the rules over the records instead
+(see `store.plan`), in the same shapes.
 
 A `list` row: (id, company, role, interview_at, status, follow-ups sent, and
 the plan's number, opens_at, not_before, fire_at, stale_after: all None when
@@ -25,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from followup import rules
-from followup.models import Counted, PlannedNudge, Policy, Status
+from followup.models import Counted, PlannedNudge, Policy, Status, columns_of
 from followup.store.plan import (
     PAGE,
     PLAN_COLUMNS,
@@ -101,16 +103,18 @@ class Listings(Plans):
             else:  # a running daemon keeps the plan under other settings
                 yield from _from_rules(conn, policy, statuses, page)
 
-    def list_rows(self, policy: Policy, statuses: list[Status] | None) -> list[tuple]:
-        """`list`'s table: a row (see the module's docstring) for every interview, or
-        those in `statuses`, by interview time."""
+    def list_columns(self, policy: Policy, statuses: list[Status] | None,
+                     page: int = PAGE) -> list[list]:
+        """`list`'s table as columns (see `columns_of`): a row (see the module's
+        docstring) for every interview, or those in `statuses`, by interview time."""
         self.adopt_plan(policy)
         with self._read() as conn:
             if not fingerprint_matches(conn, policy):  # a daemon with other settings runs
-                return [(r.interview.id, r.interview.company, r.interview.role,
-                         r.interview.interview_at, str(r.interview.status), r.followups_sent,
-                         *_plan_cells(rules.planned_nudge(r, policy)))
-                        for r in load_by_status(conn, statuses)]
+                return columns_of([[
+                    (r.interview.id, r.interview.company, r.interview.role,
+                     r.interview.interview_at, str(r.interview.status), r.followups_sent,
+                     *_plan_cells(rules.planned_nudge(r, policy)))
+                    for r in load_by_status(conn, statuses)]])
             query = (sa.select(interviews.c.id, interviews.c.company, interviews.c.role,
                                raw(interviews.c.interview_at), interviews.c.status,
                                count_of(followups), *TABLE_PLAN)
@@ -118,7 +122,8 @@ class Listings(Plans):
                          plan, plan.c.interview_id == interviews.c.id))
                      .where(_where(statuses))
                      .order_by(interviews.c.interview_at, interviews.c.id))
-            return conn.execute(query).all()
+            rows = conn.execution_options(stream_results=True, yield_per=page).execute(query)
+            return columns_of(rows.partitions())
 
     def due_rows(self, policy: Policy, until: datetime, now: datetime) -> list[tuple]:
         """`due`'s table: a row (see the module's docstring) for every interview whose
