@@ -4,6 +4,7 @@ every command exits 0, and every write is there afterwards."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import re
 import time
@@ -22,11 +23,15 @@ WORKERS = 10
 def test_ten_writers_and_a_daemon_never_see_a_locked_database(world, report):
     w = world()
     # A command that costs almost nothing, so that the daemon's claims and records
-    # keep pace with the writers and the database sees all three kinds of writer.
+    # keep pace with the writers and the database sees all three kinds of writer. Each
+    # nudge goes to a file of its own: commands appending to one file at once can mix
+    # their writes (the JSON reaches `cat` in pieces), which once merged two lines.
     text = w.config.read_text()
     argv = re.search(r"^argv = .*$", text, re.MULTILINE).group(0)
+    received = w.delivered_file.parent / "received"
+    received.mkdir()
     w.config.write_text(text.replace(
-        argv, f'argv = ["/bin/sh", "-c", "cat >> {w.delivered_file}"]'))
+        argv, f'argv = ["/bin/sh", "-c", "cat > $(mktemp -p {received} nudge.XXXXXX)"]'))
     daemon = w.start()
     daemon.wait_started()
 
@@ -56,7 +61,8 @@ def test_ten_writers_and_a_daemon_never_see_a_locked_database(world, report):
     adds = contention_worker.ADDS
     assert (interviews, followups, snoozed) == (WORKERS * adds, WORKERS * (adds - 10),
                                                 WORKERS * (adds - 10))
-    assert len([line for line in w.delivered_file.read_text().splitlines()
-                if line.strip()]) == nudges
+    delivered = [json.loads(path.read_text()) for path in received.iterdir()]
+    assert len(delivered) == nudges
+    assert len({(d["interview_id"], d["number"]) for d in delivered}) == nudges  # each once
     log = daemon.text()
     assert "locked" not in log and "Traceback" not in log and "ERROR" not in log
