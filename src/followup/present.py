@@ -199,25 +199,17 @@ NO_INTERVIEWS = "No interviews. Add one with `followup add --company C --role R 
 
 
 def list_text(table: Table, zone: ZoneInfo) -> str:
-    """`list`'s table of `App.list_table`: each interview time's and next nudge's text
-    made once per distinct value (many interviews share them at any size), each column
-    formatted whole (see `_table_text`)."""
+    """`list`'s table of `App.list_table`, made column by column (see `_table_text`):
+    each interview time's and next nudge's text is made once per distinct value (many
+    interviews share them at any size)."""
     if not len(table):
         return NO_INTERVIEWS
     moment, coming, now = table.moment, table.coming, table.now
     minute = cache(lambda stored: _minute(moment(stored), zone))
-    said = cache(lambda fire_at: when(fire_at, zone, now))  # overdue ones share one
-
-    @cache
-    def next_words(*plan) -> str:
-        nudge = coming(*plan)
-        if nudge is None or nudge.stale:
-            return coming_text(nudge, zone, now)
-        return f"#{nudge.number} {said(nudge.fire_at)}"
-
-    ids, companies, roles, ats, statuses, sents, *plans = table.columns
-    return _table_text(LIST_HEADERS, [ids, companies, roles, list(map(minute, ats)), statuses,
-                                      sents, list(map(next_words, *plans))])
+    next_words = cache(lambda *plan: coming_text(coming(*plan), zone, now))
+    ids, companies, roles, ats, statuses, sents, *plan = table.columns
+    return _table_text(LIST_HEADERS, [ids, companies, roles, list(map(minute, ats)),
+                                      statuses, sents, list(map(next_words, *plan))])
 
 
 def list_promises(table: Table) -> bool:
@@ -253,32 +245,23 @@ def _table_text(headers: Sequence[str], columns: list[Sequence[Any]],
     """Columns under headers, each as wide as its widest cell, the last not padded.
     Columns 1 and 2 (company, role) are the user's texts: cut at `limit` terminal
     columns with "…", padded as a terminal shows them (a CJK character takes two
-    columns, a combining one none). `list`'s and `due`'s tables at any size: a column
-    at a time, each line then formatted in one step."""
+    columns, a combining one none). The hot path of `list` and `due` at any size:
+    a column at a time, and when every text is plain ASCII within the limit (nearly
+    always), each line formatted in one step."""
     headers, formats = list(headers), []
     for i, column in enumerate(columns[:-1]):
-        if i in (1, 2) and not _plain(column, limit):
+        if i in (1, 2) and not ("".join(column).isascii() and max(map(len, column)) <= limit):
             cells = [_cut(text, limit) for text in column]  # padded here, to their width
             widest = max(len(headers[i]), *map(width, cells))
             columns[i] = [text + " " * (widest - width(text)) for text in cells]
             headers[i] = headers[i].ljust(widest)
             formats.append("%s")
         else:
-            formats.append(f"%-{max(len(headers[i]), _widest(column))}s")
+            widest = (len(str(max(column))) if isinstance(column[0], int)  # ids, counts
+                      else max(map(len, column)))
+            formats.append(f"%-{max(len(headers[i]), widest)}s")
     line = "  ".join([*formats, "%s"])
     return "\n".join([line % tuple(headers), *map(line.__mod__, zip(*columns, strict=True))])
-
-
-def _plain(texts: Sequence[str], limit: int = 40) -> bool:
-    """Every text plain ASCII within `limit` characters: as wide as it is long."""
-    return "".join(texts).isascii() and max(map(len, texts)) <= limit
-
-
-def _widest(column: Sequence[Any]) -> int:
-    """The widest cell of a column of plain texts, or of whole numbers (ids, counts)."""
-    if isinstance(column[0], int):
-        return len(str(max(column)))
-    return max(map(len, column))
 
 
 def interview_detail(view: View, zone: ZoneInfo, now: datetime) -> str:

@@ -30,8 +30,9 @@ def _checked_days(days: int) -> int:
     return days
 
 
-def _table(columns: list[list[Any]], policy: Policy, now: datetime) -> Table:
-    """The columns with their (cached) readings at `now` (see Table)."""
+def _readers(policy: Policy, now: datetime) -> tuple[Callable, Callable]:
+    """How a table reads its stored values at `now`: its `moment` and `coming` (see
+    Table), both cached."""
     from followup.store.records import parse_utc  # the stored form is the store's
 
     moment = cache(parse_utc)
@@ -44,7 +45,7 @@ def _table(columns: list[list[Any]], policy: Policy, now: datetime) -> Table:
                                  policy, now)
         return None if timing is None else Coming(number, moment(opens_at), *timing)
 
-    return Table(columns, now, moment, coming)
+    return moment, coming
 
 
 class Interviews(Core):
@@ -177,7 +178,8 @@ class Interviews(Core):
         with `include_all`), by interview time."""
         now = self.now()
         statuses = None if include_all else [Status.WAITING]
-        return _table(self.store.list_columns(self.policy, statuses), self.policy, now)
+        return Table(self.store.list_columns(self.policy, statuses), now,
+                     *_readers(self.policy, now))
 
     def due(self, days: int = 14) -> tuple[list[View], list[View]]:
         """The interviews whose nudge the daemon will deliver in the next `days` days,
@@ -196,8 +198,8 @@ class Interviews(Core):
         nudge is stale (will not be delivered)."""
         now = self.now()
         horizon = now + timedelta(days=_checked_days(days))
-        table = _table([], self.policy, now)  # its readers at `now`; its columns below
-        coming, stale, timed = table.coming, [], []
+        moment, coming = _readers(self.policy, now)
+        stale, timed = [], []
         for row in self.store.due_rows(self.policy, horizon, now):
             nudge = coming(*row[3:])
             if nudge is None:
@@ -208,7 +210,8 @@ class Interviews(Core):
                 timed.append((nudge.fire_at, row[0], row))
         timed.sort()
         stale.sort(key=lambda row: row[0])
-        return replace(table, columns=columns_of([[row for _, _, row in timed]])), stale
+        rows = [row for _, _, row in timed]
+        return Table(columns_of([rows]), now, moment, coming), stale
 
     def _due_views(self, now: datetime, horizon: datetime) -> list[View]:
         """The interviews whose nudge fires by `horizon` or is stale: read by fire time

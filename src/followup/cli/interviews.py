@@ -190,7 +190,6 @@ def snooze(ctx: Context, id_: str, duration: str | None, clear: bool, as_json: b
 @pass_ctx
 def due(ctx: Context, days: str, as_json: bool) -> None:
     """What the daemon will deliver in the next N days, and when."""
-
     if not (days.isascii() and days.isdigit() and len(days) <= 6 and 1 <= int(days) <= 3650):
         raise click.BadParameter(f"{days!r} is not a whole number of days, 1 or more "
                                  "(at most 3650)", param_hint="--days")
